@@ -1,0 +1,70 @@
+"""Snakemake script for rule ``download_mnist``: MNIST into one verified HDF5 file.
+
+Thin on purpose: the mirrors, retries, checksums and IDX parsing live in
+``feature_collisions.data`` (tested there); this file only maps Snakemake's
+``params``/``output``/``log`` onto it and writes ``resources/mnist/mnist.h5``
+(layout in docs/artifacts.md) atomically, so a failed or killed download never
+leaves a file that Snakemake would consider up to date.
+"""
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from feature_collisions.data import DownloadError, download_mnist, resolve_mirrors
+from feature_collisions.h5io import atomic_h5, provenance, set_attrs, write_datasets
+
+logger = logging.getLogger("download_mnist")
+
+
+def main(
+    output: str,
+    settings: Mapping[str, Any],
+    log_path: str,
+    env: Mapping[str, str] = os.environ,
+) -> int:
+    """Download, verify and write MNIST; return the process exit status.
+
+    ``settings`` holds ``mirrors``, ``retries``, ``backoff_seconds`` and
+    ``timeout_seconds``. A failure is logged (and printed to stderr) as the
+    one-line DownloadError message, which lists every source tried.
+    """
+    settings = dict(settings)
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        mirrors = resolve_mirrors(list(settings["mirrors"]), env)
+        logger.info("sources to try: %s", mirrors)
+        try:
+            arrays, source, digests = download_mnist(
+                mirrors,
+                retries=int(settings["retries"]),
+                backoff_seconds=float(settings["backoff_seconds"]),
+                timeout_seconds=float(settings["timeout_seconds"]),
+                progress=sys.stderr.isatty(),
+            )
+        except DownloadError as error:
+            logger.error("%s", error)
+            print(f"download_mnist: {error}", file=sys.stderr)
+            return 1
+        with atomic_h5(output) as handle:
+            write_datasets(handle, arrays)
+            set_attrs(handle, provenance(settings, seeds={}))
+            set_attrs(handle, {"source": source, "sha256_raw": digests})
+        logger.info("wrote %s from %s", output, source)
+        return 0
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        handler.close()
+
+
+if __name__ == "__main__":
+    smk = globals()["snakemake"]  # injected by Snakemake's script directive
+    sys.exit(main(smk.output[0], dict(smk.params.settings), smk.log[0]))

@@ -1,0 +1,85 @@
+"""Snakemake script for rule ``interpolate``: the 2,000 convex combinations of one experiment."""
+
+import time
+
+import numpy as np
+
+from feature_collisions import h5io, interpolation, models
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    models.limit_threads(smk.threads)
+    settings = dict(smk.params.settings)
+    collide = h5io.read_arrays(smk.input.collide, ["corners", "target_image"])
+    collide_attrs = h5io.read_attrs(smk.input.collide)
+    test_images = h5io.read_arrays(smk.input.mnist, ["test/images"])["test/images"]
+
+    models.make_deterministic(settings["seed"])
+    model = models.load_model(smk.input.model)
+    handle = models.LayerHandle(model, collide_attrs["layer"])
+    target_class = int(collide_attrs["target_predicted_class"])
+
+    started = time.perf_counter()
+    result = interpolation.check_interpolations(
+        collide["corners"],
+        target_class,
+        handle.probabilities_numpy,
+        n_samples=settings["n_samples"],
+        seed=settings["seed"],
+    )
+    seconds = time.perf_counter() - started
+    rng = np.random.default_rng(settings["seed"])
+    sample = rng.choice(len(test_images), size=settings["n_dataset_images"], replace=False)
+    dist_dataset = interpolation.mean_pairwise_distance(models.to_pixels(test_images[sample]))
+    dist_corners = interpolation.mean_pairwise_distance(collide["corners"])
+    logger.info(
+        "%s: %d interpolations, top-class accuracy %.4f, mean prob %.4f (target %.4f), "
+        "distances corners %.3f / dataset %.3f",
+        smk.wildcards.experiment,
+        settings["n_samples"],
+        result.top_class_accuracy,
+        result.prob_mean,
+        collide_attrs["target_probability"],
+        dist_corners,
+        dist_dataset,
+    )
+    with h5io.atomic_h5(smk.output[0]) as out:
+        h5io.write_datasets(
+            out,
+            {
+                "weights": result.weights,
+                "predicted": result.predicted,
+                "top_probability": result.top_probability,
+                "target_class_probability": result.target_class_probability,
+            },
+        )
+        h5io.set_attrs(
+            out,
+            h5io.provenance(
+                settings,
+                {"collide": smk.input.collide, "model": smk.input.model, "mnist": smk.input.mnist},
+                {"interpolate": settings["seed"]},
+            ),
+        )
+        h5io.set_attrs(
+            out,
+            {
+                "experiment": smk.wildcards.experiment,
+                "target_class": target_class,
+                "target_prob": float(collide_attrs["target_probability"]),
+                "interp_top_class_accuracy": result.top_class_accuracy,
+                "interp_prob_mean": result.prob_mean,
+                "dist_corners_mean": dist_corners,
+                "dist_dataset_mean": dist_dataset,
+                "n_dataset_images": settings["n_dataset_images"],
+                "n_samples": settings["n_samples"],
+                "seed": settings["seed"],
+                "seconds": seconds,
+            },
+        )
+
+
+run_stage("interpolate", smk.log[0], main)

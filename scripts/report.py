@@ -1,0 +1,63 @@
+"""Snakemake script for rule ``report``: summary.json and the self-contained HTML report.
+
+Thin by design: it maps ``snakemake.input``/``params`` onto
+:mod:`feature_collisions.report`; logging and the one-line failure come from
+:func:`feature_collisions.stage.run_stage`.
+"""
+
+from feature_collisions import h5io, report
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    names = [str(name) for name in smk.params.experiment_names]
+    collide = [str(path) for path in smk.input.collide]
+    interpolate = [str(path) for path in smk.input.interpolate]
+    if not len(names) == len(collide) == len(interpolate):
+        raise ValueError(
+            f"{len(names)} experiment names, {len(collide)} collide and "
+            f"{len(interpolate)} interpolate inputs: they must match one to one"
+        )
+    collide_paths = dict(zip(names, collide, strict=True))
+    interpolate_paths = dict(zip(names, interpolate, strict=True))
+    metrics_path = str(smk.input.metrics)
+    model_name = str(h5io.read_attrs(metrics_path).get("model_name") or "mnist_mlp")
+    metrics = {model_name: metrics_path}
+
+    experiments = []
+    for name in names:
+        record = report.collect_experiment(collide_paths[name], interpolate_paths[name])
+        if record["name"] != name:
+            raise h5io.ArtifactError(
+                f"{collide_paths[name]}: holds experiment '{record['name']}', expected '{name}'"
+            )
+        experiments.append(record)
+        logger.info(
+            "%s: %d/%d corners converged, interpolation accuracy %.4f",
+            name,
+            record["corners_converged"],
+            record["n_corners"],
+            record["interp_top_class_accuracy"],
+        )
+
+    seconds = report.stage_seconds(metrics, collide_paths, interpolate_paths)
+    summary = report.build_summary(metrics, experiments, seconds)
+    inputs = {"metrics": metrics_path}
+    inputs |= {f"collide/{name}": path for name, path in collide_paths.items()}
+    inputs |= {f"interpolate/{name}": path for name, path in interpolate_paths.items()}
+    html = report.render_report(
+        summary,
+        collide_paths,
+        interpolate_paths,
+        dict(smk.params.config),
+        report.report_provenance(inputs),
+    )
+    report.write_report(smk.output.html, smk.output.summary, summary, html)
+    logger.info(
+        "wrote %s (%d bytes) and %s", smk.output.html, len(html.encode()), smk.output.summary
+    )
+
+
+run_stage("report", smk.log[0], main)

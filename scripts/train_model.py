@@ -1,0 +1,56 @@
+"""Snakemake script for rule ``train_model``: the paper's MNIST MLP, trained reproducibly."""
+
+from feature_collisions import h5io, models
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    models.limit_threads(smk.threads)
+    settings = dict(smk.params.settings)
+    mnist = h5io.read_arrays(
+        smk.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
+    )
+    trained = models.train_mnist_mlp(
+        mnist["train/images"],
+        mnist["train/labels"],
+        mnist["test/images"],
+        mnist["test/labels"],
+        seed=settings["seed"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        hidden_units=tuple(settings["hidden_units"]),
+        max_train_samples=settings.get("max_train_samples"),
+    )
+    logger.info("test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
+    with h5io.atomic_path(smk.output.model) as temporary:
+        trained.model.save(temporary)
+    with h5io.atomic_h5(smk.output.metrics) as handle:
+        h5io.write_datasets(
+            handle,
+            {f"history/{key}": values for key, values in trained.history.items()}
+            | {
+                "test/predicted": trained.test_predicted,
+                "test/top_probability": trained.test_top_probability,
+            },
+        )
+        h5io.set_attrs(
+            handle,
+            h5io.provenance(settings, {"mnist": smk.input.mnist}, {"train": settings["seed"]}),
+        )
+        h5io.set_attrs(
+            handle,
+            {
+                "model_name": trained.model.name,
+                "test_accuracy": trained.test_accuracy,
+                "test_loss": trained.test_loss,
+                "train_seconds": trained.seconds,
+                "epochs": settings["epochs"],
+                "seed": settings["seed"],
+            },
+        )
+
+
+run_stage("train_model", smk.log[0], main)

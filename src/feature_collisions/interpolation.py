@@ -1,0 +1,71 @@
+"""The paper's check on the corners: random convex combinations keep the class.
+
+Weights are uniform on the probability simplex (normalised exponential
+draws, i.e. Dirichlet(1, ..., 1)), seeded, so every combination is a point
+of the corners' convex hull and the whole hull is sampled without bias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def simplex_weights(n_samples: int, n_corners: int, seed: int) -> np.ndarray:
+    """``(n_samples, n_corners)`` non-negative float32 rows summing to one."""
+    rng = np.random.default_rng(seed)
+    draws = rng.exponential(1.0, size=(n_samples, n_corners))
+    return (draws / draws.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def mean_pairwise_distance(points: np.ndarray) -> float:
+    """Mean L2 distance over all unordered pairs of rows (float64 Gram trick)."""
+    flat = np.asarray(points, np.float64).reshape(len(points), -1)
+    if len(flat) < 2:
+        raise ValueError("need at least two points for a pairwise distance")
+    squared = (flat**2).sum(axis=1)
+    gram = squared[:, None] + squared[None, :] - 2.0 * flat @ flat.T
+    upper = np.triu_indices(len(flat), k=1)
+    return float(np.sqrt(np.maximum(gram[upper], 0.0)).mean())
+
+
+@dataclass
+class InterpolationResult:
+    weights: np.ndarray
+    predicted: np.ndarray
+    top_probability: np.ndarray
+    target_class_probability: np.ndarray
+    top_class_accuracy: float
+    prob_mean: float
+
+
+def check_interpolations(
+    corners: np.ndarray,
+    target_class: int,
+    probabilities: Callable[[np.ndarray], np.ndarray],
+    n_samples: int,
+    seed: int,
+) -> InterpolationResult:
+    """Classify ``n_samples`` convex combinations of ``corners``.
+
+    ``probabilities`` maps a float32 batch shaped like ``corners`` (flattened
+    rows) to class probabilities; accuracy is against ``target_class``, the
+    target's *predicted* class, since a collision preserves the prediction,
+    right or wrong.
+    """
+    flat = np.asarray(corners, np.float32).reshape(len(corners), -1)
+    weights = simplex_weights(n_samples, len(flat), seed)
+    mixtures = weights @ flat
+    probs = np.asarray(probabilities(mixtures))
+    predicted = probs.argmax(axis=1).astype(np.int64)
+    top_probability = probs.max(axis=1).astype(np.float32)
+    return InterpolationResult(
+        weights=weights,
+        predicted=predicted,
+        top_probability=top_probability,
+        target_class_probability=probs[:, target_class].astype(np.float32),
+        top_class_accuracy=float((predicted == target_class).mean()),
+        prob_mean=float(top_probability.mean()),
+    )

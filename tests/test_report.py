@@ -1,0 +1,391 @@
+"""The report stage on small but real artifacts built to docs/artifacts.md."""
+
+from __future__ import annotations
+
+import json
+import re
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+
+from feature_collisions import report
+from feature_collisions.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
+
+N_CORNERS = 5
+N_UNITS = 16
+N_INTERP = 2000
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "report.py"
+
+
+def _write_metrics(path: Path) -> None:
+    epochs = 3
+    with atomic_h5(path) as handle:
+        write_datasets(
+            handle,
+            {
+                "history/loss": np.linspace(0.5, 0.1, epochs),
+                "history/accuracy": np.linspace(0.9, 0.98, epochs),
+                "history/val_loss": np.linspace(0.4, 0.12, epochs),
+                "history/val_accuracy": np.linspace(0.91, 0.97, epochs),
+                "test/predicted": np.zeros(10000, dtype=np.uint8),
+                "test/top_probability": np.ones(10000, dtype=np.float32),
+            },
+        )
+        set_attrs(handle, provenance({"model": "mnist_mlp"}, seeds={"train": 0}))
+        set_attrs(
+            handle,
+            {
+                "test_accuracy": 0.9712,
+                "test_loss": 0.0975,
+                "train_seconds": 12.5,
+                "epochs": epochs,
+                "seed": 0,
+            },
+        )
+
+
+def _write_collide(
+    path: Path,
+    name: str,
+    rng: np.random.Generator,
+    converged: np.ndarray,
+    seconds: float,
+    w_pos: float,
+    target_pred: int = 7,
+) -> None:
+    steps = 300
+    n = converged.size
+    threshold = 5.0
+    decay = np.exp(-np.arange(steps) / 40.0)[:, None]
+    loss_pos = (200.0 * decay + 1.0).repeat(n, axis=1)
+    # A non-converged corner plateaus above the threshold.
+    loss_pos[:, ~converged] = 50.0 * decay.repeat((~converged).sum(), axis=1) + 12.0
+    loss_neg = -np.arange(steps)[:, None] * rng.uniform(0.5, 2.0, size=(1, n)) + 3.0
+    converged_step = np.where(converged, 150, -1).astype(np.int64)
+    probabilities = rng.dirichlet(np.ones(10), size=n).astype(np.float32)
+    classes = np.full(n, target_pred, dtype=np.int64)
+    probabilities[:, target_pred] += 5.0
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    if not converged.all():
+        classes[~converged] = 3
+        probabilities[~converged] = np.eye(10, dtype=np.float32)[3] * 0.6 + 0.04
+    with atomic_h5(path) as handle:
+        write_datasets(
+            handle,
+            {
+                "seed_image": rng.uniform(0, 1, (28, 28)).astype(np.float32),
+                "target_image": rng.uniform(0, 1, (28, 28)).astype(np.float32),
+                "corners": rng.uniform(0, 1, (n, 28, 28)).astype(np.float32),
+                "negative_units": np.arange(n, dtype=np.int64) + 2,
+                "loss_pos": loss_pos.astype(np.float32),
+                "loss_neg": loss_neg.astype(np.float32),
+                "converged": converged,
+                "converged_step": converged_step,
+                "preact_target": rng.normal(size=N_UNITS).astype(np.float32),
+                "preact_corners": rng.normal(size=(n, N_UNITS)).astype(np.float32),
+                "flipped_units": rng.integers(0, 4, size=n).astype(np.int64),
+                "corner_probabilities": probabilities,
+                "corner_classes": classes,
+            },
+        )
+        set_attrs(handle, provenance({"experiment": name}, seeds={"collide": 1}))
+        set_attrs(
+            handle,
+            {
+                "experiment": name,
+                "seed_class": 3,
+                "seed_index": 18,
+                "target_class": 7,
+                "target_index": 0,
+                "target_predicted_class": target_pred,
+                "target_probability": 0.999,
+                "layer": "fc1",
+                "steps_run": steps,
+                "seconds": seconds,
+                "trace_seconds": 0.4,
+                "optimizer": "sgd",
+                "learning_rate": 0.01,
+                "w_pos": w_pos,
+                "w_neg": 1.0,
+                "threshold": threshold,
+                "max_steps": steps,
+                "n_corners": n,
+            },
+        )
+
+
+def _write_interpolate(
+    path: Path, name: str, rng: np.random.Generator, accuracy: float, dist: float
+) -> None:
+    weights = rng.dirichlet(np.ones(N_CORNERS), size=N_INTERP).astype(np.float32)
+    hits = int(round(accuracy * N_INTERP))
+    predicted = np.full(N_INTERP, 7, dtype=np.int64)
+    predicted[hits:] = 3
+    top = rng.uniform(0.6, 1.0, N_INTERP).astype(np.float32)
+    with atomic_h5(path) as handle:
+        write_datasets(
+            handle,
+            {
+                "weights": weights,
+                "predicted": predicted,
+                "top_probability": top,
+                "target_class_probability": np.where(predicted == 7, top, 0.1).astype(np.float32),
+            },
+        )
+        set_attrs(handle, provenance({"experiment": name}, seeds={"interpolate": 2}))
+        set_attrs(
+            handle,
+            {
+                "experiment": name,
+                "target_class": 7,
+                "target_prob": 0.999,
+                "interp_top_class_accuracy": hits / N_INTERP,
+                "interp_prob_mean": float(top.mean()),
+                "dist_corners_mean": dist,
+                "dist_dataset_mean": 10.0,
+                "n_dataset_images": 1000,
+                "n_samples": N_INTERP,
+                "seed": 2,
+                "seconds": 0.75,
+            },
+        )
+
+
+# name, converged corners, collide seconds, w_pos, interp. accuracy, corner distance
+EXPERIMENTS = [
+    ("paper_3_to_7", np.ones(N_CORNERS, bool), 30.0, 1000.0, 1.0, 1.5),
+    ("pair_2_to_5_s1", np.ones(N_CORNERS, bool), 20.0, 1000.0, 0.95, 2.5),
+    ("paper_literal_wpos1", np.array([1, 1, 0, 1, 1], bool), 40.0, 1.0, 0.5, 4.0),
+]
+
+
+@pytest.fixture()
+def artifacts(tmp_path: Path) -> dict[str, object]:
+    rng = np.random.default_rng(0)
+    metrics = tmp_path / "model" / "metrics.h5"
+    _write_metrics(metrics)
+    collide, interpolate = {}, {}
+    for name, converged, seconds, w_pos, accuracy, dist in EXPERIMENTS:
+        collide[name] = tmp_path / "collide" / f"{name}.h5"
+        interpolate[name] = tmp_path / "interpolate" / f"{name}.h5"
+        _write_collide(collide[name], name, rng, converged, seconds, w_pos)
+        _write_interpolate(interpolate[name], name, rng, accuracy, dist)
+    return {"metrics": metrics, "collide": collide, "interpolate": interpolate}
+
+
+def _summary(artifacts: dict) -> dict:
+    records = [
+        report.collect_experiment(artifacts["collide"][n], artifacts["interpolate"][n])
+        for n, *_ in EXPERIMENTS
+    ]
+    seconds = report.stage_seconds(
+        {"mnist_mlp": artifacts["metrics"]}, artifacts["collide"], artifacts["interpolate"]
+    )
+    return report.build_summary({"mnist_mlp": str(artifacts["metrics"])}, records, seconds)
+
+
+def test_collect_experiment_record(artifacts: dict) -> None:
+    name = "paper_literal_wpos1"
+    record = report.collect_experiment(artifacts["collide"][name], artifacts["interpolate"][name])
+    assert record["name"] == name
+    assert record["mode"] == "micro"
+    assert record["corners_converged"] == 4 and record["n_corners"] == 5
+    assert record["seed_class"] == 3 and record["target_class"] == 7
+    assert record["seed_index"] == 18 and record["target_index"] == 0
+    assert record["layer"] == "fc1" and record["optimizer"] == "sgd"
+    assert record["w_pos"] == 1.0 and record["steps_run"] == 300
+    assert record["corner_classes"] == [7, 7, 3, 7, 7]
+    assert record["corners_classified_as_target"] == 4
+    assert len(record["corner_probabilities"]) == 5
+    assert record["corner_probabilities"][2] == pytest.approx(0.64)
+    assert all(0.0 < p <= 1.0 for p in record["corner_probabilities"])
+    assert record["final_loss_pos"][2] > record["threshold"]
+    assert record["interp_top_class_accuracy"] == pytest.approx(0.5)
+    assert record["dist_ratio"] == pytest.approx(0.4)
+    assert record["seconds"] == 40.0
+    assert isinstance(record["max_flipped_units"], int)
+
+
+def test_summary_keys_and_aggregates(artifacts: dict) -> None:
+    summary = _summary(artifacts)
+    assert set(summary) == {"model", "experiments", "aggregate", "paper", "stage_seconds"}
+    assert summary["paper"] == report.PAPER_TABLE1
+    assert summary["model"]["mnist_mlp"] == {
+        "test_accuracy": pytest.approx(0.9712),
+        "test_loss": pytest.approx(0.0975),
+        "epochs": 3,
+        "train_seconds": 12.5,
+    }
+    assert list(summary["experiments"]) == [n for n, *_ in EXPERIMENTS]
+    for name, converged, seconds, _w, accuracy, dist in EXPERIMENTS:
+        entry = summary["experiments"][name]
+        for key in (
+            "mode",
+            "interp_top_class_accuracy",
+            "target_prob",
+            "interp_prob_mean",
+            "dist_corners_mean",
+            "dist_dataset_mean",
+            "corners_converged",
+            "seconds",
+        ):
+            assert key in entry
+        assert entry["corners_converged"] == int(converged.sum())
+        assert entry["seconds"] == seconds
+        assert entry["interp_top_class_accuracy"] == pytest.approx(accuracy)
+        assert entry["dist_corners_mean"] == pytest.approx(dist)
+    agg = summary["aggregate"]
+    dists = np.array([e[5] for e in EXPERIMENTS])
+    assert agg["dist_corners_mean"]["mean"] == pytest.approx(dists.mean())
+    assert agg["dist_corners_mean"]["std"] == pytest.approx(dists.std(ddof=1))
+    assert agg["dist_corners_mean"]["max"] == pytest.approx(4.0)
+    assert agg["interp_top_class_accuracy"]["mean"] == pytest.approx((1.0 + 0.95 + 0.5) / 3)
+    assert agg["interp_top_class_accuracy"]["min"] == pytest.approx(0.5)
+    assert agg["corners_converged"]["mean"] == pytest.approx(14 / 3)
+    assert agg["corners_converged"]["min"] == 4
+    assert agg["seconds"]["mean"] == pytest.approx(30.0)
+    assert summary["stage_seconds"]["train_model/mnist_mlp"] == 12.5
+    assert summary["stage_seconds"]["collide/paper_3_to_7"] == 30.0
+    assert summary["stage_seconds"]["interpolate/pair_2_to_5_s1"] == 0.75
+    json.loads(report.summary_json(summary))  # strict JSON, no NaN
+
+
+def test_single_experiment_std_is_null(artifacts: dict) -> None:
+    name = "paper_3_to_7"
+    record = report.collect_experiment(artifacts["collide"][name], artifacts["interpolate"][name])
+    summary = report.build_summary({"mnist_mlp": artifacts["metrics"]}, [record], None)
+    assert summary["aggregate"]["dist_corners_mean"]["std"] is None
+    assert "stage_seconds" not in summary
+    json.loads(report.summary_json(summary))
+
+
+def test_html_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) -> None:
+    summary = _summary(artifacts)
+    config = {
+        "report": {"paper_case": "paper_3_to_7"},
+        "mnist": {"mirrors": ["https://example.org/mnist/", "http://example.org/mnist/"]},
+        "note": "<script>alert(1)</script>",
+    }
+    inputs = {"metrics": artifacts["metrics"], **artifacts["collide"]}
+    page = report.render_report(
+        summary,
+        artifacts["collide"],
+        artifacts["interpolate"],
+        config,
+        report.report_provenance(inputs),
+    )
+    for number in ("10.21", "1.28", "100%", "1.0 / 1.0", "96.64%"):
+        assert number in page
+    # The paper's case sits in Table 1 beside the paper's row.
+    table1 = page.split("<h2>Model</h2>")[0]
+    assert "this reproduction: paper_3_to_7" in table1
+    assert "97.12%" in table1
+    for name, *_ in EXPERIMENTS:
+        assert name in page
+        assert f"id='exp-{name}'" in page
+    assert "Experiments where not every corner converged" in page
+    assert "paper_literal_wpos1</a>: 4/5 converged" in page
+    # Self-contained: nothing is loaded from elsewhere. The config's mirror URLs
+    # may appear as text in the provenance <pre>, never as a src or href.
+    assert 'src="file' not in page
+    assert not re.search(r"""src=["'](?!data:image/png;base64,)""", page)
+    assert not re.search(r"""href=["'](?!#)""", page)
+    assert "<link" not in page and "@import" not in page
+    outside_pre = re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)
+    assert "http://" not in outside_pre and "https://" not in outside_pre
+    assert "http://example.org/mnist/" in page  # the config is shown, escaped
+    images = re.findall(r'<img src="data:image/png;base64,', page)
+    assert len(images) == 1 + 2 * len(EXPERIMENTS)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "mean" in page and "std" in page and "worst case" in page
+
+    html_path, summary_path = tmp_path / "out" / "report.html", tmp_path / "out" / "summary.json"
+    report.write_report(html_path, summary_path, summary, page)
+    assert html_path.read_text(encoding="utf-8") == page
+    assert json.loads(summary_path.read_text())["experiments"]["paper_3_to_7"]["mode"] == "micro"
+    assert sorted(p.name for p in html_path.parent.iterdir()) == ["report.html", "summary.json"]
+
+
+def test_missing_paper_case_is_reported(artifacts: dict) -> None:
+    summary = _summary(artifacts)
+    page = report.render_report(
+        summary,
+        artifacts["collide"],
+        artifacts["interpolate"],
+        {"report": {"paper_case": "absent_case"}},
+        {},
+    )
+    assert "absent_case" in page and "is not among the experiments run" in page
+
+
+def test_missing_dataset_names_file_and_dataset(artifacts: dict) -> None:
+    path = artifacts["collide"]["pair_2_to_5_s1"]
+    with h5py.File(path, "a") as handle:
+        del handle["corner_classes"]
+    with pytest.raises(ArtifactError) as error:
+        report.collect_experiment(path, artifacts["interpolate"]["pair_2_to_5_s1"])
+    assert str(path) in str(error.value) and "corner_classes" in str(error.value)
+
+
+def test_missing_attribute_and_mismatch(artifacts: dict) -> None:
+    path = artifacts["interpolate"]["paper_3_to_7"]
+    with pytest.raises(ArtifactError, match="does not match"):
+        report.collect_experiment(artifacts["collide"]["pair_2_to_5_s1"], path)
+    with h5py.File(path, "a") as handle:
+        del handle.attrs["dist_dataset_mean"]
+    with pytest.raises(ArtifactError) as error:
+        report.collect_experiment(artifacts["collide"]["paper_3_to_7"], path)
+    assert str(path) in str(error.value) and "dist_dataset_mean" in str(error.value)
+
+
+def test_missing_file_is_artifact_error(tmp_path: Path, artifacts: dict) -> None:
+    with pytest.raises(ArtifactError, match="missing input artifact"):
+        report.collect_experiment(tmp_path / "nope.h5", artifacts["interpolate"]["paper_3_to_7"])
+
+
+def test_snakemake_script(artifacts: dict, tmp_path: Path) -> None:
+    names = [n for n, *_ in EXPERIMENTS]
+    out = tmp_path / "report"
+    smk = SimpleNamespace(
+        input=SimpleNamespace(
+            metrics=str(artifacts["metrics"]),
+            collide=[str(artifacts["collide"][n]) for n in names],
+            interpolate=[str(artifacts["interpolate"][n]) for n in names],
+        ),
+        params=SimpleNamespace(experiment_names=names, config={"report": {}}),
+        output=SimpleNamespace(html=str(out / "report.html"), summary=str(out / "summary.json")),
+        log=[str(tmp_path / "logs" / "report.log")],
+    )
+    (tmp_path / "logs").mkdir()
+    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["experiments"]) == names
+    assert summary["stage_seconds"]["collide/paper_literal_wpos1"] == 40.0
+    assert "paper_3_to_7" in (out / "report.html").read_text(encoding="utf-8")
+    log = Path(smk.log[0]).read_text()
+    assert "wrote" in log and "paper_literal_wpos1: 4/5 corners converged" in log
+
+
+def test_snakemake_script_fails_in_one_line(artifacts: dict, tmp_path: Path, capsys) -> None:
+    names = [n for n, *_ in EXPERIMENTS]
+    smk = SimpleNamespace(
+        input=SimpleNamespace(
+            metrics=str(artifacts["metrics"]),
+            collide=[str(artifacts["collide"][n]) for n in reversed(names)],
+            interpolate=[str(artifacts["interpolate"][n]) for n in names],
+        ),
+        params=SimpleNamespace(experiment_names=names, config={}),
+        output=SimpleNamespace(
+            html=str(tmp_path / "r" / "report.html"), summary=str(tmp_path / "r" / "summary.json")
+        ),
+        log=[str(tmp_path / "report.log")],
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+    assert exit_info.value.code == 1
+    assert "does not match" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

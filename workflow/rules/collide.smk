@@ -1,0 +1,14 @@
+rule collide:
+    input:
+        mnist=MNIST_H5,
+        model=MODEL,
+        metrics=METRICS,
+    output:
+        collide_path("{experiment}"),
+    log:
+        "logs/collide/{experiment}.log",
+    params:
+        experiment=lambda wildcards: EXPERIMENTS[wildcards.experiment],
+    threads: 1
+    script:
+        "../../scripts/collide.py"
