@@ -1,0 +1,78 @@
+"""The compiled corner finder on a small real ReLU layer."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from feature_collisions import collisions, losses
+
+
+@pytest.fixture(scope="module")
+def layer():
+    rng = np.random.default_rng(0)
+    weights = tf.constant(rng.normal(0, 0.5, size=(16, 12)).astype(np.float32))
+    bias = tf.constant(rng.normal(0, 0.1, size=12).astype(np.float32))
+
+    def preact(x):
+        return tf.matmul(x, weights) + bias
+
+    target = rng.uniform(0, 1, size=(1, 16)).astype(np.float32)
+    seed = rng.uniform(0, 1, size=16).astype(np.float32)
+    preact_target = preact(tf.constant(target)).numpy()[0]
+    return preact, seed, preact_target
+
+
+def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
+    preact, seed, preact_target = layer
+    units = losses.negative_units(preact_target, 3)
+    settings = collisions.CornerSettings(learning_rate=0.01, w_pos=10.0, threshold=0.05)
+    finder = collisions.MicroCollisionFinder(preact)
+    result = finder.find(seed, preact_target, units, settings)
+    assert result.corners.shape == (3, 16)
+    assert result.converged.all()
+    assert (result.corners >= 0).all() and (result.corners <= 1).all()
+    assert result.loss_pos.shape == (result.steps_run + 1, 3)
+    assert (result.loss_pos[-1] < settings.threshold).all()
+    # Each corner stops at its own first crossing: its step is recorded and its trace flat after.
+    for corner, step in enumerate(result.converged_step):
+        assert result.loss_pos[step, corner] < settings.threshold
+        assert step == 0 or result.loss_pos[step - 1, corner] >= settings.threshold
+        np.testing.assert_array_equal(result.loss_pos[step:, corner], result.loss_pos[step, corner])
+    again = finder.find(seed, preact_target, units, settings)
+    np.testing.assert_array_equal(result.corners, again.corners)
+    # Different negative units lead to different corners.
+    assert np.abs(result.corners[0] - result.corners[1]).max() > 1e-4
+
+
+def test_unreachable_threshold_stops_at_the_step_limit(layer):
+    preact, seed, preact_target = layer
+    units = losses.negative_units(preact_target, 2)
+    settings = collisions.CornerSettings(
+        learning_rate=0.01, w_pos=1.0, threshold=1e-12, max_steps=7
+    )
+    result = collisions.MicroCollisionFinder(preact).find(seed, preact_target, units, settings)
+    assert result.steps_run == 7
+    assert not result.converged.any()
+    np.testing.assert_array_equal(result.converged_step, [-1, -1])
+    assert result.loss_pos.shape == (8, 2)
+
+
+def test_adam_also_reduces_l_pos(layer):
+    preact, seed, preact_target = layer
+    units = losses.negative_units(preact_target, 2)
+    settings = collisions.CornerSettings(
+        optimizer="adam", learning_rate=0.05, w_pos=3.0, threshold=1e-2, max_steps=3000
+    )
+    result = collisions.MicroCollisionFinder(preact).find(seed, preact_target, units, settings)
+    assert result.loss_pos[-1].max() < result.loss_pos[0].min()
+
+
+def test_unknown_optimizer_is_refused():
+    with pytest.raises(ValueError, match="optimizer 'lbfgs'"):
+        collisions.CornerSettings(optimizer="lbfgs")
+
+
+def test_flipped_units_counts_non_positive_target_units_that_became_positive():
+    target = np.array([1.0, 0.0, -1.0, -2.0])
+    corners = np.array([[5.0, 0.1, -0.5, 0.3], [0.0, -1.0, -3.0, -2.0]])
+    np.testing.assert_array_equal(collisions.flipped_units(corners, target), [2, 0])
