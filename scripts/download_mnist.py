@@ -7,7 +7,6 @@ Thin on purpose: the mirrors, retries, checksums and IDX parsing live in
 leaves a file that Snakemake would consider up to date.
 """
 
-import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -15,8 +14,7 @@ from typing import Any
 
 from feature_collisions.data import DownloadError, download_mnist, resolve_mirrors
 from feature_collisions.h5io import atomic_h5, provenance, set_attrs, write_datasets
-
-logger = logging.getLogger("download_mnist")
+from feature_collisions.stage import fail, stage_log
 
 
 def main(
@@ -32,13 +30,7 @@ def main(
     one-line DownloadError message, which lists every source tried.
     """
     settings = dict(settings)
-    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    previous_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
+    with stage_log(log_path, "download_mnist") as logger:
         mirrors = resolve_mirrors(list(settings["mirrors"]), env)
         logger.info("sources to try: %s", mirrors)
         try:
@@ -50,8 +42,7 @@ def main(
                 progress=sys.stderr.isatty(),
             )
         except DownloadError as error:
-            logger.error("%s", error)
-            print(f"download_mnist: {error}", file=sys.stderr)
+            fail(logger, "download_mnist", error)
             return 1
         with atomic_h5(output) as handle:
             write_datasets(handle, arrays)
@@ -59,10 +50,6 @@ def main(
             set_attrs(handle, {"source": source, "sha256_raw": digests})
         logger.info("wrote %s from %s", output, source)
         return 0
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
-        handler.close()
 
 
 if __name__ == "__main__":
