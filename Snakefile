@@ -16,6 +16,7 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/collide.smk"
 include: "workflow/rules/interpolate.smk"
+include: "workflow/rules/polytope.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -389,3 +389,204 @@ def test_snakemake_script_fails_in_one_line(artifacts: dict, tmp_path: Path, cap
     assert exit_info.value.code == 1
     assert "does not match" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+# --------------------------------------------------------------------------
+# The exact polytope (rule polytope): summary `exact` section, certified column
+# --------------------------------------------------------------------------
+
+POLYTOPE_EXPERIMENTS = ["paper_3_to_7", "paper_literal_wpos1"]
+
+
+def _write_polytope(path: Path, name: str, rng: np.random.Generator, failed_lp: bool) -> None:
+    """A polytope file per docs/artifacts.md; ``failed_lp`` makes the last LP infeasible."""
+    n = N_CORNERS
+    feasible = np.ones(n, bool)
+    if failed_lp:
+        feasible[-1] = False
+    lp_corners = rng.uniform(0, 1, (n, 28, 28)).astype(np.float32)
+    lp_corners[~feasible] = np.nan
+    lp_eq = np.where(feasible, 3e-8, np.nan)
+    lp_neg = np.where(feasible, 2e-8, np.nan)
+
+    def certificate(eq: np.ndarray, neg: np.ndarray, certified: np.ndarray) -> dict:
+        return {
+            "max_equality_error": eq,
+            "max_negative_preact": neg,
+            "box_violation": np.zeros(n),
+            "post_activation_error": np.nan_to_num(np.maximum(eq, neg)),
+            "downstream_error": np.where(certified, 1e-6, 0.9),
+            "predicted": np.full(n, 7, np.int64),
+            "class_preserved": feasible.copy(),
+            "exact": certified,
+            "certified": certified,
+        }
+
+    arrays = {
+        "lp_corners": lp_corners,
+        "negative_units": np.arange(n, dtype=np.int64) + 2,
+        "lp_status": np.where(feasible, 0, 2).astype(np.int64),
+        "lp_message": np.array(
+            [b"Optimal" if ok else b"The problem is infeasible." for ok in feasible]
+        ),
+        "lp_feasible": feasible,
+        "lp_objective": np.where(feasible, -10.0, np.nan),
+        "lp_seconds": np.full(n, 0.2),
+        "dist_lp_to_seed": np.full(n, 16.0),
+        "dist_lp_to_target": np.full(n, 13.0),
+        "pixel_ranges/pixels": np.array([[14, 14], [0, 0]], np.int64),
+        "pixel_ranges/low": np.array([0.0, 0.0]),
+        "pixel_ranges/high": np.array([1.0, 0.75]),
+        "pixel_ranges/status": np.zeros((2, 2), np.int64),
+    }
+    for key, value in certificate(lp_eq, lp_neg, feasible).items():
+        arrays[f"lp_certificate/{key}"] = value
+    for key, value in certificate(np.full(n, 0.7), np.full(n, 1.0), np.zeros(n, bool)).items():
+        arrays[f"gradient_certificate/{key}"] = value
+    arrays["gradient_certificate/class_preserved"] = np.ones(n, bool)
+    with atomic_h5(path) as handle:
+        write_datasets(handle, arrays)
+        set_attrs(handle, provenance({"polytope": {"mode": "vertex"}}, seeds={"interpolate": 0}))
+        set_attrs(
+            handle,
+            {
+                "experiment": name,
+                "layer": "fc1",
+                "mode": "vertex",
+                "tolerance": 1e-4,
+                "n_lp": n,
+                "lp_corners_feasible": int(feasible.sum()),
+                "lp_certified": int(feasible.sum()),
+                "gradient_certified": 0,
+                "rank_pos": 88,
+                "n_positive_units": 88,
+                "equality_dim": 696,
+                "dist_lp_corners_mean": 13.07,
+                "dist_gradient_corners_mean": 0.69,
+                "dist_dataset_mean": 10.16,
+                "interp_top_class_accuracy": 1.0,
+                "interp_certified_fraction": 1.0,
+                "seconds_per_lp": 0.2,
+                "seconds": 3.5,
+            },
+        )
+
+
+@pytest.fixture()
+def with_polytope(artifacts: dict, tmp_path: Path) -> dict:
+    rng = np.random.default_rng(5)
+    polytope = {}
+    for name in POLYTOPE_EXPERIMENTS:
+        polytope[name] = tmp_path / "polytope" / f"{name}.h5"
+        _write_polytope(polytope[name], name, rng, failed_lp=name == "paper_literal_wpos1")
+    return {**artifacts, "polytope": polytope}
+
+
+def _summary_with_polytope(arts: dict) -> dict:
+    records = [
+        report.collect_experiment(
+            arts["collide"][n], arts["interpolate"][n], arts["polytope"].get(n)
+        )
+        for n, *_ in EXPERIMENTS
+    ]
+    seconds = report.stage_seconds(
+        {"mnist_mlp": arts["metrics"]}, arts["collide"], arts["interpolate"], arts["polytope"]
+    )
+    return report.build_summary({"mnist_mlp": str(arts["metrics"])}, records, seconds)
+
+
+def test_exact_section(with_polytope: dict) -> None:
+    summary = json.loads(report.summary_json(_summary_with_polytope(with_polytope)))
+    exact = summary["experiments"]["paper_3_to_7"]["exact"]
+    for key in (
+        "lp_corners",
+        "max_equality_error",
+        "max_negative_unit_preactivation",
+        "class_preserved",
+        "rank_pos",
+        "dist_lp_corners_mean",
+        "seconds_per_lp",
+    ):
+        assert key in exact
+    assert exact["lp_corners"] == 5 and exact["lp_certified"] == 5
+    assert exact["max_equality_error"] == pytest.approx(3e-8)
+    assert exact["max_negative_unit_preactivation"] == pytest.approx(2e-8)
+    assert exact["class_preserved"] is True
+    assert exact["rank_pos"] == 88 and exact["equality_dim"] == 696
+    assert exact["dist_lp_corners_mean"] == pytest.approx(13.07)
+    assert exact["seconds_per_lp"] == pytest.approx(0.2)
+    assert exact["gradient"] == {
+        "certified": 0,
+        "n_corners": 5,
+        "max_equality_error": pytest.approx(0.7),
+        "max_negative_unit_preactivation": pytest.approx(1.0),
+        "class_preserved": True,
+    }
+    assert exact["pixel_ranges"][1] == {"pixel": [0, 0], "min": 0.0, "max": 0.75}
+    # A failed LP corner is counted out, never turned into a NaN in the JSON.
+    failed = summary["experiments"]["paper_literal_wpos1"]["exact"]
+    assert failed["lp_corners"] == 4 and failed["n_lp"] == 5
+    assert failed["lp_status"] == [0, 0, 0, 0, 2]
+    assert failed["class_preserved"] is True  # over the feasible corners
+    assert failed["max_equality_error"] == pytest.approx(3e-8)
+    # Experiments without an LP (not fc1) say so with null.
+    assert summary["experiments"]["pair_2_to_5_s1"]["exact"] is None
+    assert summary["stage_seconds"]["polytope/paper_3_to_7"] == 3.5
+
+
+def test_html_certified_column_and_polytope_section(with_polytope: dict) -> None:
+    summary = _summary_with_polytope(with_polytope)
+    page = report.render_report(
+        summary,
+        with_polytope["collide"],
+        with_polytope["interpolate"],
+        {"report": {"paper_case": "paper_3_to_7"}},
+        {},
+        with_polytope["polytope"],
+    )
+    assert "certified: gradient / LP" in page
+    assert "0/5 / 5/5" in page and "0/5 / 4/5" in page
+    assert "Exact collision polytope (fc1, linear programming)" in page
+    assert "88 / 88" in page and "3.00e-08" in page and "7.00e-01" in page
+    assert "(0,0): 0.00–0.75" in page
+    images = re.findall(r'<img src="data:image/png;base64,', page)
+    assert len(images) == 1 + 2 * len(EXPERIMENTS) + len(POLYTOPE_EXPERIMENTS)
+    # Without polytope files the section says the LP was not computed.
+    plain = report.render_report(
+        _summary(with_polytope), with_polytope["collide"], with_polytope["interpolate"], {}, {}
+    )
+    assert "the exact polytope was not computed" in plain
+
+
+def test_polytope_of_another_experiment_is_refused(with_polytope: dict) -> None:
+    with pytest.raises(ArtifactError, match="does not match"):
+        report.collect_experiment(
+            with_polytope["collide"]["paper_3_to_7"],
+            with_polytope["interpolate"]["paper_3_to_7"],
+            with_polytope["polytope"]["paper_literal_wpos1"],
+        )
+
+
+def test_snakemake_script_with_polytope(with_polytope: dict, tmp_path: Path) -> None:
+    names = [n for n, *_ in EXPERIMENTS]
+    out = tmp_path / "report_lp"
+    smk = SimpleNamespace(
+        input=SimpleNamespace(
+            metrics=str(with_polytope["metrics"]),
+            collide=[str(with_polytope["collide"][n]) for n in names],
+            interpolate=[str(with_polytope["interpolate"][n]) for n in names],
+            polytope=[str(with_polytope["polytope"][n]) for n in POLYTOPE_EXPERIMENTS],
+        ),
+        params=SimpleNamespace(
+            experiment_names=names, polytope_names=POLYTOPE_EXPERIMENTS, config={"report": {}}
+        ),
+        output=SimpleNamespace(html=str(out / "report.html"), summary=str(out / "summary.json")),
+        log=[str(tmp_path / "report_lp.log")],
+    )
+    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["experiments"]["paper_3_to_7"]["exact"]["lp_corners"] == 5
+    assert summary["experiments"]["pair_2_to_5_s1"]["exact"] is None
+    assert "polytope/paper_3_to_7" in summary["stage_seconds"]
+    log = Path(smk.log[0]).read_text()
+    assert "paper_3_to_7: 5/5 LP corners certified (gradient corners 0/5)" in log

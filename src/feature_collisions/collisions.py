@@ -166,9 +166,10 @@ class MicroCollisionFinder:
         loop = self._loop(settings.optimizer)
         started = time.perf_counter()
         concrete = loop.get_concrete_function(*arguments)
-        # XLA compiles on the first call: a zero-step call pays for it, so that
-        # ``seconds`` below measures optimisation alone.
-        concrete(*arguments[:-1], tf.constant(0, tf.int32))
+        # XLA compiles on the first call (for each max_steps, which sizes the traces):
+        # a call whose threshold every corner already meets stops at once and pays
+        # for it, so that ``seconds`` below measures optimisation alone.
+        concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
         trace_seconds = time.perf_counter() - started
 
         started = time.perf_counter()

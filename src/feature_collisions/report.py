@@ -97,6 +97,22 @@ _INTERP_ATTRS = (
     "seconds",
 )
 _MODEL_ATTRS = ("test_accuracy", "test_loss", "epochs")
+_POLYTOPE_ATTRS = (
+    "experiment",
+    "mode",
+    "tolerance",
+    "n_lp",
+    "rank_pos",
+    "n_positive_units",
+    "equality_dim",
+    "dist_lp_corners_mean",
+    "dist_gradient_corners_mean",
+    "dist_dataset_mean",
+    "interp_top_class_accuracy",
+    "interp_certified_fraction",
+    "seconds_per_lp",
+    "seconds",
+)
 
 _DPI = 80
 _PLOT_POINTS = 2000  # loss curves are thinned to this many points per corner
@@ -128,12 +144,96 @@ def _float_or_none(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def collect_experiment(collide_path: PathLike, interpolate_path: PathLike) -> dict[str, Any]:
+def _nan_max(values: np.ndarray) -> float | None:
+    """Largest finite value, ``None`` when there is none (a failed LP's point is NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return float(finite.max()) if finite.size else None
+
+
+def collect_exact(polytope_path: PathLike) -> dict[str, Any]:
+    """The ``exact`` section of one experiment: LP corners and both kinds of certificate.
+
+    ``max_equality_error``, ``max_negative_unit_preactivation`` and
+    ``class_preserved`` describe the feasible LP corners (the certified
+    counterpart of the paper's corners); ``gradient`` holds the same numbers
+    for the gradient corners of rule ``collide``, which are approximate.
+    """
+    attrs = _require_attrs(polytope_path, _POLYTOPE_ATTRS)
+    arrays = read_arrays(
+        polytope_path,
+        [
+            "lp_status",
+            "lp_feasible",
+            "lp_certificate/max_equality_error",
+            "lp_certificate/max_negative_preact",
+            "lp_certificate/class_preserved",
+            "lp_certificate/certified",
+            "gradient_certificate/max_equality_error",
+            "gradient_certificate/max_negative_preact",
+            "gradient_certificate/class_preserved",
+            "gradient_certificate/certified",
+            "pixel_ranges/pixels",
+            "pixel_ranges/low",
+            "pixel_ranges/high",
+        ],
+    )
+    feasible = np.asarray(arrays["lp_feasible"], dtype=bool)
+    lp_preserved = np.asarray(arrays["lp_certificate/class_preserved"], dtype=bool)
+    grad_preserved = np.asarray(arrays["gradient_certificate/class_preserved"], dtype=bool)
+    pixels = np.asarray(arrays["pixel_ranges/pixels"], dtype=np.int64).reshape(-1, 2)
+    return {
+        "mode": str(attrs["mode"]),
+        "lp_corners": int(feasible.sum()),
+        "n_lp": int(attrs["n_lp"]),
+        "lp_status": [int(v) for v in arrays["lp_status"]],
+        "lp_certified": int(np.sum(arrays["lp_certificate/certified"])),
+        "max_equality_error": _nan_max(arrays["lp_certificate/max_equality_error"][feasible]),
+        "max_negative_unit_preactivation": _nan_max(
+            arrays["lp_certificate/max_negative_preact"][feasible]
+        ),
+        "class_preserved": bool(feasible.any() and lp_preserved[feasible].all()),
+        "gradient": {
+            "certified": int(np.sum(arrays["gradient_certificate/certified"])),
+            "n_corners": int(grad_preserved.size),
+            "max_equality_error": _nan_max(arrays["gradient_certificate/max_equality_error"]),
+            "max_negative_unit_preactivation": _nan_max(
+                arrays["gradient_certificate/max_negative_preact"]
+            ),
+            "class_preserved": bool(grad_preserved.size and grad_preserved.all()),
+        },
+        "tolerance": float(attrs["tolerance"]),
+        "rank_pos": int(attrs["rank_pos"]),
+        "n_positive_units": int(attrs["n_positive_units"]),
+        "equality_dim": int(attrs["equality_dim"]),
+        "dist_lp_corners_mean": _float_or_none(attrs["dist_lp_corners_mean"]),
+        "dist_gradient_corners_mean": _float_or_none(attrs["dist_gradient_corners_mean"]),
+        "dist_dataset_mean": _float_or_none(attrs["dist_dataset_mean"]),
+        "interp_top_class_accuracy": _float_or_none(attrs["interp_top_class_accuracy"]),
+        "interp_certified_fraction": _float_or_none(attrs["interp_certified_fraction"]),
+        "pixel_ranges": [
+            {"pixel": [int(r), int(c)], "min": _float_or_none(lo), "max": _float_or_none(hi)}
+            for (r, c), lo, hi in zip(
+                pixels, arrays["pixel_ranges/low"], arrays["pixel_ranges/high"], strict=True
+            )
+        ],
+        "seconds_per_lp": _float_or_none(attrs["seconds_per_lp"]),
+        "seconds": float(attrs["seconds"]),
+    }
+
+
+def collect_experiment(
+    collide_path: PathLike,
+    interpolate_path: PathLike,
+    polytope_path: PathLike | None = None,
+) -> dict[str, Any]:
     """One experiment's record: its settings, outcomes and the paper's columns.
 
     Both files must name the same experiment: the lists handed over by the
     workflow are matched by position, and a shuffled pair would otherwise put
-    one experiment's interpolation beside another's corners unnoticed.
+    one experiment's interpolation beside another's corners unnoticed. The
+    same holds for ``polytope_path`` (rule ``polytope``, fc1 experiments
+    only); without it the record's ``exact`` is ``None``.
     """
     collide = _require_attrs(collide_path, _COLLIDE_ATTRS)
     interp = _require_attrs(interpolate_path, _INTERP_ATTRS)
@@ -142,6 +242,15 @@ def collect_experiment(collide_path: PathLike, interpolate_path: PathLike) -> di
             f"{interpolate_path}: experiment '{interp['experiment']}' does not match "
             f"'{collide['experiment']}' of {collide_path}"
         )
+    exact = None
+    if polytope_path is not None:
+        polytope_experiment = str(_require_attrs(polytope_path, ("experiment",))["experiment"])
+        if polytope_experiment != str(collide["experiment"]):
+            raise ArtifactError(
+                f"{polytope_path}: experiment '{polytope_experiment}' does not match "
+                f"'{collide['experiment']}' of {collide_path}"
+            )
+        exact = collect_exact(polytope_path)
     arrays = read_arrays(
         collide_path,
         ["converged", "corner_classes", "corner_probabilities", "flipped_units", "loss_pos"],
@@ -195,6 +304,7 @@ def collect_experiment(collide_path: PathLike, interpolate_path: PathLike) -> di
         "corners_classified_as_target": int(np.sum(classes == target_prediction)),
         "final_loss_pos": [_float_or_none(v) for v in final_loss_pos],
         "max_flipped_units": int(flipped.max()) if flipped.size else 0,
+        "exact": exact,
     }
 
 
@@ -215,19 +325,25 @@ def stage_seconds(
     metrics_paths: Mapping[str, PathLike],
     collide_paths: Mapping[str, PathLike],
     interpolate_paths: Mapping[str, PathLike],
+    polytope_paths: Mapping[str, PathLike] | None = None,
 ) -> dict[str, float]:
     """Seconds each stage spent, from the artifacts' own timing attributes.
 
     Keys are ``train_model/<model>``, ``collide/<experiment>``,
-    ``interpolate/<experiment>``; a missing timing is skipped rather than
-    invented, since a timing table is informative, not a contract.
+    ``interpolate/<experiment>`` and ``polytope/<experiment>``; a missing
+    timing is skipped rather than invented, since a timing table is
+    informative, not a contract.
     """
     seconds: dict[str, float] = {}
     for name, path in metrics_paths.items():
         value = read_attrs(path).get("train_seconds")
         if value is not None:
             seconds[f"train_model/{name}"] = float(value)
-    for stage, paths in (("collide", collide_paths), ("interpolate", interpolate_paths)):
+    for stage, paths in (
+        ("collide", collide_paths),
+        ("interpolate", interpolate_paths),
+        ("polytope", polytope_paths or {}),
+    ):
         for name, path in paths.items():
             value = read_attrs(path).get("seconds")
             if value is not None:
@@ -576,6 +692,7 @@ def _all_experiments_table(summary: Mapping[str, Any]) -> str:
         "prob. target",
         "prob. interp.",
         "corners converged",
+        "certified: gradient / LP",
         "steps",
         "seconds",
     )
@@ -596,6 +713,7 @@ def _all_experiments_table(summary: Mapping[str, Any]) -> str:
                     _prob(r["target_prob"]),
                     _prob(r["interp_prob_mean"]),
                     f"{r['corners_converged']}/{r['n_corners']}",
+                    _certified_cell(r.get("exact")),
                     str(r["steps_run"]),
                     _num(r["seconds"], 1),
                 ],
@@ -618,6 +736,7 @@ def _all_experiments_table(summary: Mapping[str, Any]) -> str:
             _prob(a("target_prob")),
             _prob(a("interp_prob_mean")),
             _num(a("corners_converged"), 2),
+            "",
             _num(a("steps_run"), 0),
             _num(a("seconds"), 1),
         ]
@@ -635,11 +754,144 @@ def _all_experiments_table(summary: Mapping[str, Any]) -> str:
         _prob(agg["target_prob"]["min"]),
         _prob(agg["interp_prob_mean"]["min"]),
         _num(agg["corners_converged"]["min"], 0),
+        "",
         _num(agg["steps_run"]["max"], 0),
         _num(agg["seconds"]["max"], 1),
     ]
     rows.append(("agg", worst))
     return _table(header, rows)
+
+
+def _certified_cell(exact: Mapping[str, Any] | None) -> str:
+    """``gradient k/n, LP k/n`` certified corners; a dash where no LP was run (not fc1)."""
+    if not exact:
+        return "—"
+    gradient = exact["gradient"]
+    return (
+        f"{gradient['certified']}/{gradient['n_corners']} / {exact['lp_certified']}/{exact['n_lp']}"
+    )
+
+
+def _polytope_section(summary: Mapping[str, Any]) -> str:
+    """The exact collision polytope of fc1: certificates, size and spreads per experiment."""
+    experiments = [(n, r) for n, r in summary["experiments"].items() if r.get("exact")]
+    parts = ["<h2>Exact collision polytope (fc1, linear programming)</h2>"]
+    if not experiments:
+        parts.append(
+            "<p>No experiment on layer <code>fc1</code>: the exact polytope was not computed.</p>"
+        )
+        return "".join(parts)
+    tolerance = experiments[0][1]["exact"]["tolerance"]
+    parts.append(
+        "<p class='note'>On the first layer the collision set is exactly a polytope: "
+        "<code>W_pos^T x + b_pos = f0(t)_pos</code>, <code>W_neg^T x + b_neg &le; 0</code>, "
+        "<code>0 &le; x &le; 1</code>. Each LP corner solves one linear program (HiGHS) for the "
+        "same negative unit <code>i</code> as the gradient corner. A point is <em>certified</em> "
+        f"when, within {_e(f'{tolerance:g}')}, the equalities and half-spaces hold (float64), "
+        "and the network's later activations and predicted class equal the target's (float32). "
+        "Gradient corners stop at <code>L_pos &lt; threshold</code>, so they are approximate "
+        "collisions and are not expected to certify. The interpolation column is the "
+        "fraction of random convex combinations of the LP corners that certify (convexity "
+        "guarantees all of them in exact arithmetic). The rank of <code>W_pos</code> fixes "
+        "the dimension of the flat the polytope lies in (784 &minus; rank); the pixel ranges "
+        "are each pixel's min and max over the whole polytope.</p>"
+    )
+    rows: list[tuple[str, Sequence[str]]] = []
+    for name, r in experiments:
+        exact = r["exact"]
+        gradient = exact["gradient"]
+        ranges = "; ".join(
+            f"({p['pixel'][0]},{p['pixel'][1]}): {_num(p['min'])}–{_num(p['max'])}"
+            for p in exact["pixel_ranges"]
+        )
+        certified_all = exact["lp_certified"] == exact["n_lp"]
+        rows.append(
+            (
+                "" if certified_all else "bad",
+                [
+                    name,
+                    exact["mode"],
+                    f"{exact['rank_pos']} / {exact['n_positive_units']}",
+                    str(exact["equality_dim"]),
+                    f"{exact['lp_corners']}/{exact['n_lp']}",
+                    f"{exact['lp_certified']}/{exact['n_lp']}",
+                    _sci(exact["max_equality_error"]),
+                    _sci(exact["max_negative_unit_preactivation"]),
+                    "yes" if exact["class_preserved"] else "no",
+                    f"{gradient['certified']}/{gradient['n_corners']}",
+                    _sci(gradient["max_equality_error"]),
+                    _sci(gradient["max_negative_unit_preactivation"]),
+                    "yes" if gradient["class_preserved"] else "no",
+                    _pct(exact["interp_certified_fraction"]),
+                    _num(exact["dist_lp_corners_mean"]),
+                    _num(r.get("dist_corners_mean")),
+                    _num(exact["dist_dataset_mean"]),
+                    ranges,
+                    _num(exact["seconds_per_lp"], 3),
+                ],
+            )
+        )
+    parts.append(
+        _table(
+            (
+                "experiment",
+                "mode",
+                "rank W_pos / positive units",
+                "flat dim.",
+                "LP feasible",
+                "LP certified",
+                "LP max eq. error",
+                "LP max neg. preact.",
+                "LP class kept",
+                "gradient certified",
+                "gradient max eq. error",
+                "gradient max neg. preact.",
+                "gradient class kept",
+                "interp. certified",
+                "dist. LP corners",
+                "dist. gradient corners",
+                "dist. dataset",
+                "pixel ranges (row,col): min–max",
+                "s / LP",
+            ),
+            rows,
+        )
+    )
+    return "".join(parts)
+
+
+def _sci(value: Any) -> str:
+    """Errors span 1e-9 (LP) to 1 (gradient): scientific notation keeps both readable."""
+    if value is None or not math.isfinite(float(value)):
+        return "—"
+    return f"{float(value):.2e}"
+
+
+def _lp_corners_figure(
+    lp_corners: np.ndarray, gradient_corners: np.ndarray, certified: np.ndarray
+) -> str:
+    """LP corners above the gradient corners of the same units, on the same pixel scale."""
+    n = max(len(lp_corners), len(gradient_corners), 1)
+    figure = Figure(figsize=(1.35 * n, 3.0))
+    axes = figure.subplots(2, n, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.axis("off")
+    for row, (images, label) in enumerate(((lp_corners, "LP"), (gradient_corners, "gradient"))):
+        for k in range(len(images)):
+            ax = axes[row, k]
+            ax.axis("on")
+            if np.all(np.isfinite(images[k])):
+                ax.imshow(images[k], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            else:
+                ax.text(0.5, 0.5, "LP failed", ha="center", va="center", fontsize=7)
+            title = f"{label} {k}"
+            if row == 0 and k < len(certified):
+                title += " ✓" if certified[k] else " ✗"
+            ax.set_title(title, fontsize=7)
+    figure.tight_layout()
+    return _png(figure)
 
 
 def _plateau_rows(
@@ -730,8 +982,9 @@ def _experiment_section(
     record: Mapping[str, Any],
     collide_path: PathLike,
     interpolate_path: PathLike,
+    polytope_path: PathLike | None = None,
 ) -> str:
-    """One experiment: settings, corner table, images and curves."""
+    """One experiment: settings, corner table, images and curves (and LP corners on fc1)."""
     arrays = read_arrays(
         collide_path,
         [
@@ -793,6 +1046,19 @@ def _experiment_section(
         f"threshold={record['threshold']:g}; {record['steps_run']}/{record['max_steps']} steps "
         f"in {_num(record['seconds'], 1)} s"
     )
+    lp_parts: list[str] = []
+    if polytope_path is not None and record.get("exact"):
+        lp = read_arrays(polytope_path, ["lp_corners", "lp_certificate/certified"])
+        lp_parts.append(
+            _img(
+                _lp_corners_figure(
+                    np.asarray(lp["lp_corners"], dtype=np.float32),
+                    corners,
+                    np.asarray(lp["lp_certificate/certified"], dtype=bool),
+                ),
+                f"{name}: LP corners (certified ✓) above the gradient corners",
+            )
+        )
     return "".join(
         [
             f"<section class='experiment' id='exp-{_e(name)}'>",
@@ -813,6 +1079,7 @@ def _experiment_section(
             ),
             _img(images, f"{name}: seed, target, corners and corner minus target"),
             _img(curves, f"{name}: loss curves and interpolation probabilities"),
+            *lp_parts,
             "</section>",
         ]
     )
@@ -877,14 +1144,17 @@ def render_report(
     interpolate_paths: Mapping[str, PathLike],
     config: Mapping[str, Any],
     provenance: Mapping[str, Any],
+    polytope_paths: Mapping[str, PathLike] | None = None,
 ) -> str:
     """The whole report as one self-contained HTML string.
 
     ``summary`` comes from :func:`build_summary`; the paths map experiment
     names to their artifacts (figures need the arrays, the summary keeps only
     numbers). ``config["report"]["paper_case"]`` names the experiment shown
-    beside the paper's Table 1 row.
+    beside the paper's Table 1 row. ``polytope_paths`` (fc1 experiments only)
+    adds the LP corners to each experiment's section.
     """
+    polytope_paths = dict(polytope_paths or {})
     experiments = summary["experiments"]
     for name in experiments:
         if name not in collide_paths or name not in interpolate_paths:
@@ -940,16 +1210,25 @@ def render_report(
         f"<h2>All experiments ({len(experiments)})</h2>",
         "<p class='note'>Red rows: not every corner reached <code>L_pos</code> below the "
         "threshold. Std is the sample standard deviation over experiments. Worst case: "
-        "largest corner distance and ratio, smallest accuracy and probabilities.</p>",
+        "largest corner distance and ratio, smallest accuracy and probabilities. "
+        "Certified: gradient corners / LP corners that are exact collisions (fc1 only; see "
+        "the exact collision polytope below).</p>",
         _all_experiments_table(summary),
     ]
     if experiments:
         parts.append(_img(_overview_figure(summary), "distances and accuracy per experiment"))
     parts.append(_non_converged_section(summary, collide_paths))
+    parts.append(_polytope_section(summary))
     parts.append("<h2>Per-experiment details</h2>")
     for name, record in experiments.items():
         parts.append(
-            _experiment_section(name, record, collide_paths[name], interpolate_paths[name])
+            _experiment_section(
+                name,
+                record,
+                collide_paths[name],
+                interpolate_paths[name],
+                polytope_paths.get(name),
+            )
         )
     parts.append(_provenance_section(summary, config, provenance))
     parts.append("</body></html>\n")

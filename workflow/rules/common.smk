@@ -29,5 +29,20 @@ def interpolate_path(name):
     return f"results/mnist/interpolate/{name}.h5"
 
 
+def polytope_path(name):
+    return f"results/mnist/polytope/{name}.h5"
+
+
+def polytope_eligible(settings):
+    """The exact LP polytope needs a layer affine in the pixels: micro experiments on fc1."""
+    return settings.get("layer") == "fc1" and settings.get("mode", "micro") == "micro"
+
+
+POLYTOPE_EXPERIMENTS = [
+    name for name, settings in EXPERIMENTS.items() if polytope_eligible(settings)
+]
+
+
 def final_outputs():
     return ["results/report/report.html", "results/report/summary.json"]
+

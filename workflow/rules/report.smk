@@ -3,6 +3,7 @@ rule report:
         metrics=METRICS,
         collide=[collide_path(name) for name in EXPERIMENTS],
         interpolate=[interpolate_path(name) for name in EXPERIMENTS],
+        polytope=[polytope_path(name) for name in POLYTOPE_EXPERIMENTS],
     output:
         html="results/report/report.html",
         summary="results/report/summary.json",
@@ -10,6 +11,7 @@ rule report:
         "logs/report.log",
     params:
         experiment_names=list(EXPERIMENTS),
+        polytope_names=POLYTOPE_EXPERIMENTS,
         config=config,
     threads: 1
     script:

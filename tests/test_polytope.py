@@ -1,0 +1,279 @@
+"""Exact collision polytopes by LP, on toy layers whose answers are known by hand or enumeration."""
+
+from __future__ import annotations
+
+import itertools
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+
+from feature_collisions import polytope
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "polytope.py"
+EPS = 1e-6
+
+
+def _toy_layer(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A 6-input, 4-unit layer and a target in the box with 2 positive and 2 negative units."""
+    rng = np.random.default_rng(seed)
+    while True:
+        weights = rng.normal(size=(6, 4))
+        bias = rng.normal(scale=0.5, size=4)
+        target = rng.uniform(0.2, 0.8, size=6)
+        preact = target @ weights + bias
+        if (preact >= 0).sum() == 2 and (preact < -0.1).sum() == 2:
+            return weights, bias, target, preact
+
+
+def _assert_in_polytope(poly: polytope.CollisionPolytope, x: np.ndarray, tol: float) -> None:
+    preact = poly.preact(x)[0]
+    positive = poly.positive
+    assert np.abs(preact[positive] - poly.preact_target[positive]).max() <= tol
+    assert preact[~positive].max() <= tol
+    assert x.min() >= -tol and x.max() <= 1 + tol
+
+
+def _vertices(poly: polytope.CollisionPolytope) -> np.ndarray:
+    """Every vertex, by enumeration: equalities plus d - n_eq tight inequalities, then feasible."""
+    a_eq, b_eq = poly.equalities()
+    a_ub, b_ub = poly.inequalities()
+    d = poly.n_inputs
+    eye = np.eye(d)
+    # Inequalities as rows g x <= h: the negative units, x <= 1 and -x <= 0.
+    g = np.vstack([a_ub, eye, -eye])
+    h = np.concatenate([b_ub, np.ones(d), np.zeros(d)])
+    found = []
+    for rows in itertools.combinations(range(len(g)), d - a_eq.shape[0]):
+        system = np.vstack([a_eq, g[list(rows)]])
+        if np.linalg.matrix_rank(system) < d:
+            continue
+        x = np.linalg.solve(system, np.concatenate([b_eq, h[list(rows)]]))
+        if np.all(g @ x <= h + 1e-9):
+            found.append(x)
+    return np.array(found)
+
+
+def test_lp_corner_is_an_optimal_vertex() -> None:
+    weights, bias, _, preact = _toy_layer()
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    vertices = _vertices(poly)
+    assert len(vertices) > 0
+    for unit in poly.negative_units:
+        result = polytope.lp_corner(weights, bias, preact, int(unit))
+        assert result.success and result.status == 0 and result.mode == "vertex"
+        _assert_in_polytope(poly, result.x[None], EPS)
+        # Optimal: no vertex (and so no point of the polytope) has a lower f0_unit.
+        best = (vertices @ weights[:, unit] + bias[unit]).min()
+        assert result.objective == pytest.approx(best, abs=1e-7)
+        # A vertex: it is one of the enumerated vertices.
+        assert np.min(np.abs(vertices - result.x).max(axis=1)) < 1e-6
+        assert result.seconds >= 0.0
+
+
+def test_corners_differ_per_unit_and_certify() -> None:
+    weights, bias, target, preact = _toy_layer()
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    results = polytope.lp_corners(poly, poly.negative_units)
+    points = np.stack([r.x for r in results])
+    assert not np.allclose(points[0], points[1])
+    certificate = polytope.certify(weights, bias, preact, points, tol=EPS)
+    assert certificate.exact.all() and certificate.certified.all()
+    assert certificate.max_equality_error.max() <= EPS
+    assert certificate.max_negative_preact.max() <= EPS
+    assert certificate.post_activation_error.max() <= EPS
+    assert not certificate.downstream_checked
+
+
+def test_near_seed_mode() -> None:
+    weights, bias, target, preact = _toy_layer()
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    unit = int(poly.negative_units[0])
+    # The target is in its own polytope: with no unit term the closest collision is itself.
+    same = polytope.lp_corner(poly, unit=unit, seed=target, unit_weight=0.0)
+    assert same.success and same.mode == "near_seed"
+    np.testing.assert_allclose(same.x, target, atol=1e-7)
+    # From an outside seed: feasible, and no farther (L1) than the vertex corner.
+    seed = np.zeros(6)
+    near = polytope.lp_corner(poly, unit=unit, seed=seed, unit_weight=0.0)
+    vertex = polytope.lp_corner(poly, unit=unit)
+    _assert_in_polytope(poly, near.x[None], EPS)
+    assert np.abs(near.x - seed).sum() <= np.abs(vertex.x - seed).sum() + 1e-9
+    # A large unit weight still gives an exact collision (the L1 split stays exact).
+    heavy = polytope.lp_corner(poly, unit=unit, seed=seed, unit_weight=100.0)
+    _assert_in_polytope(poly, heavy.x[None], EPS)
+    assert heavy.objective <= near.objective + 1e-9
+
+
+def test_infeasible_target_is_reported_not_raised() -> None:
+    weights, bias, _, preact = _toy_layer()
+    impossible = preact.copy()
+    positive = np.flatnonzero(impossible >= 0)
+    # Unreachable in the box: larger than the unit's largest value on [0, 1]^6.
+    impossible[positive[0]] = bias[positive[0]] + np.maximum(weights[:, positive[0]], 0).sum() + 5
+    unit = int(np.flatnonzero(impossible < 0)[0])
+    for seed in (None, np.full(6, 0.5)):
+        result = polytope.lp_corner(weights, bias, impossible, unit, seed=seed)
+        assert not result.success
+        assert result.status == 2
+        assert "infeasible" in result.message.lower()
+        assert np.isnan(result.x).all() and np.isnan(result.objective)
+        certificate = polytope.certify(weights, bias, impossible, result.x)
+        assert not certificate.certified.any()  # a NaN point never certifies
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, impossible)
+    pixel = polytope.pixel_range(poly, 0)
+    assert (pixel.status_low, pixel.status_high) == (2, 2)
+    assert np.isnan(pixel.low) and np.isnan(pixel.high)
+
+
+def test_certify_flags_perturbed_corner_and_checks_later_layers() -> None:
+    weights, bias, target, preact = _toy_layer()
+    rng = np.random.default_rng(0)
+    head = rng.normal(size=(4, 3))
+
+    def activations(x: np.ndarray) -> list[np.ndarray]:
+        hidden = np.maximum(np.asarray(x, np.float64) @ weights + bias, 0.0)
+        logits = hidden @ head
+        return [hidden, logits]
+
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    corner = polytope.lp_corner(poly, unit=int(poly.negative_units[1])).x
+    # Along the equality rows' span, so the perturbation certainly breaks an equality.
+    direction = weights[:, poly.positive][:, 0]
+    perturbed = np.clip(corner + 1e-2 * direction / np.linalg.norm(direction), 0, 1)
+    checks = {"activations": activations, "target": target, "tol": 1e-4}
+    certificate = polytope.certify(poly, None, None, np.stack([corner, perturbed]), **checks)
+    assert certificate.downstream_checked
+    assert certificate.certified.tolist() == [True, False]
+    assert certificate.exact.tolist() == [True, False]
+    assert certificate.max_equality_error[1] > 1e-4
+    assert certificate.downstream_error[0] < 1e-4
+    assert certificate.class_preserved[0]
+    assert certificate.predicted[0] == activations(target[None])[-1].argmax()
+    # Pushing a negative unit above zero is flagged too.
+    negative = int(poly.negative_units[0])
+    lifted = corner + 10.0 * weights[:, negative]
+    assert polytope.certify(poly, None, None, lifted).max_negative_preact[0] > 0.0
+    assert not polytope.certify(poly, None, None, lifted).exact[0]
+    # A wrong expected class fails certification even for an exact point.
+    wrong = int(np.argmin(activations(target[None])[-1]))
+    assert not polytope.certify(poly, None, None, corner, target_class=wrong, **checks).certified[0]
+
+
+def test_rank_and_pixel_ranges_by_hand() -> None:
+    # Unit 1 = 2 * unit 0 (both positive at the target): the equalities have rank 1.
+    w0 = np.array([1.0, 1.0, 0.0])
+    weights = np.stack([w0, 2 * w0, np.array([0.0, 0.0, 1.0])], axis=1)
+    bias = np.array([0.0, 0.0, -2.0])
+    target = np.array([0.2, 0.3, 0.5])
+    preact = target @ weights + bias  # [0.5, 1.0, -1.5]
+    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    assert polytope.positive_rank(poly) == 1
+    assert polytope.positive_rank(weights, preact) == 1
+    assert poly.n_inputs - polytope.positive_rank(poly) == 2
+    # x0 + x1 = 0.5 with x in [0, 1]^3 and x2 <= 2 (always): x0 in [0, 0.5], x2 free.
+    first = polytope.pixel_range(poly, 0)
+    assert (first.low, first.high) == (pytest.approx(0.0), pytest.approx(0.5))
+    free = polytope.pixel_range(poly, 2)
+    assert (free.low, free.high) == (pytest.approx(0.0), pytest.approx(1.0))
+    assert polytope.positive_rank(np.eye(3), -np.ones(3)) == 0  # no positive unit
+    with pytest.raises(ValueError, match="not one of the target's negative units"):
+        polytope.lp_corner(poly, unit=0)
+    with pytest.raises(ValueError, match="out of range"):
+        polytope.pixel_range(poly, 3)
+
+
+def test_bad_shapes_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="do not describe one layer"):
+        polytope.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="finite"):
+        polytope.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(2), np.array([1, np.nan]))
+
+
+def _write_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A small untrained 784-16-16-10 model and a collide file built the way rule collide does."""
+    from feature_collisions import h5io, models
+
+    models.make_deterministic(0)
+    model = models.mnist_mlp((16, 16))
+    model_path = tmp_path / "model.keras"
+    model.save(model_path)
+    rng = np.random.default_rng(1)
+    images = (rng.uniform(size=(40, 28, 28)) * 255).astype(np.uint8)
+    mnist = tmp_path / "mnist.h5"
+    with h5io.atomic_h5(mnist) as out:
+        h5io.write_datasets(out, {"test/images": images, "test/labels": np.arange(40) % 10})
+    seed_image, target_image = models.to_pixels(images[:2])
+    handle = models.LayerHandle(model, "fc1")
+    preact_target = handle.preact_numpy(target_image[None])[0]
+    units = np.flatnonzero(preact_target < 0)[:3]
+    corners = np.clip(seed_image + rng.normal(0, 0.05, (3, 784)), 0, 1).astype(np.float32)
+    collide = tmp_path / "collide.h5"
+    with h5io.atomic_h5(collide) as out:
+        h5io.write_datasets(
+            out,
+            {
+                "seed_image": seed_image.reshape(28, 28),
+                "target_image": target_image.reshape(28, 28),
+                "corners": corners.reshape(-1, 28, 28),
+                "negative_units": units.astype(np.int64),
+                "preact_target": preact_target.astype(np.float32),
+            },
+        )
+        probabilities = handle.probabilities_numpy(target_image[None])[0]
+        h5io.set_attrs(
+            out,
+            {
+                "experiment": "toy",
+                "layer": "fc1",
+                "target_predicted_class": int(probabilities.argmax()),
+            },
+        )
+    return model_path, mnist, collide
+
+
+def test_snakemake_script_writes_the_contract(tmp_path: Path, monkeypatch) -> None:
+    from feature_collisions import models
+
+    model_path, mnist, collide = _write_inputs(tmp_path)
+    # TensorFlow is already initialised in this process; its thread pools cannot change now.
+    monkeypatch.setattr(models, "limit_threads", lambda threads: None)
+    output = tmp_path / "polytope" / "toy.h5"
+    smk = SimpleNamespace(
+        input=SimpleNamespace(collide=str(collide), model=str(model_path), mnist=str(mnist)),
+        params=SimpleNamespace(
+            settings={
+                "mode": "vertex",
+                "unit_weight": 1.0,
+                "pixels": [[14, 14], [0, 0]],
+                "tolerance": 1e-4,
+                "time_limit_seconds": 30,
+            },
+            interpolate={"n_samples": 50, "seed": 0, "n_dataset_images": 10},
+        ),
+        wildcards=SimpleNamespace(experiment="toy"),
+        threads=1,
+        output=[str(output)],
+        log=[str(tmp_path / "polytope.log")],
+    )
+    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+    with h5py.File(output, "r") as handle:
+        assert handle["lp_corners"].shape == (3, 28, 28)
+        assert handle["lp_feasible"][()].all()
+        assert handle["lp_status"][()].tolist() == [0, 0, 0]
+        assert handle["lp_certificate/certified"][()].all()
+        assert handle["lp_certificate/max_equality_error"][()].max() < 1e-4
+        assert not handle["gradient_certificate/certified"][()].any()
+        assert handle["interp/weights"].shape == (50, 3)
+        assert handle["interp/certified"][()].all()
+        assert handle["pixel_ranges/low"].shape == (2,)
+        attrs = dict(handle.attrs)
+    assert attrs["experiment"] == "toy" and attrs["rank_pos"] == attrs["n_positive_units"]
+    assert attrs["lp_certified"] == 3 and attrs["gradient_certified"] == 0
+    assert attrs["target_certified"]
+    assert attrs["interp_top_class_accuracy"] == 1.0
+    assert attrs["seconds_per_lp"] > 0 and "config_digest" in attrs
+    assert [p.name for p in output.parent.iterdir()] == ["toy.h5"]
