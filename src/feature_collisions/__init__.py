@@ -9,4 +9,10 @@ One module per concept: ``data`` (MNIST download and IDX files), ``models``
 Snakemake; the thin scripts in ``scripts/`` do the file I/O around it.
 """
 
+import os
+
+# TensorFlow's C++ start-up chatter (CUDA probing on CPU nodes, instruction sets)
+# buries the stage logs; warnings and errors still come through.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"

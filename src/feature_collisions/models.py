@@ -11,12 +11,9 @@ import os
 import time
 from dataclasses import dataclass
 
+import keras
 import numpy as np
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 
 def limit_threads(threads: int) -> None:
