@@ -17,10 +17,13 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/collide.smk"
 include: "workflow/rules/interpolate.smk"
 include: "workflow/rules/polytope.smk"
+include: "workflow/rules/macro.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/imagenet.smk"
 
 
 rule all:
     input:
         final_outputs(),
+        imagenet_outputs() if IMAGENET_ENABLED else [],
     default_target: True

@@ -5,6 +5,9 @@ Thin by design: it maps ``snakemake.input``/``params`` onto
 :func:`feature_collisions.stage.run_stage`.
 """
 
+import json
+from pathlib import Path
+
 from feature_collisions import h5io, report
 from feature_collisions.stage import run_stage
 
@@ -69,6 +72,9 @@ def main(logger) -> None:
 
     seconds = report.stage_seconds(metrics, collide_paths, interpolate_paths, polytope_paths)
     summary = report.build_summary(metrics, experiments, seconds)
+    # The ImageNet patch index's evaluation (rule evaluate_index), when the config enables it.
+    for index_summary in getattr(smk.input, "imagenet_index", []):
+        summary["index"] = json.loads(Path(index_summary).read_text())
     inputs = {"metrics": metrics_path}
     inputs |= {f"collide/{name}": path for name, path in collide_paths.items()}
     inputs |= {f"interpolate/{name}": path for name, path in interpolate_paths.items()}

@@ -41,6 +41,15 @@ def _write_tiny_config(folder: Path, experiments=EXPERIMENTS) -> None:
     config["collide_defaults"].update(n_corners=2, max_steps=300)
     config["interpolate"].update(n_samples=200, n_dataset_images=50)
     config["report"]["paper_case"] = "three_to_seven"
+    # The macro-level MNIST experiment (config/experiments/mnist_macro.yaml), shrunk.
+    config["macro"]["defaults"].update(
+        n_corners=2,
+        max_steps=200,
+        chunk_steps=50,
+        checkpoint_every=100,
+        schedule={"boundaries": [50, 100], "values": [0.01, 0.05, 0.01]},
+    )
+    config["macro"]["mnist_patches"].update(n_images=500)
     config["experiment_lists"] = ["experiments.yaml"]
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
     (folder / "experiments.yaml").write_text(yaml.safe_dump(experiments))
@@ -111,10 +120,26 @@ def test_artifacts_have_the_documented_shapes(tiny_run):
 
 
 @pytest.mark.slow
+def test_macro_experiment_artifacts(tiny_run):
+    with h5py.File(tiny_run / "results/mnist/sources/macro_3_to_7.h5") as handle:
+        assert handle["sources"].shape == (121, 28, 28, 1)
+        np.testing.assert_allclose(handle["weights"][()].sum(axis=0), 1, atol=1e-5)
+    with h5py.File(tiny_run / "results/mnist/collide/macro_3_to_7.h5") as handle:
+        assert handle.attrs["mode"] == "macro" and handle.attrs["steps_run"] == 200
+        assert handle["corners"].shape == (2, 28, 28)
+        assert handle["loss_tv"].shape == (201, 2) and handle["logits"].shape == (2, 121, 28, 28)
+        corners = handle["corners"][()]
+        assert corners.min() >= 0 and corners.max() <= 1
+    assert not (tiny_run / "results/checkpoints/macro_3_to_7.h5").exists()
+    with h5py.File(tiny_run / "results/mnist/interpolate/macro_3_to_7.h5") as handle:
+        assert handle["weights"].shape == (200, 2)
+
+
+@pytest.mark.slow
 def test_report_and_summary(tiny_run):
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())
     assert 0.5 < summary["model"]["mnist_mlp"]["test_accuracy"] <= 1
-    assert set(summary["experiments"]) == {"three_to_seven", "one_to_four"}
+    assert set(summary["experiments"]) == {"three_to_seven", "one_to_four", "macro_3_to_7"}
     for record in summary["experiments"].values():
         for key in (
             "mode",
@@ -127,7 +152,8 @@ def test_report_and_summary(tiny_run):
             "seconds",
         ):
             assert key in record, key
-        assert record["mode"] == "micro"
+    assert summary["experiments"]["three_to_seven"]["mode"] == "micro"
+    assert summary["experiments"]["macro_3_to_7"]["mode"] == "macro"
     html = (tiny_run / "results/report/report.html").read_text()
     assert "three_to_seven" in html and "10.21" in html and "data:image/png;base64" in html
 

@@ -27,6 +27,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from feature_collisions import report_macro
 from feature_collisions.h5io import (
     ArtifactError,
     atomic_path,
@@ -305,7 +306,26 @@ def collect_experiment(
         "final_loss_pos": [_float_or_none(v) for v in final_loss_pos],
         "max_flipped_units": int(flipped.max()) if flipped.size else 0,
         "exact": exact,
+    } | _macro_fields(collide)
+
+
+def _macro_fields(collide: Mapping[str, Any]) -> dict[str, Any]:
+    """Dataset, weights and, for macro/ImageNet artifacts, their extra settings (issue #4)."""
+    fields: dict[str, Any] = {
+        "dataset": str(collide.get("dataset", "mnist")),
+        "weights": str(collide.get("weights", "trained")),
     }
+    for key in ("model", "table", "seed_name", "target_name"):
+        if collide.get(key) not in (None, ""):
+            fields[key] = str(collide[key])
+    for key in ("w_tv", "n_sources", "resumed_from"):
+        if key in collide:
+            fields[key] = float(collide[key]) if key == "w_tv" else int(collide[key])
+    return report_macro.annotate(fields)
+
+
+def _is_mnist_micro(record: Mapping[str, Any]) -> bool:
+    return record.get("mode", "micro") == "micro" and record.get("dataset", "mnist") == "mnist"
 
 
 def read_model_metrics(metrics_path: PathLike) -> dict[str, Any]:
@@ -425,9 +445,11 @@ def build_summary(
         "experiments": {
             str(r["name"]): {k: v for k, v in r.items() if k != "name"} for r in experiments
         },
-        "aggregate": _aggregate(experiments),
+        "aggregate": _aggregate([r for r in experiments if _is_mnist_micro(r)]),
         "paper": dict(PAPER_TABLE1),
     }
+    if any(r.get("dataset") == "imagenet" for r in experiments):
+        summary["paper_imagenet"] = dict(report_macro.PAPER_IMAGENET)
     if stage_seconds is not None:
         summary["stage_seconds"] = {k: float(v) for k, v in stage_seconds.items()}
     return summary
@@ -476,6 +498,9 @@ def _images_figure(
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
+    if corners.ndim == 4:  # RGB 0-255 (ImageNet): shown in colour, differences on 0-255
+        _rgb_images(axes, seed, target, corners, corner_classes, corner_probabilities)
+        return _png(figure)
     axes[0, 0].imshow(seed, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     axes[0, 0].set_title(f"seed ({seed_class})", fontsize=8)
     axes[0, 1].imshow(target, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -498,6 +523,26 @@ def _images_figure(
     if image is not None:
         figure.colorbar(image, ax=list(axes[1, 2:]), fraction=0.025, pad=0.01)
     return _png(figure)
+
+
+def _rgb_images(axes, seed, target, corners, corner_classes, corner_probabilities) -> None:
+    def show(ax, image):
+        ax.imshow(np.clip(np.asarray(image, np.float32) / 255.0, 0.0, 1.0))
+
+    show(axes[0, 0], seed)
+    axes[0, 0].set_title("seed", fontsize=8)
+    show(axes[0, 1], target)
+    axes[0, 1].set_title("target", fontsize=8)
+    axes[1, 0].axis("off")
+    axes[1, 1].axis("off")
+    axes[1, 1].text(0.5, 0.5, "|corner −\ntarget|", ha="center", va="center", fontsize=8)
+    for k in range(corners.shape[0]):
+        show(axes[0, k + 2], corners[k])
+        axes[0, k + 2].set_title(
+            f"corner {k}: {corner_classes[k]} ({corner_probabilities[k]:.2f})", fontsize=7
+        )
+        difference = np.abs(np.asarray(corners[k], np.float32) - target).mean(axis=-1)
+        axes[1, k + 2].imshow(difference, cmap="magma", vmin=0.0, vmax=255.0)
 
 
 def _thin(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -565,7 +610,7 @@ def _curves_figure(
 
 def _overview_figure(summary: Mapping[str, Any]) -> str:
     """Distances and interpolation accuracy across experiments, paper values as lines."""
-    names = list(summary["experiments"])
+    names = [n for n, r in summary["experiments"].items() if _is_mnist_micro(r)]
     records = [summary["experiments"][n] for n in names]
     figure = Figure(figsize=(12.0, 3.2))
     ax_dist, ax_acc = figure.subplots(1, 2)
@@ -597,7 +642,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #bbb; padding: 3px 7px; text-align: right; }
 th { background: #eee; } td:first-child, th:first-child { text-align: left; }
 tr.paper td { background: #fff6d5; } tr.agg td { background: #eef3fb; }
-tr.bad td { color: #a00; }
+tr.bad td { color: #a00; } tr.random td { color: #777; font-style: italic; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
 img { max-width: 100%; } .note { color: #555; font-size: 0.9em; }
 section.experiment { border-top: 2px solid #ccc; margin-top: 1.5em; }
@@ -698,6 +743,8 @@ def _all_experiments_table(summary: Mapping[str, Any]) -> str:
     )
     rows: list[tuple[str, Sequence[str]]] = []
     for name, r in summary["experiments"].items():
+        if not _is_mnist_micro(r):
+            continue  # macro and ImageNet experiments have their own tables
         all_converged = r["corners_converged"] == r["n_corners"]
         rows.append(
             (
@@ -1080,9 +1127,27 @@ def _experiment_section(
             _img(images, f"{name}: seed, target, corners and corner minus target"),
             _img(curves, f"{name}: loss curves and interpolation probabilities"),
             *lp_parts,
+            *_macro_parts(name, record, collide_path),
             "</section>",
         ]
     )
+
+
+def _macro_parts(name: str, record: Mapping[str, Any], collide_path: PathLike) -> list[str]:
+    """The macro corners' control weights and source patches; a warning on random weights."""
+    parts = []
+    if not record.get("comparable_to_paper", True):
+        parts.append(
+            f"<p class='note'><strong>{_e(report_macro.NOT_COMPARABLE)}</strong>: "
+            f"{_e(record.get('not_comparable_reason', ''))}</p>"
+        )
+    if record.get("mode") == "macro":
+        figure = report_macro.macro_figure(collide_path, _png)
+        if figure is not None:
+            parts.append(
+                _img(figure, f"{name}: corners, control weights and the top source patches")
+            )
+    return parts
 
 
 def _provenance_section(
@@ -1207,13 +1272,15 @@ def render_report(
         table1_note,
         "<h2>Model</h2>",
         _table(("model", "test acc.", "test loss", "epochs", "train seconds"), model_rows),
-        f"<h2>All experiments ({len(experiments)})</h2>",
+        f"<h2>All MNIST micro experiments "
+        f"({sum(1 for r in experiments.values() if _is_mnist_micro(r))})</h2>",
         "<p class='note'>Red rows: not every corner reached <code>L_pos</code> below the "
         "threshold. Std is the sample standard deviation over experiments. Worst case: "
         "largest corner distance and ratio, smallest accuracy and probabilities. "
         "Certified: gradient corners / LP corners that are exact collisions (fc1 only; see "
         "the exact collision polytope below).</p>",
         _all_experiments_table(summary),
+        report_macro.tables_section(summary),
     ]
     if experiments:
         parts.append(_img(_overview_figure(summary), "distances and accuracy per experiment"))

@@ -9,6 +9,8 @@ rule collide:
         "logs/collide/{experiment}.log",
     params:
         experiment=lambda wildcards: EXPERIMENTS[wildcards.experiment],
+    wildcard_constraints:
+        experiment="|".join(sorted(MICRO_EXPERIMENTS)) or "(?!)",
     threads: 1
     script:
         "../../scripts/collide.py"

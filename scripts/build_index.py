@@ -1,0 +1,46 @@
+"""Snakemake script for rule ``build_index``: the FAISS index, trained, filled and saved."""
+
+import json
+
+from feature_collisions import h5io, patch_index, patches
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    settings = dict(smk.params.settings)
+    index_settings = dict(settings["index"])
+    patch_index.set_threads(index_settings["threads"] or smk.threads)
+    patch_map = patches.read_patch_map(smk.input.patch_map)
+    store = patches.ImageStore([str(p) for p in smk.input.shards], index_settings["preload_images"])
+    result = patch_index.build_index(store, patch_map, index_settings, logger)
+    patch_index.save_index(result.index, smk.output.index)
+    record = {
+        "factory": result.factory,
+        "dimension": result.dimension,
+        "n_patches": result.n_patches,
+        "n_images": int(patch_map.db_images.size),
+        "n_train": result.n_train,
+        "on_gpu": result.on_gpu,
+        "train_seconds": result.train_seconds,
+        "add_seconds": result.add_seconds,
+        "extract_seconds": result.extract_seconds,
+        "build_seconds": result.build_seconds,
+        "peak_rss_mb": result.peak_rss_mb,
+        "index_bytes": __import__("os").path.getsize(smk.output.index),
+    }
+    with h5io.atomic_h5(smk.output.record) as out:
+        h5io.set_attrs(
+            out,
+            h5io.provenance(
+                settings,
+                {"patch_map": smk.input.patch_map},
+                {"train": index_settings["train_seed"]},
+            ),
+        )
+        h5io.set_attrs(out, record)
+    logger.info("%s", json.dumps(record))
+
+
+run_stage("build_index", smk.log[0], main)

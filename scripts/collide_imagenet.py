@@ -1,0 +1,191 @@
+"""Snakemake script for rule ``collide_imagenet``: one ImageNet micro or macro experiment.
+
+Micro (Table 2): pixel-space corners from the seed image, pixels kept in 0-255.
+Macro (Tables 3, 4): the control logits of the composite of the seed's source images
+(rule query_sources), checkpointed every ``checkpoint_every`` steps and resumed after a kill.
+Images are 0-255 RGB float32 at the model's input size.
+"""
+
+import keras
+import numpy as np
+
+from feature_collisions import collisions, h5io, imagenet, losses, macro, models, vgg
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def load_model(model_settings):
+    weights_path = getattr(smk.input, "weights", None)
+    weights = model_settings["weights"]
+    model = vgg.build_model(
+        model_settings["architecture"],
+        "imagenet" if weights == "imagenet" else weights,
+        weights_path=weights_path,
+        model_file=model_settings.get("file"),
+        input_size=model_settings["input_size"],
+        seed=model_settings["seed"],
+    )
+    label = vgg.weights_label(weights, model_settings.get("file"))
+    return vgg.PreactivationHandle(
+        model, model_settings["layer"], model_settings["preprocess"]
+    ), label
+
+
+def main(logger) -> None:
+    models.limit_threads(smk.threads)
+    experiment = dict(smk.params.experiment)
+    model_settings = dict(smk.params.model)
+    settings = dict(experiment["settings"])
+    name, mode = experiment["name"], experiment["mode"]
+    size = model_settings["input_size"]
+    manifest = imagenet.read_manifest(smk.input.manifest)
+    target = imagenet.resolve_seed({"name": "target", **experiment["target"]}, manifest)
+    target_image = imagenet.load_rgb(target.path, size).astype(np.float32)
+    # Not models.make_deterministic: TensorFlow's op determinism refuses XLA's MaxPool
+    # gradient (VGG-16). XLA on the CPU is deterministic run to run regardless.
+    keras.utils.set_random_seed(0)
+    handle, weights_label = load_model(model_settings)
+    preact_target = handle.preact_numpy(target_image[None])[0]
+    target_probabilities = handle.probabilities_numpy(target_image[None])[0]
+    units = losses.negative_units(preact_target, settings["n_corners"])
+    inputs = {"manifest": smk.input.manifest}
+    if mode == "macro":
+        inputs["sources"] = smk.input.sources
+    provenance = h5io.provenance(
+        {"experiment": experiment, "model": model_settings}, inputs, {"collide": 0}
+    )
+    extra, attrs = {}, {}
+    if mode == "micro":
+        seed = imagenet.resolve_seed({"name": "seed", **experiment["seed"]}, manifest)
+        seed_image = imagenet.load_rgb(seed.path, size).astype(np.float32)
+        corner_settings = collisions.CornerSettings(
+            optimizer=settings["optimizer"],
+            learning_rate=settings["learning_rate"],
+            w_pos=settings["w_pos"],
+            w_neg=settings["w_neg"],
+            threshold=settings["threshold"],
+            max_steps=settings["max_steps"],
+        )
+        result = collisions.MicroCollisionFinder(handle.flat_preact, 0.0, 255.0).find(
+            seed_image.reshape(-1), preact_target, units, corner_settings
+        )
+        corners = result.corners.reshape(-1, size, size, 3)
+        seed_file = str(seed.path)
+        attrs |= {"optimizer": settings["optimizer"], "learning_rate": settings["learning_rate"]}
+    else:
+        found = h5io.read_arrays(smk.input.sources, ["sources", "weights", "seed_image"])
+        found_attrs = h5io.read_attrs(smk.input.sources)
+        if found["sources"].shape[1] != size:
+            raise ValueError(
+                f"{smk.input.sources}: sources are {found['sources'].shape[1]} pixels, the model "
+                f"takes {size}"
+            )
+        seed_image = found["seed_image"].astype(np.float32)
+        source_pixels = found["sources"].astype(np.float32)
+        macro_settings = macro.MacroSettings.from_config(settings)
+        finder = macro.MacroCollisionFinder(
+            handle.preact, source_pixels, chunk_steps=macro_settings.chunk_steps
+        )
+        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
+        result = finder.find(
+            macro.initial_logits(found["weights"]),
+            preact_target,
+            units,
+            macro_settings,
+            checkpoint_path=smk.params.checkpoint,
+            checkpoint_digest=digest,
+            after_chunk=lambda step: logger.info("step %d", step),
+            logger=logger,
+        )
+        corners = result.corners
+        seed_file = str(found_attrs.get("seed_file", ""))
+        top = macro.top_sources(result.logits, min(8, len(source_pixels)))
+        initial = macro.composite_numpy(macro.initial_logits(found["weights"])[None], source_pixels)
+        extra = {
+            "loss_tv": result.loss_tv,
+            "initial_image": initial[0].astype(np.float32),
+            "top_sources": top,
+            "top_source_images": found["sources"][top],
+            **macro.weight_maps(result.logits),
+        }
+        attrs |= {
+            "optimizer": "ema",
+            "learning_rate": float(max(macro_settings.values)),
+            "schedule": {
+                "boundaries": list(macro_settings.boundaries),
+                "values": list(macro_settings.values),
+            },
+            "w_tv": settings["w_tv"],
+            "n_sources": len(source_pixels),
+            "resumed_from": result.resumed_from,
+            "seed_name": experiment["seed"],
+        }
+    logger.info(
+        "%s (%s, weights %s): %d steps in %.2f s (compile %.2f s); final L_pos %s",
+        name,
+        mode,
+        weights_label,
+        result.steps_run,
+        result.seconds,
+        result.trace_seconds,
+        np.round(result.loss_pos[-1], 2).tolist(),
+    )
+    preact_corners = handle.preact_numpy(corners)
+    probabilities = handle.probabilities_numpy(corners)
+    with h5io.atomic_h5(smk.output[0]) as out:
+        h5io.write_datasets(
+            out,
+            {
+                "seed_image": seed_image,
+                "target_image": target_image,
+                "corners": corners.astype(np.float32),
+                "negative_units": np.asarray(units, np.int64),
+                "loss_pos": result.loss_pos,
+                "loss_neg": result.loss_neg,
+                "converged": result.converged,
+                "converged_step": result.converged_step,
+                "preact_target": preact_target.astype(np.float32),
+                "preact_corners": preact_corners.astype(np.float32),
+                "flipped_units": collisions.flipped_units(preact_corners, preact_target),
+                "corner_probabilities": probabilities.astype(np.float32),
+                "corner_classes": probabilities.argmax(axis=1).astype(np.int64),
+                **extra,
+            },
+        )
+        h5io.set_attrs(out, provenance)
+        h5io.set_attrs(
+            out,
+            attrs
+            | {
+                "experiment": name,
+                "mode": mode,
+                "dataset": "imagenet",
+                "model": model_settings["architecture"],
+                "weights": weights_label,
+                "table": experiment.get("table", ""),
+                "seed_file": seed_file,
+                "target_file": str(target.path),
+                "seed_class": int(np.argmax(handle.probabilities_numpy(seed_image[None])[0])),
+                "seed_index": -1,
+                "target_class": int(target_probabilities.argmax()),
+                "target_index": int(
+                    target.manifest_index if target.manifest_index is not None else -1
+                ),
+                "target_predicted_class": int(target_probabilities.argmax()),
+                "target_probability": float(target_probabilities.max()),
+                "layer": model_settings["layer"],
+                "steps_run": result.steps_run,
+                "seconds": result.seconds,
+                "trace_seconds": result.trace_seconds,
+                "w_pos": settings["w_pos"],
+                "w_neg": settings["w_neg"],
+                "threshold": settings["threshold"],
+                "max_steps": settings["max_steps"],
+                "n_corners": settings["n_corners"],
+            },
+        )
+    macro.remove_checkpoint(smk.params.checkpoint)
+
+
+run_stage("collide_imagenet", smk.log[0], main)

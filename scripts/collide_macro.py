@@ -1,0 +1,157 @@
+"""Snakemake script for rule ``collide_macro``: one MNIST macro experiment's corners.
+
+Resumable: the optimiser's state is checkpointed to ``params.checkpoint`` every
+``checkpoint_every`` steps; a rerun after a kill resumes from it (same settings
+and inputs only) and gives the same corners as an uninterrupted run.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from feature_collisions import collisions, h5io, losses, macro, models
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    models.limit_threads(smk.threads)
+    experiment = dict(smk.params.experiment)
+    name = smk.wildcards.experiment
+    mnist = h5io.read_arrays(smk.input.mnist, ["test/images", "test/labels"])
+    predicted = h5io.read_arrays(smk.input.metrics, ["test/predicted"])["test/predicted"]
+    labels = mnist["test/labels"]
+    seed_index = models.pick_correct_example(
+        labels, predicted, experiment["seed"]["class"], experiment["seed"]["index"]
+    )
+    target_index = models.pick_correct_example(
+        labels, predicted, experiment["target"]["class"], experiment["target"]["index"]
+    )
+    seed_image, target_image = models.to_pixels(mnist["test/images"][[seed_index, target_index]])
+    found = h5io.read_arrays(smk.input.sources, ["sources", "weights", "seed_image"])
+    if not np.array_equal(
+        found["seed_image"].reshape(-1), mnist["test/images"][seed_index].ravel()
+    ):
+        raise h5io.ArtifactError(f"{smk.input.sources}: sources of another seed image")
+    sources = found["sources"].astype(np.float32) / 255.0  # (K, 28, 28, 1) in [0, 1]
+
+    models.make_deterministic(0)
+    handle = models.LayerHandle(models.load_model(smk.input.model), experiment["layer"])
+    preact_target = handle.preact_numpy(target_image[None])[0]
+    target_probabilities = handle.probabilities_numpy(target_image[None])[0]
+    units = losses.negative_units(preact_target, experiment["n_corners"])
+    settings = macro.MacroSettings.from_config(experiment)
+    inputs = {"sources": smk.input.sources, "model": smk.input.model, "mnist": smk.input.mnist}
+    provenance = h5io.provenance(experiment, inputs, {"collide": 0})
+    logger.info(
+        "%s: seed test[%d] -> target test[%d], %d sources, units %s",
+        name,
+        seed_index,
+        target_index,
+        len(sources),
+        units,
+    )
+
+    def preact(images):
+        return handle.preact(tf.reshape(images, [tf.shape(images)[0], -1]))
+
+    finder = macro.MacroCollisionFinder(preact, sources, chunk_steps=settings.chunk_steps)
+    # The digest of settings and input checksums: a checkpoint of anything else is not resumed.
+    digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
+    result = finder.find(
+        macro.initial_logits(found["weights"]),
+        preact_target,
+        units,
+        settings,
+        checkpoint_path=smk.params.checkpoint,
+        checkpoint_digest=digest,
+        after_chunk=lambda step: logger.info("step %d", step),
+        logger=logger,
+    )
+    logger.info(
+        "%d steps (resumed from %d) in %.2f s (compile %.2f s); final L_pos %s",
+        result.steps_run,
+        result.resumed_from,
+        result.seconds,
+        result.trace_seconds,
+        np.round(result.loss_pos[-1], 3).tolist(),
+    )
+    corners = result.corners[..., 0]
+    preact_corners = handle.preact_numpy(corners.reshape(len(corners), -1))
+    corner_probabilities = handle.probabilities_numpy(corners.reshape(len(corners), -1))
+    initial = macro.composite_numpy(macro.initial_logits(found["weights"])[None], sources)[
+        0, ..., 0
+    ]
+
+    top = macro.top_sources(result.logits, min(8, len(sources)))
+    with h5io.atomic_h5(smk.output[0]) as out:
+        h5io.write_datasets(
+            out,
+            {
+                "seed_image": seed_image.reshape(28, 28),
+                "target_image": target_image.reshape(28, 28),
+                "initial_image": initial.astype(np.float32),
+                "corners": corners.astype(np.float32),
+                "negative_units": np.asarray(units, np.int64),
+                "loss_pos": result.loss_pos,
+                "loss_neg": result.loss_neg,
+                "loss_tv": result.loss_tv,
+                "converged": result.converged,
+                "converged_step": result.converged_step,
+                "preact_target": preact_target.astype(np.float32),
+                "preact_corners": preact_corners.astype(np.float32),
+                "flipped_units": collisions.flipped_units(preact_corners, preact_target),
+                "corner_probabilities": corner_probabilities.astype(np.float32),
+                "corner_classes": corner_probabilities.argmax(axis=1).astype(np.int64),
+                "logits": result.logits,
+                "top_sources": top,
+                "top_source_images": found["sources"][top],
+                **macro.weight_maps(result.logits),
+            },
+        )
+        h5io.set_attrs(out, provenance)
+        h5io.set_attrs(
+            out,
+            {
+                "experiment": name,
+                "mode": "macro",
+                "dataset": "mnist",
+                "weights": "trained",  # this workflow's model; its SHA-256 is in input_checksums
+                "seed_class": experiment["seed"]["class"],
+                "seed_index": seed_index,
+                "target_class": experiment["target"]["class"],
+                "target_index": target_index,
+                "target_predicted_class": int(target_probabilities.argmax()),
+                "target_probability": float(target_probabilities.max()),
+                "steps_run": result.steps_run,
+                "resumed_from": result.resumed_from,
+                "seconds": result.seconds,
+                "trace_seconds": result.trace_seconds,
+                "n_sources": len(sources),
+                "optimizer": "ema",
+                "learning_rate": float(max(settings.values)),
+                "schedule": {
+                    "boundaries": list(settings.boundaries),
+                    "values": list(settings.values),
+                },
+            }
+            | {
+                key: experiment[key]
+                for key in (
+                    "layer",
+                    "n_corners",
+                    "w_pos",
+                    "w_neg",
+                    "w_tv",
+                    "momentum",
+                    "threshold",
+                    "max_steps",
+                    "chunk_steps",
+                    "checkpoint_every",
+                )
+            },
+        )
+    macro.remove_checkpoint(smk.params.checkpoint)
+
+
+run_stage("collide_macro", smk.log[0], main)

@@ -1,0 +1,19 @@
+"""Snakemake script for rule ``download_vgg16``: Keras' VGG-16 ImageNet weights, MD5 checked."""
+
+from feature_collisions import vgg
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    settings = dict(smk.params.settings)
+    logger.info("downloading %s", settings["url"])
+    record = vgg.download_weights(
+        settings["url"], smk.output.weights, settings["md5"], retries=settings["retries"]
+    )
+    vgg.write_weights_record(smk.output.record, record)
+    logger.info("MD5 %s verified; SHA-256 %s", record["md5"], record["sha256"])
+
+
+run_stage("download_vgg16", smk.log[0], main)

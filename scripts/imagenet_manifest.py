@@ -1,0 +1,16 @@
+"""Snakemake script for rule ``imagenet_manifest``: the seeded per-class sample and its shards."""
+
+from feature_collisions import imagenet
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    settings = dict(smk.params.settings)
+    manifest = imagenet.build_manifest(settings, logger)
+    imagenet.write_manifest(smk.output[0], manifest, settings)
+    logger.info("manifest: %d images from %s", len(manifest.files), manifest.root)
+
+
+run_stage("imagenet_manifest", smk.log[0], main)

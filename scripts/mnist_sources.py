@@ -1,0 +1,81 @@
+"""Snakemake script for rule ``mnist_sources``: a seed digit's source digits and initial weights."""
+
+import numpy as np
+
+from feature_collisions import h5io, mnist_patches, models
+from feature_collisions.stage import run_stage
+
+smk = globals()["snakemake"]  # injected by Snakemake's script directive
+
+
+def main(logger) -> None:
+    patches = dict(smk.params.patches)
+    seed = dict(smk.params.seed)
+    mnist = h5io.read_arrays(
+        smk.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
+    )
+    predicted = h5io.read_arrays(smk.input.metrics, ["test/predicted"])["test/predicted"]
+    seed_index = models.pick_correct_example(
+        mnist["test/labels"], predicted, seed["class"], seed["index"]
+    )
+    seed_image = mnist["test/images"][seed_index]
+    found = mnist_patches.mnist_sources(
+        mnist["train/images"],
+        mnist["train/labels"],
+        seed_image,
+        size=patches["size"],
+        stride=patches["stride"],
+        n_images=patches["n_images"],
+        sample_seed=patches["seed"],
+        grid=patches["grid"],
+        step=patches["step"],
+        window=patches["window"],
+    )
+    logger.info(
+        "seed test[%d]: %d sources from %d patches of %d digits, search %.2f s, "
+        "mean patch distance %.1f",
+        seed_index,
+        len(found.sources),
+        found.n_patches,
+        len(found.database_images),
+        found.search_seconds,
+        float(found.distances.mean()),
+    )
+    with h5io.atomic_h5(smk.output[0]) as out:
+        h5io.write_datasets(
+            out,
+            {
+                "seed_image": seed_image,
+                "sources": found.sources,
+                "weights": found.weights,
+                "coverage": found.coverage,
+                "query_positions": found.query_positions,
+                "neighbour_images": found.neighbour_images,
+                "neighbour_positions": found.neighbour_positions,
+                "neighbour_labels": found.neighbour_labels,
+                "distances": found.distances,
+            },
+        )
+        h5io.set_attrs(
+            out,
+            h5io.provenance(
+                {"patches": patches, "seed": seed},
+                {"mnist": smk.input.mnist, "metrics": smk.input.metrics},
+                {"database_sample": patches["seed"]},
+            ),
+        )
+        h5io.set_attrs(
+            out,
+            {
+                "seed": smk.wildcards.experiment,
+                "seed_index": seed_index,
+                "n_sources": len(found.sources),
+                "n_patches": found.n_patches,
+                "n_database_images": int(len(found.database_images)),
+                "search_seconds": found.search_seconds,
+                "mean_distance": float(np.mean(found.distances)),
+            },
+        )
+
+
+run_stage("mnist_sources", smk.log[0], main)

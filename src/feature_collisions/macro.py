@@ -1,0 +1,442 @@
+"""Macro-level (patch-space) collisions: the composite G(P, Q), its optimiser and checkpoints.
+
+The input is a per-pixel softmax mixture of K source images (SPEC section 2):
+``x[i, j] = sum_k softmax_k(P)[i, j] * Q_k[i, j]``. Only the control logits
+``P`` are optimised; the sources ``Q`` are a constant (``tf.stop_gradient``),
+so every composite is a convex combination of real image content at every
+pixel and stays inside the sources' pixel range.
+
+Loss per corner ``i``: ``w_pos * L_pos + w_neg * L_neg^i + w_tv * TV(softmax(P))``
+(the authors' weights are 1000 / 1 / 100 on VGG-16's FC-6), where TV sums,
+over the sources, the absolute differences of vertically and horizontally
+adjacent weights. The authors' optimiser (SPEC section 3) keeps an exponential
+moving average of the gradient, ``m = 0.99 m + 0.01 g``, and steps
+``P -= lr(step) * m`` with a piecewise-constant, mostly *rising* learning rate
+over 20,000 steps.
+
+Long runs (20,000 VGG-16 steps are hours on a GPU) checkpoint ``P``, ``m``,
+the step and the loss traces to HDF5 every ``checkpoint_every`` steps,
+atomically, and resume from the checkpoint after being killed. The loop runs
+in compiled chunks of ``chunk_steps`` steps whether or not it checkpoints, and
+a checkpoint is only taken between chunks, so a resumed run executes exactly
+the same sequence of compiled chunks on exactly the same state as an
+uninterrupted one and gives the same bits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import tensorflow as tf
+
+from feature_collisions import h5io
+from feature_collisions.losses import loss_neg, loss_pos
+
+LOGGER = logging.getLogger(__name__)
+
+# The authors' schedule (SPEC section 3): 0.001 until step 2,200, then rising to 0.1
+# from step 11,000, back to 0.01 from step 13,000; 20,000 steps in all.
+PAPER_BOUNDARIES: tuple[int, ...] = (2200, 3200, 4700, 7000, 9000, 11000, 13000)
+PAPER_VALUES: tuple[float, ...] = (0.001, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.01)
+PAPER_STEPS = 20000
+# Weights of zero (pixels outside a source's window) become this logit: exp(-30) ~ 1e-13.
+LOG_FLOOR = -30.0
+
+
+@dataclass(frozen=True)
+class MacroSettings:
+    """One macro experiment's optimisation settings (config keys of the same names)."""
+
+    w_pos: float = 1000.0
+    w_neg: float = 1.0
+    w_tv: float = 100.0
+    momentum: float = 0.99
+    boundaries: tuple[int, ...] = PAPER_BOUNDARIES
+    values: tuple[float, ...] = PAPER_VALUES
+    max_steps: int = PAPER_STEPS
+    threshold: float = 5.0
+    chunk_steps: int = 500
+    checkpoint_every: int = 2000
+
+    def __post_init__(self) -> None:
+        check_schedule(self.boundaries, self.values)
+        if self.max_steps < 1 or self.chunk_steps < 1:
+            raise ValueError("max_steps and chunk_steps must be positive")
+        if self.checkpoint_every < 0 or (
+            self.checkpoint_every and self.checkpoint_every % self.chunk_steps
+        ):
+            raise ValueError(
+                f"checkpoint_every ({self.checkpoint_every}) must be 0 (never) or a multiple "
+                f"of chunk_steps ({self.chunk_steps})"
+            )
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"momentum {self.momentum} not in [0, 1)")
+
+    @classmethod
+    def from_config(cls, settings: dict) -> MacroSettings:
+        schedule = settings.get("schedule") or {}
+        return cls(
+            w_pos=float(settings["w_pos"]),
+            w_neg=float(settings["w_neg"]),
+            w_tv=float(settings["w_tv"]),
+            momentum=float(settings.get("momentum", 0.99)),
+            boundaries=tuple(int(b) for b in schedule.get("boundaries", PAPER_BOUNDARIES)),
+            values=tuple(float(v) for v in schedule.get("values", PAPER_VALUES)),
+            max_steps=int(settings["max_steps"]),
+            threshold=float(settings["threshold"]),
+            chunk_steps=int(settings.get("chunk_steps", 500)),
+            checkpoint_every=int(settings.get("checkpoint_every", 0)),
+        )
+
+
+def check_schedule(boundaries: Sequence[int], values: Sequence[float]) -> None:
+    if len(values) != len(boundaries) + 1:
+        raise ValueError(
+            f"learning-rate schedule: {len(values)} values need {len(values) - 1} boundaries, "
+            f"got {len(boundaries)}"
+        )
+    if any(b <= a for a, b in zip(boundaries, boundaries[1:], strict=False)):
+        raise ValueError(f"learning-rate boundaries {list(boundaries)} are not increasing")
+    if any(v <= 0 for v in values):
+        raise ValueError(f"learning rates {list(values)} must be positive")
+
+
+def schedule_numpy(steps, boundaries=PAPER_BOUNDARIES, values=PAPER_VALUES) -> np.ndarray:
+    """Learning rate at each step: ``values[j]`` from ``boundaries[j-1]`` (inclusive) on."""
+    index = np.searchsorted(np.asarray(boundaries), np.asarray(steps), side="right")
+    return np.asarray(values, np.float64)[index]
+
+
+def schedule_tf(step: tf.Tensor, boundaries: tf.Tensor, values: tf.Tensor) -> tf.Tensor:
+    """:func:`schedule_numpy` inside a graph (``step`` int32 scalar)."""
+    index = tf.reduce_sum(tf.cast(step >= boundaries, tf.int32))
+    return tf.gather(values, index)
+
+
+def initial_logits(weights: np.ndarray, floor: float = LOG_FLOOR) -> np.ndarray:
+    """``P`` at the start: log of the initial weights, zeros clipped to ``floor``."""
+    weights = np.asarray(weights, np.float64)
+    with np.errstate(divide="ignore"):
+        logits = np.log(weights)
+    return np.maximum(logits, floor).astype(np.float32)
+
+
+def control_weights(logits: tf.Tensor) -> tf.Tensor:
+    """softmax over the sources (axis 1 of ``(n, K, H, W)``)."""
+    return tf.nn.softmax(logits, axis=1)
+
+
+def composite(logits: tf.Tensor, sources: tf.Tensor) -> tf.Tensor:
+    """``G(P, Q)``: ``(n, K, H, W)`` logits and ``(K, H, W, C)`` sources to ``(n, H, W, C)``.
+
+    The sources are a constant: no gradient flows into them.
+    """
+    weights = control_weights(logits)
+    return tf.einsum("nkhw,khwc->nhwc", weights, tf.stop_gradient(sources))
+
+
+def total_variation(weights: tf.Tensor) -> tf.Tensor:
+    """Per row ``n``: sum over sources of |vertical| + |horizontal| neighbour differences."""
+    vertical = tf.abs(weights[:, :, 1:, :] - weights[:, :, :-1, :])
+    horizontal = tf.abs(weights[:, :, :, 1:] - weights[:, :, :, :-1])
+    return tf.reduce_sum(vertical, axis=[1, 2, 3]) + tf.reduce_sum(horizontal, axis=[1, 2, 3])
+
+
+def composite_numpy(logits: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """:func:`composite` in float64 NumPy (tests, figures)."""
+    logits = np.asarray(logits, np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    weights = shifted / shifted.sum(axis=1, keepdims=True)
+    return np.einsum("nkhw,khwc->nhwc", weights, np.asarray(sources, np.float64))
+
+
+def macro_losses(
+    logits: tf.Tensor,
+    sources: tf.Tensor,
+    preact_fn: Callable[[tf.Tensor], tf.Tensor],
+    preact_target: tf.Tensor,
+    units: tf.Tensor,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``L_pos``, ``L_neg^i`` and ``TV`` per corner (one row of ``logits`` per corner)."""
+    weights = control_weights(logits)
+    images = tf.einsum("nkhw,khwc->nhwc", weights, tf.stop_gradient(sources))
+    preact = preact_fn(images)
+    return (
+        loss_pos(preact, preact_target),
+        loss_neg(preact, preact_target, units),
+        total_variation(weights),
+    )
+
+
+@dataclass
+class MacroResult:
+    """Optimised logits, corners and traces (``steps_run + 1`` rows: the loss before each step,
+    then the loss of the returned corners)."""
+
+    logits: np.ndarray
+    corners: np.ndarray
+    loss_pos: np.ndarray
+    loss_neg: np.ndarray
+    loss_tv: np.ndarray
+    converged: np.ndarray
+    converged_step: np.ndarray
+    steps_run: int
+    seconds: float
+    trace_seconds: float
+    resumed_from: int
+    checkpoints_written: list[int] = field(default_factory=list)
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint exists but belongs to other settings or shapes."""
+
+
+def write_checkpoint(
+    path: str | os.PathLike[str],
+    step: int,
+    logits: np.ndarray,
+    momentum: np.ndarray,
+    traces: dict[str, np.ndarray],
+    digest: str,
+) -> None:
+    """The optimiser's whole state, written atomically (a kill mid-write leaves the old one)."""
+    with h5io.atomic_h5(path) as out:
+        out.create_dataset("logits", data=logits)
+        out.create_dataset("momentum", data=momentum)
+        for name, values in traces.items():
+            out.create_dataset(f"traces/{name}", data=values)
+        out.attrs["step"] = int(step)
+        out.attrs["digest"] = digest
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], digest: str, shape: tuple[int, ...]
+) -> tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """State from a checkpoint made with the same settings (``digest``) and shapes."""
+    with h5io.open_artifact(path) as handle:
+        if str(handle.attrs.get("digest", "")) != digest:
+            raise CheckpointMismatch(f"{path}: checkpoint of other settings")
+        if tuple(handle["logits"].shape) != tuple(shape):
+            raise CheckpointMismatch(
+                f"{path}: logits {handle['logits'].shape}, expected {tuple(shape)}"
+            )
+        traces = {name: handle[f"traces/{name}"][()] for name in handle["traces"]}
+        return (
+            int(handle.attrs["step"]),
+            handle["logits"][()],
+            handle["momentum"][()],
+            traces,
+        )
+
+
+class MacroCollisionFinder:
+    """Corners of the collision polytope in the space of per-pixel source mixtures.
+
+    ``preact`` maps a float32 batch of composite images ``(n, H, W, C)`` (in the
+    sources' pixel scale) to the layer's pre-activations; ``sources`` are the
+    K source images ``(K, H, W, C)``. All corners are optimised as one batch,
+    each chunk of steps in one XLA-compiled graph.
+    """
+
+    def __init__(
+        self,
+        preact: Callable[[tf.Tensor], tf.Tensor],
+        sources: np.ndarray,
+        chunk_steps: int = 500,
+        jit_compile: bool = True,
+    ) -> None:
+        self._preact = preact
+        self._sources = tf.constant(np.asarray(sources, np.float32))
+        self._chunk = int(chunk_steps)
+        self._jit = jit_compile
+        self._run_chunk = self._build_chunk()
+        self._evaluate = tf.function(self._losses, jit_compile=jit_compile)
+
+    def _losses(self, logits, preact_target, units):
+        return macro_losses(logits, self._sources, self._preact, preact_target, units)
+
+    def _build_chunk(self):
+        chunk, losses = self._chunk, self._losses
+
+        @tf.function(jit_compile=self._jit)
+        def run_chunk(
+            logits, momentum, step0, n_steps, preact_target, units, weights, beta, bounds, rates
+        ):
+            w_pos, w_neg, w_tv = weights[0], weights[1], weights[2]
+
+            def body(i, p, m, trace_pos, trace_neg, trace_tv):
+                with tf.GradientTape() as tape:
+                    tape.watch(p)
+                    positive, negative, tv = losses(p, preact_target, units)
+                    total = tf.reduce_sum(w_pos * positive + w_neg * negative + w_tv * tv)
+                gradient = tape.gradient(total, p)
+                m = beta * m + (1.0 - beta) * gradient
+                p = p - schedule_tf(step0 + i, bounds, rates) * m
+                return (
+                    i + 1,
+                    p,
+                    m,
+                    trace_pos.write(i, positive),
+                    trace_neg.write(i, negative),
+                    trace_tv.write(i, tv),
+                )
+
+            def arrays():
+                return tf.TensorArray(tf.float32, size=chunk, element_shape=logits.shape[:1])
+
+            _, p, m, tp, tn, tt = tf.while_loop(
+                lambda i, *_: i < n_steps,
+                body,
+                (tf.constant(0, tf.int32), logits, momentum, arrays(), arrays(), arrays()),
+                maximum_iterations=chunk,
+            )
+            return p, m, tp.stack(), tn.stack(), tt.stack()
+
+        return run_chunk
+
+    def corners(self, logits: np.ndarray) -> np.ndarray:
+        return composite(tf.constant(logits), self._sources).numpy()
+
+    def find(
+        self,
+        initial_logits: np.ndarray,
+        preact_target: np.ndarray,
+        units: Sequence[int],
+        settings: MacroSettings,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_digest: str = "",
+        after_chunk: Callable[[int], None] | None = None,
+        logger: logging.Logger = LOGGER,
+    ) -> MacroResult:
+        """One corner per entry of ``units``, each started from ``initial_logits`` ``(K, H, W)``.
+
+        With ``checkpoint_path``, a checkpoint of the same ``checkpoint_digest``
+        found there is resumed, and the state is saved there every
+        ``settings.checkpoint_every`` steps. ``after_chunk(step)`` is called
+        after every chunk (and after its checkpoint, if any).
+        """
+        if settings.chunk_steps != self._chunk:
+            raise ValueError(
+                f"settings.chunk_steps {settings.chunk_steps} != the finder's {self._chunk}"
+            )
+        n = len(units)
+        p0 = np.repeat(np.asarray(initial_logits, np.float32)[None], n, axis=0)
+        target = tf.constant(np.asarray(preact_target, np.float32).reshape(-1))
+        units_t = tf.constant(np.asarray(units, np.int32))
+        constants = (
+            target,
+            units_t,
+            tf.constant([settings.w_pos, settings.w_neg, settings.w_tv], tf.float32),
+            tf.constant(settings.momentum, tf.float32),
+            tf.constant(settings.boundaries, tf.int32),
+            tf.constant(settings.values, tf.float32),
+        )
+        step, p, m = 0, p0, np.zeros_like(p0)
+        traces = {name: np.zeros((0, n), np.float32) for name in ("loss_pos", "loss_neg", "tv")}
+        resumed_from = 0
+        if checkpoint_path is not None and Path(checkpoint_path).exists():
+            try:
+                step, p, m, traces = read_checkpoint(checkpoint_path, checkpoint_digest, p0.shape)
+                resumed_from = step
+                logger.info("resuming from %s at step %d", checkpoint_path, step)
+            except (CheckpointMismatch, h5io.ArtifactError, KeyError, OSError) as error:
+                logger.warning("ignoring checkpoint (%s); starting afresh", error)
+
+        # Compile (XLA) on a zero-step chunk so that ``seconds`` measures optimisation alone.
+        started = time.perf_counter()
+        self._run_chunk(tf.constant(p), tf.constant(m), tf.constant(0), tf.constant(0), *constants)
+        self._evaluate(tf.constant(p), target, units_t)
+        trace_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        written: list[int] = []
+        p_t, m_t = tf.constant(p), tf.constant(m)
+        parts = {name: [values] for name, values in traces.items()}
+        while step < settings.max_steps:
+            count = min(self._chunk, settings.max_steps - step)
+            p_t, m_t, tp, tn, tt = self._run_chunk(
+                p_t, m_t, tf.constant(step), tf.constant(count), *constants
+            )
+            for name, values in zip(("loss_pos", "loss_neg", "tv"), (tp, tn, tt), strict=True):
+                parts[name].append(values.numpy()[:count])
+            step += count
+            if (
+                checkpoint_path is not None
+                and settings.checkpoint_every
+                and step % settings.checkpoint_every == 0
+                and step < settings.max_steps
+            ):
+                write_checkpoint(
+                    checkpoint_path,
+                    step,
+                    p_t.numpy(),
+                    m_t.numpy(),
+                    {name: np.concatenate(values) for name, values in parts.items()},
+                    checkpoint_digest,
+                )
+                written.append(step)
+                logger.info("step %d: checkpoint written", step)
+            if after_chunk is not None:
+                after_chunk(step)
+        positive, negative, tv = (t.numpy() for t in self._evaluate(p_t, target, units_t))
+        seconds = time.perf_counter() - started
+        final = {"loss_pos": positive, "loss_neg": negative, "tv": tv}
+        full = {name: np.concatenate([*parts[name], final[name][None]]) for name in parts}
+        below = full["loss_pos"] < settings.threshold
+        converged_step = np.where(below.any(axis=0), below.argmax(axis=0), -1).astype(np.int64)
+        logits = p_t.numpy()
+        return MacroResult(
+            logits=logits,
+            corners=self.corners(logits),
+            loss_pos=full["loss_pos"],
+            loss_neg=full["loss_neg"],
+            loss_tv=full["tv"],
+            converged=below[-1].copy(),
+            converged_step=converged_step,
+            steps_run=step,
+            seconds=seconds,
+            trace_seconds=trace_seconds,
+            resumed_from=resumed_from,
+            checkpoints_written=written,
+        )
+
+
+def weight_maps(logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Per corner and pixel: the largest control weight, its source and the weights' entropy."""
+    logits = np.asarray(logits, np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    weights = shifted / shifted.sum(axis=1, keepdims=True)
+    entropy = -(weights * np.log(np.maximum(weights, 1e-30))).sum(axis=1)
+    return {
+        "weight_max": weights.max(axis=1).astype(np.float32),
+        "weight_argmax": weights.argmax(axis=1).astype(np.int32),
+        "weight_entropy": entropy.astype(np.float32),
+    }
+
+
+def remove_checkpoint(path: str | os.PathLike[str] | None) -> None:
+    if path is not None:
+        Path(path).unlink(missing_ok=True)
+
+
+def checkpoint_exists(path: str | os.PathLike[str]) -> bool:
+    try:
+        with h5py.File(path, "r"):
+            return True
+    except OSError:
+        return False
+
+
+def top_sources(logits: np.ndarray, count: int) -> np.ndarray:
+    """Per corner, the ``count`` sources with the largest total control weight ``(n, count)``."""
+    logits = np.asarray(logits, np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    totals = (shifted / shifted.sum(axis=1, keepdims=True)).sum(axis=(2, 3))
+    return np.argsort(-totals, axis=1, kind="stable")[:, :count].astype(np.int64)

@@ -1,0 +1,248 @@
+"""VGG-16 (or any Keras model) seen through one ReLU layer's pre-activation.
+
+The paper's ImageNet experiments use VGG-16's FC-6 (Keras' ``fc1``, 4,096
+units) before its ReLU, on images of 0-255 RGB pixels with VGG's
+preprocessing (RGB to BGR, ImageNet channel means subtracted). Keras builds
+``fc1`` as a Dense layer with the ReLU inside it, so the handle computes the
+pre-activation with a linear copy of the layer (same weights) applied to the
+layer's input; for a layer that is already linear (the MNIST MLP's ``fc1``,
+followed by a separate ReLU) or a separate ``ReLU`` layer, its output or input
+is the pre-activation.
+
+Weights: ``imagenet`` (Keras' published file, downloaded by rule
+``download_vgg16`` with its MD5 checked), a local weights file, or ``random``:
+He-normal kernels and zero biases drawn from a seeded NumPy generator, the
+same on every machine. Random weights make every number incomparable with the
+paper's; the report marks them so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from feature_collisions import h5io
+from feature_collisions.macro_config import VGG16_MD5, VGG16_URL  # noqa: F401 (re-exported)
+
+VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+VGG_MEANS_BGR = (103.939, 116.779, 123.68)
+PREPROCESSING = ("vgg16", "none", "scale01")
+
+
+# ------------------------------------------------------------------ weights download
+
+
+def md5_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_weights(
+    url: str,
+    destination: str | os.PathLike[str],
+    md5: str,
+    retries: int = 3,
+    timeout_seconds: float = 120.0,
+    opener: Callable[..., object] = urllib.request.urlopen,
+) -> dict[str, str]:
+    """Fetch ``url`` to ``destination`` atomically; refuse a file whose MD5 differs.
+
+    Returns the record kept beside it: url, md5 (checked) and sha256 (ours).
+    """
+    errors = []
+    for attempt in range(1, retries + 1):
+        try:
+            with h5io.atomic_path(destination) as temporary:
+                with opener(url, timeout=timeout_seconds) as response, open(temporary, "wb") as out:
+                    while block := response.read(1 << 20):
+                        out.write(block)
+                found = md5_file(temporary)
+                if found != md5:
+                    raise ValueError(f"{url}: MD5 {found}, expected {md5}")
+            return {"url": url, "md5": md5, "sha256": h5io.sha256_file(destination)}
+        except ValueError:
+            raise
+        except OSError as error:
+            errors.append(f"attempt {attempt}: {' '.join(str(error).split())}")
+            time.sleep(min(2.0 * attempt, 10.0))
+    raise OSError(f"{url}: download failed ({'; '.join(errors)})")
+
+
+# ------------------------------------------------------------------ models
+
+
+def random_weights(model: keras.Model, seed: int) -> None:
+    """He-normal kernels, zero biases, from one seeded NumPy generator, layer by layer."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = []
+        for weight in layer.get_weights():
+            if weight.ndim >= 2:
+                fan_in = int(np.prod(weight.shape[:-1]))
+                draw = rng.standard_normal(weight.shape, dtype=np.float32)
+                values.append(draw * np.float32(np.sqrt(2.0 / fan_in)))
+            else:
+                values.append(np.zeros_like(weight))
+        if values:
+            layer.set_weights(values)
+
+
+def weights_label(weights: str, model_file: str | os.PathLike[str] | None = None) -> str:
+    """What the report and summary.json call these weights: imagenet, random or file:<digest>."""
+    if weights in ("imagenet", "random"):
+        return weights
+    if weights == "file" and model_file is not None:
+        return "file:" + h5io.sha256_file(model_file)[:16]
+    return "file:" + h5io.sha256_file(weights)[:16]
+
+
+def build_model(
+    architecture: str = "vgg16",
+    weights: str = "random",
+    *,
+    weights_path: str | os.PathLike[str] | None = None,
+    model_file: str | os.PathLike[str] | None = None,
+    input_size: int = 224,
+    seed: int = 0,
+) -> keras.Model:
+    """VGG-16 (``architecture='vgg16'``) or a Keras model file (``'file'``) with its weights.
+
+    ``weights``: ``random`` (seeded), ``imagenet`` (read from ``weights_path``,
+    the downloaded file), ``file`` (the model file's own weights) or a path to
+    a Keras weights file.
+    """
+    if architecture == "vgg16":
+        model = keras.applications.VGG16(
+            weights=None, include_top=True, input_shape=(input_size, input_size, 3)
+        )
+    elif architecture == "file":
+        if model_file is None:
+            raise ValueError("architecture 'file' needs a model file")
+        try:
+            model = keras.models.load_model(model_file, compile=False)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{model_file}: cannot load Keras model ({error})") from error
+    else:
+        raise ValueError(f"architecture '{architecture}' not one of vgg16, file")
+    if weights == "random":
+        random_weights(model, seed)
+    elif weights == "file":
+        if architecture != "file":
+            raise ValueError("weights 'file' (the model file's own) need architecture 'file'")
+    else:
+        path = weights_path if weights == "imagenet" else weights
+        if path is None:
+            raise ValueError("weights 'imagenet' need the downloaded file (rule download_vgg16)")
+        try:
+            model.load_weights(str(path))
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: cannot load weights into {model.name} ({error})") from error
+    return model
+
+
+def preprocess_fn(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
+    """0-255 RGB pixels to the network's input."""
+    if name == "vgg16":
+        means = tf.constant(VGG_MEANS_BGR, tf.float32)
+        return lambda x: x[..., ::-1] - means
+    if name == "scale01":
+        return lambda x: x / 255.0
+    if name == "none":
+        return lambda x: x
+    raise ValueError(f"preprocessing '{name}' not one of {PREPROCESSING}")
+
+
+def _is_relu(activation) -> bool:
+    return activation is not None and getattr(activation, "__name__", "") == "relu"
+
+
+class PreactivationHandle:
+    """``preact(x)``: the named ReLU layer's pre-activation; ``probabilities(x)``: the output.
+
+    ``x`` is a float32 batch of images in 0-255 pixels (``(n, H, W, 3)``);
+    ``preprocess`` is applied inside both. The layer may be a layer with a
+    built-in ReLU (VGG-16's ``fc1``: a linear copy gives its pre-activation), a
+    linear layer (its output), or a ``ReLU``/``Activation('relu')`` layer (its
+    input). The flattened pre-activation has ``n_units`` values.
+    """
+
+    def __init__(self, model: keras.Model, layer: str, preprocess: str = "vgg16") -> None:
+        names = [candidate.name for candidate in model.layers]
+        if layer not in names:
+            raise ValueError(f"layer '{layer}' not in model '{model.name}' (layers: {names})")
+        target = model.get_layer(layer)
+        if isinstance(target, keras.layers.ReLU) or (
+            isinstance(target, keras.layers.Activation) and _is_relu(target.activation)
+        ):
+            symbolic = target.input
+        elif _is_relu(getattr(target, "activation", None)):
+            config = target.get_config()
+            config["activation"] = "linear"
+            config["name"] = f"{layer}_preactivation"
+            linear = target.__class__.from_config(config)
+            linear.build(target.input.shape)
+            linear.set_weights(target.get_weights())
+            symbolic = linear(target.input)
+        elif (
+            getattr(target, "activation", None) is not None
+            and getattr(target.activation, "__name__", "") == "linear"
+        ):
+            symbolic = target.output
+        else:
+            raise ValueError(
+                f"layer '{layer}' has no ReLU to collide at (activation "
+                f"{getattr(getattr(target, 'activation', None), '__name__', None)})"
+            )
+        self.model = model
+        self.layer = layer
+        self._preprocess = preprocess_fn(preprocess)
+        self._preact_model = keras.Model(model.inputs, symbolic)
+        self.n_units = int(np.prod(self._preact_model.output.shape[1:]))
+        self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+
+    def preact(self, x: tf.Tensor) -> tf.Tensor:
+        out = self._preact_model(self._preprocess(x), training=False)
+        return tf.reshape(out, [tf.shape(out)[0], -1])
+
+    def probabilities(self, x: tf.Tensor) -> tf.Tensor:
+        return self.model(self._preprocess(x), training=False)
+
+    def flat_preact(self, rows: tf.Tensor) -> tf.Tensor:
+        """``preact`` on flat rows (the micro finder's pixel vectors)."""
+        return self.preact(tf.reshape(rows, [-1, *self.input_shape]))
+
+    def _batched(self, fn, x: np.ndarray, batch_size: int) -> np.ndarray:
+        x = np.asarray(x, np.float32).reshape(-1, *self.input_shape)
+        parts = [
+            np.asarray(fn(tf.constant(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(parts)
+
+    def preact_numpy(self, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        return self._batched(self.preact, x, batch_size)
+
+    def probabilities_numpy(self, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        return self._batched(self.probabilities, x, batch_size)
+
+
+def write_weights_record(path: str | os.PathLike[str], record: dict[str, str]) -> None:
+    h5io.write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def resolve_weights_path(weights: str) -> Path | None:
+    """A local weights file named in the config (environment variables expanded)."""
+    if weights in ("imagenet", "random", "file"):
+        return None
+    return Path(os.path.expandvars(os.path.expanduser(weights)))

@@ -1,0 +1,257 @@
+"""The tiny workflow through a real SLURM: a one-node cluster on 127.0.0.1 (slurm_cluster.py).
+
+Runs the tiny end-to-end configuration of tests/test_workflow.py twice, on this machine and
+through ``--executor slurm`` with the repository's SLURM profile (its site keys adapted to
+the test cluster, as a user adapts them to theirs), then checks that every job went through
+SLURM (a job id in every rule log and artifact, each job recorded as COMPLETED), that the
+outputs' datasets equal the local run's, and that a failing job is reported as failed.
+
+Runs when CI is set (and fails there if the cluster cannot start) or with RUN_SLURM_TESTS=1
+(`make test-slurm`); otherwise it is skipped, naming what is missing. Needs root and Debian's
+munge, slurmctld, slurmd and slurm-client (.ci/run installs them under CI), the executor
+plugin (pip install '.[slurm]'), and MNIST (MNIST_MIRROR offline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from slurm_cluster import PARTITION, LocalSlurm, missing_requirements
+from test_workflow import TIMING_ATTRIBUTES, _datasets, _environment, _write_tiny_config, snakemake
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
+INIT_SECONDS = 5  # first status check after 5 s; the cluster keeps jobs listed 600 s (>= 3x)
+RUN_TIMEOUT = 900
+# Every job of the tiny DAG (rule `all` has no script and runs in the submitting process).
+RULE_LOGS = [
+    "logs/download_mnist.log",
+    "logs/train_model.log",
+    "logs/collide/three_to_seven.log",
+    "logs/collide/one_to_four.log",
+    "logs/interpolate/three_to_seven.log",
+    "logs/interpolate/one_to_four.log",
+    "logs/polytope/three_to_seven.log",
+    "logs/polytope/one_to_four.log",
+    "logs/report.log",
+]
+OUTPUTS = [
+    "resources/mnist/mnist.h5",
+    "results/mnist/model/metrics.h5",
+    "results/mnist/collide/three_to_seven.h5",
+    "results/mnist/collide/one_to_four.h5",
+    "results/mnist/interpolate/three_to_seven.h5",
+    "results/mnist/interpolate/one_to_four.h5",
+    "results/mnist/polytope/three_to_seven.h5",
+    "results/mnist/polytope/one_to_four.h5",
+]
+# Summary keys that digest an input file's bytes (model.keras differs from run to run).
+BYTE_DIGESTS = {"weights"}
+JOB_ID_LINE = re.compile(r"SLURM_JOB_ID (\S+)")
+
+
+def _enabled() -> bool:
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+    return ci or os.environ.get("RUN_SLURM_TESTS") == "1"
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    missing = missing_requirements()
+    if not _enabled():
+        reason = "missing: " + "; ".join(missing) if missing else "everything it needs is here"
+        pytest.skip(
+            f"SLURM test runs under CI or with RUN_SLURM_TESTS=1 (make test-slurm); {reason}"
+        )
+    if missing:
+        pytest.fail("cannot start the local SLURM cluster; missing: " + "; ".join(missing))
+    cluster = LocalSlurm(tmp_path_factory.mktemp("slurm-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def _test_profile(folder: Path, cluster: LocalSlurm) -> Path:
+    """The repository's SLURM profile with the site keys a user sets, for the test cluster."""
+    profile = yaml.safe_load(PROFILE.read_text())
+    node = cluster.conf.read_text()
+    cpus = int(re.search(r"CPUs=(\d+)", node).group(1))
+    memory = int(re.search(r"RealMemory=(\d+)", node).group(1))
+    # What this small node can give one job; the profile's per-rule sizes are for real nodes.
+    for resources in [profile["default-resources"], *profile["set-resources"].values()]:
+        if "cpus_per_task" in resources:
+            resources["cpus_per_task"] = min(resources["cpus_per_task"], cpus)
+        if "mem_mb" in resources:
+            resources["mem_mb"] = min(resources["mem_mb"], memory // 2)
+    profile["set-threads"] = {
+        rule: min(threads, cpus) for rule, threads in profile["set-threads"].items()
+    }
+    profile["default-resources"]["slurm_partition"] = PARTITION
+    profile.update(
+        {
+            # No slurmdbd here: squeue answers status queries, no account to check.
+            "slurm-status-command": "squeue",
+            "slurm-init-seconds-before-status-checks": INIT_SECONDS,
+            "slurm-no-account": True,
+            "slurm-keep-successful-logs": True,
+            "retries": 0,
+            "latency-wait": 10,
+            "jobs": 4,
+        }
+    )
+    target = folder / "profile"
+    target.mkdir()
+    (target / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return target
+
+
+def _slurm_snakemake(folder: Path, cluster: LocalSlurm, *arguments: str, env=None):
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(folder),
+        "--configfile",
+        str(folder / "config.yaml"),
+        "--workflow-profile",
+        str(_test_profile(folder, cluster)),
+        *arguments,
+    ]
+    environment = {**(env or _environment()), "SLURM_CONF": str(cluster.conf)}
+    return subprocess.run(
+        command, capture_output=True, text=True, env=environment, timeout=RUN_TIMEOUT
+    )
+
+
+def _job_id(log: Path) -> str:
+    found = JOB_ID_LINE.search(log.read_text())
+    assert found, f"{log} has no SLURM_JOB_ID line"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    """The three runs, at once (SLURM jobs mostly wait on the scheduler): name -> (folder, run)."""
+    folders = {name: tmp_path_factory.mktemp(name) for name in ("local", "slurm", "failing")}
+    for folder in folders.values():
+        _write_tiny_config(folder)
+    empty_mirror = folders["failing"] / "empty-mirror"
+    empty_mirror.mkdir()
+    failing_env = {**_environment(), "MNIST_MIRROR": str(empty_mirror)}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            "local": pool.submit(snakemake, folders["local"]),
+            "slurm": pool.submit(_slurm_snakemake, folders["slurm"], cluster),
+            "failing": pool.submit(
+                _slurm_snakemake,
+                folders["failing"],
+                cluster,
+                "resources/mnist/mnist.h5",
+                env=failing_env,
+            ),
+        }
+        return {name: (folders[name], future.result()) for name, future in futures.items()}
+
+
+@pytest.fixture(scope="module")
+def local_run(runs):
+    folder, run = runs["local"]
+    assert run.returncode == 0, run.stderr[-4000:]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def slurm_run(runs):
+    folder, run = runs["slurm"]
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    return folder, run
+
+
+def test_a_failing_job_is_reported_failed(cluster, runs):
+    folder, run = runs["failing"]
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-4000:]
+    job_id = _job_id(folder / "logs/download_mnist.log")
+    assert f"SLURM-job '{job_id}' failed" in output, output[-4000:]
+    assert "Error in rule download_mnist" in output
+    assert cluster.completion_records().get(job_id) == "FAILED"
+    assert cluster.job_states([job_id]).get(job_id) == "FAILED"
+    assert not (folder / "resources/mnist/mnist.h5").exists()
+
+
+def test_every_job_went_through_slurm(cluster, slurm_run):
+    folder, run = slurm_run
+    logs = sorted(str(path.relative_to(folder)) for path in (folder / "logs").rglob("*.log"))
+    assert set(RULE_LOGS) <= set(logs), logs
+    ids = {log: _job_id(folder / log) for log in logs}
+    assert all(job_id.isdigit() for job_id in ids.values()), ids
+    assert len(set(ids.values())) == len(logs), f"jobs shared an id: {ids}"
+    records = cluster.completion_records()
+    assert {log: records.get(job_id) for log, job_id in ids.items()} == dict.fromkeys(
+        logs, "COMPLETED"
+    )
+    states = cluster.job_states(ids.values())
+    assert {job_id: states.get(job_id) for job_id in ids.values()} == dict.fromkeys(
+        ids.values(), "COMPLETED"
+    )
+    # Snakemake reported each submission, and the artifacts carry their job's id.
+    output = run.stdout + run.stderr
+    for job_id in ids.values():
+        assert f"SLURM jobid {job_id}" in output
+    with h5py.File(folder / "results/mnist/collide/three_to_seven.h5") as handle:
+        assert handle.attrs["slurm_job_id"] == ids["logs/collide/three_to_seven.log"]
+    assert any((folder / ".snakemake" / "slurm_logs").rglob("*.log"))
+
+
+def test_outputs_equal_the_local_run(local_run, slurm_run):
+    slurm_folder, _ = slurm_run
+    made = {
+        str(path.relative_to(local_run))
+        for folder in ("resources", "results")
+        for path in (local_run / folder).rglob("*.h5")
+    }
+    assert set(OUTPUTS) <= made, made
+    for path in sorted(made):
+        local, remote = _datasets(local_run / path), _datasets(slurm_folder / path)
+        assert set(local) == set(remote), path
+        for name, values in local.items():
+            if "seconds" in name.rsplit("/", 1)[-1]:
+                continue  # timings (lp_seconds, ...)
+            np.testing.assert_array_equal(values, remote[name], err_msg=f"{path}:{name}")
+        with h5py.File(local_run / path) as a, h5py.File(slurm_folder / path) as b:
+            # Not input_checksums: each file's bytes differ (its attributes record times, ids).
+            for key in ("config_digest", "seeds"):
+                assert a.attrs.get(key) == b.attrs.get(key), f"{path}: {key}"
+            assert "slurm_job_id" not in a.attrs and "slurm_job_id" in b.attrs
+    local, remote = (
+        _without_timings(json.loads((folder / "results/report/summary.json").read_text()))
+        for folder in (local_run, slurm_folder)
+    )
+    assert local == remote
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {
+            key: _without_timings(item)
+            for key, item in value.items()
+            if key not in TIMING_ATTRIBUTES and "seconds" not in key and key not in BYTE_DIGESTS
+        }
+    if isinstance(value, list):
+        return [_without_timings(item) for item in value]
+    return value
