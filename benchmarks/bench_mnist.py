@@ -28,12 +28,7 @@ PAPER_SECONDS = 30 * 60
 
 
 def _prepare(experiment, handle, images, labels, predicted):
-    seed = models.pick_correct_example(
-        labels, predicted, experiment["seed"]["class"], experiment["seed"]["index"]
-    )
-    target = models.pick_correct_example(
-        labels, predicted, experiment["target"]["class"], experiment["target"]["index"]
-    )
+    seed, target = models.pick_seed_and_target(experiment, labels, predicted)
     pixels = models.to_pixels(images[[seed, target]])
     preact_target = handle.preact_numpy(pixels[1:])[0]
     settings = collisions.CornerSettings(

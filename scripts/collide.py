@@ -15,12 +15,7 @@ def main(logger) -> None:
     mnist = h5io.read_arrays(smk.input.mnist, ["test/images", "test/labels"])
     predicted = h5io.read_arrays(smk.input.metrics, ["test/predicted"])["test/predicted"]
     labels = mnist["test/labels"]
-    seed_index = models.pick_correct_example(
-        labels, predicted, experiment["seed"]["class"], experiment["seed"]["index"]
-    )
-    target_index = models.pick_correct_example(
-        labels, predicted, experiment["target"]["class"], experiment["target"]["index"]
-    )
+    seed_index, target_index = models.pick_seed_and_target(experiment, labels, predicted)
     pixels = models.to_pixels(mnist["test/images"][[seed_index, target_index]])
     seed_image, target_image = pixels
 

@@ -10,8 +10,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from workflow_runner import run_snakemake
 
 from feature_collisions import h5io, imagenet, patch_index, patches, sources
 from feature_collisions.config import ConfigError
@@ -447,23 +446,7 @@ def _workflow_config(folder: Path, imagenet_section: dict) -> Path:
 
 
 def _snakemake(folder: Path, config: Path, *arguments: str, env=None):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        *arguments,
-    ]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=900, env=env or dict(os.environ)
-    )
+    return run_snakemake(folder, config, "--cores", "2", *arguments, env=env or dict(os.environ))
 
 
 def _job_counts(output: str) -> dict[str, int]:

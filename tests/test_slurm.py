@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import pytest
 import yaml
 from slurm_cluster import PARTITION, LocalSlurm, missing_requirements
 from test_workflow import TIMING_ATTRIBUTES, _datasets, _environment, _write_tiny_config, snakemake
+from workflow_runner import run_snakemake
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -118,23 +117,16 @@ def _test_profile(folder: Path, cluster: LocalSlurm) -> Path:
 
 
 def _slurm_snakemake(folder: Path, cluster: LocalSlurm, *arguments: str, env=None):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(folder / "config.yaml"),
-        "--workflow-profile",
-        str(_test_profile(folder, cluster)),
-        *arguments,
-    ]
     environment = {**(env or _environment()), "SLURM_CONF": str(cluster.conf)}
-    return subprocess.run(
-        command, capture_output=True, text=True, env=environment, timeout=RUN_TIMEOUT
+    profile = str(_test_profile(folder, cluster))
+    return run_snakemake(
+        folder,
+        folder / "config.yaml",
+        "--workflow-profile",
+        profile,
+        *arguments,
+        env=environment,
+        timeout=RUN_TIMEOUT,
     )
 
 

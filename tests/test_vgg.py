@@ -12,6 +12,22 @@ from feature_collisions import collisions, losses, macro, vgg
 SIZE = 32  # VGG-16 with a 32x32 input: the same layers, a 512-value flatten
 
 
+@pytest.fixture(autouse=True)
+def _without_op_determinism():
+    """Run as collide_imagenet does: without TensorFlow's process-wide op determinism.
+
+    XLA has no deterministic MaxPool gradient, so the ImageNet scripts leave the mode off;
+    an earlier test in the same pytest process (any MNIST stage) may have switched it on.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    enabled = tf_config.is_op_determinism_enabled()
+    tf_config.disable_op_determinism()
+    yield
+    if enabled:
+        tf_config.enable_op_determinism()
+
+
 @pytest.fixture(scope="module")
 def model():
     return vgg.build_model("vgg16", "random", input_size=SIZE, seed=3)

@@ -6,14 +6,13 @@ else from the default internet mirrors, exactly as a user's run would.
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from workflow_runner import run_snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = [
@@ -56,22 +55,8 @@ def _write_tiny_config(folder: Path, experiments=EXPERIMENTS) -> None:
 
 
 def snakemake(folder: Path, *arguments: str, env: dict[str, str] | None = None):
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(folder),
-        "--configfile",
-        str(folder / "config.yaml"),
-        "--cores",
-        "2",
-        *arguments,
-    ]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env or _environment(), timeout=900
+    return run_snakemake(
+        folder, folder / "config.yaml", "--cores", "2", *arguments, env=env or _environment()
     )
 
 

@@ -187,3 +187,15 @@ def pick_correct_example(
             f"index {index} is out of range"
         )
     return int(candidates[index])
+
+
+def pick_seed_and_target(
+    experiment: dict, labels: np.ndarray, predicted: np.ndarray
+) -> tuple[int, int]:
+    """Test-set positions of an experiment's ``seed`` and ``target`` (``class``, ``index``)."""
+    return tuple(
+        pick_correct_example(
+            labels, predicted, experiment[role]["class"], experiment[role]["index"]
+        )
+        for role in ("seed", "target")
+    )
