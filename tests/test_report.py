@@ -322,6 +322,30 @@ def test_missing_paper_case_is_reported(artifacts: dict) -> None:
     assert "absent_case" in page and "is not among the experiments run" in page
 
 
+def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
+    summary = _summary(artifacts)
+    plain = report.render_report(summary, artifacts["collide"], artifacts["interpolate"], {}, {})
+    assert "ImageNet patch index" not in plain
+    summary["index"] = {
+        "n_images": 950,
+        "n_patches": 274550,
+        "factory": "PCA64,HNSW32",
+        "search_params": "efSearch=64",
+        "rerank_k": 10,
+        "recall_at_1": 0.976,
+        "recall_at_1_no_rerank_top1": 0.5828,
+        "qps": 3778.6,
+        "qps_exact": 46.1,
+        "build_seconds": 109.7,
+        "peak_rss_mb": 1579.1,
+        "on_gpu": False,
+    }
+    page = report.render_report(summary, artifacts["collide"], artifacts["interpolate"], {}, {})
+    section = page[page.index("ImageNet patch index") :]
+    for shown in ("274,550", "PCA64,HNSW32 efSearch=64", "0.976", "3,779", "46.1", "82x", "CPU"):
+        assert shown in section, shown
+
+
 def test_missing_dataset_names_file_and_dataset(artifacts: dict) -> None:
     path = artifacts["collide"]["pair_2_to_5_s1"]
     with h5py.File(path, "a") as handle:
