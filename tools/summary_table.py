@@ -47,6 +47,9 @@ def main(path: str = "results/report/summary.json") -> None:
     for name in ("paper_3_to_7", "paper_3_to_7_literal", "paper_3_to_7_wpos3", "paper_3_to_7_adam"):
         if name in experiments:
             print(_row(f"ours: {name}", experiments[name], f"{100 * accuracy:.2f}%"))
+    for name, record in experiments.items():
+        if record.get("mode") == "macro" and record.get("dataset", "mnist") == "mnist":
+            print(_row(f"ours, macro level: {name}", record, f"{100 * accuracy:.2f}%"))
     pairs = {name: record for name, record in experiments.items() if name.startswith("pair_")}
     if pairs:
         dist = [record["dist_corners_mean"] for record in pairs.values()]
