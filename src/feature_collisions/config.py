@@ -50,6 +50,17 @@ def validate(document: Any, schema: Mapping[str, Any], source: str) -> None:
         raise ConfigError(_one_line(error, source))
 
 
+def merge_defaults(defaults: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` over ``defaults``, nested sections merged key by key (inputs untouched)."""
+    merged = copy.deepcopy(dict(defaults))
+    for key, value in values.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_defaults(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
 def read_yaml(path: str | Path) -> Any:
     try:
         with open(path) as handle:

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from feature_collisions import h5io
-from feature_collisions.config import ConfigError, read_yaml, validate
+from feature_collisions.config import ConfigError, merge_defaults, read_yaml, validate
 
 LOGGER = logging.getLogger(__name__)
 ROOT_ENVIRONMENT_VARIABLE = "IMAGENET_ROOT"
@@ -76,16 +76,6 @@ class UnsafeArchiveError(IngestError):
     """An archive member would write outside the extraction folder, or is a link or device."""
 
 
-def _merge(defaults: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(dict(defaults))
-    for key, value in values.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def load_settings(section: Mapping[str, Any] | None, schema_path: str | Path) -> dict[str, Any]:
     """Validate the ``imagenet`` section and fill in the defaults of the keys it leaves out.
 
@@ -94,7 +84,7 @@ def load_settings(section: Mapping[str, Any] | None, schema_path: str | Path) ->
     """
     section = dict(section or {})
     validate(section, read_yaml(schema_path), "config: imagenet")
-    settings = _merge(DEFAULTS, section)
+    settings = merge_defaults(DEFAULTS, section)
     names = [seed["name"] for seed in settings["seeds"]]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:

@@ -12,12 +12,11 @@ schema in ``workflow/schemas`` when the workflow starts:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from feature_collisions.config import ConfigError, read_yaml, validate
+from feature_collisions.config import ConfigError, merge_defaults, read_yaml, validate
 
 # The paper's ImageNet numbers (SPEC section 4), by table row.
 PAPER_IMAGENET: dict[str, dict[str, Any]] = {
@@ -103,16 +102,6 @@ IMAGENET_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _merge(defaults: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    merged = copy.deepcopy(dict(defaults))
-    for key, value in values.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def _find_list(path: str, bases: list[Path]) -> Path:
     """An experiment list relative to the working directory, else to the workflow's folder."""
     for base in bases:
@@ -140,7 +129,7 @@ def load_macro_experiments(
             name = entry["name"]
             if name in experiments:
                 raise ConfigError(f"{list_path}: experiment name '{name}' is used twice")
-            merged = _merge(section["defaults"], entry)
+            merged = merge_defaults(section["defaults"], entry)
             merged["mode"] = "macro"
             check_macro(merged, f"{list_path}: {name}")
             experiments[name] = merged
@@ -167,10 +156,10 @@ def load_imagenet_collisions(
     """The ``imagenet_collisions`` section, defaults filled in and each experiment merged."""
     section = dict(section or {})
     if not section:
-        return _merge(IMAGENET_DEFAULTS, {"enabled": False})
+        return merge_defaults(IMAGENET_DEFAULTS, {"enabled": False})
     schema = read_yaml(Path(schema_dir) / "imagenet_collisions.schema.yaml")
     validate(section, schema, "config: imagenet_collisions")
-    settings = _merge(IMAGENET_DEFAULTS, section)
+    settings = merge_defaults(IMAGENET_DEFAULTS, section)
     names = set()
     resolved = []
     for entry in settings["experiments"]:
@@ -179,7 +168,7 @@ def load_imagenet_collisions(
         if name in names:
             raise ConfigError(f"{where}: name used twice")
         names.add(name)
-        merged = _merge(settings[mode], entry.get("settings", {}))
+        merged = merge_defaults(settings[mode], entry.get("settings", {}))
         if mode == "macro":
             if not isinstance(entry["seed"], str) or entry["seed"] not in seeds:
                 raise ConfigError(
