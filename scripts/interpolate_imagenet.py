@@ -57,15 +57,7 @@ def main(logger) -> None:
         count,
     )
     with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            {
-                "weights": result.weights,
-                "predicted": result.predicted,
-                "top_probability": result.top_probability,
-                "target_class_probability": result.target_class_probability,
-            },
-        )
+        h5io.write_datasets(out, result.arrays())
         h5io.set_attrs(
             out,
             h5io.provenance(

@@ -40,6 +40,15 @@ class InterpolationResult:
     top_class_accuracy: float
     prob_mean: float
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The per-sample datasets of an interpolate artifact (docs/artifacts.md)."""
+        return {
+            "weights": self.weights,
+            "predicted": self.predicted,
+            "top_probability": self.top_probability,
+            "target_class_probability": self.target_class_probability,
+        }
+
 
 def check_interpolations(
     corners: np.ndarray,
