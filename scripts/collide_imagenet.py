@@ -59,16 +59,11 @@ def main(logger) -> None:
     if mode == "micro":
         seed = imagenet.resolve_seed({"name": "seed", **experiment["seed"]}, manifest)
         seed_image = imagenet.load_rgb(seed.path, size).astype(np.float32)
-        corner_settings = collisions.CornerSettings(
-            optimizer=settings["optimizer"],
-            learning_rate=settings["learning_rate"],
-            w_pos=settings["w_pos"],
-            w_neg=settings["w_neg"],
-            threshold=settings["threshold"],
-            max_steps=settings["max_steps"],
-        )
         result = collisions.MicroCollisionFinder(handle.flat_preact, 0.0, 255.0).find(
-            seed_image.reshape(-1), preact_target, units, corner_settings
+            seed_image.reshape(-1),
+            preact_target,
+            units,
+            collisions.CornerSettings.from_config(settings),
         )
         corners = result.corners.reshape(-1, size, size, 3)
         seed_file = str(seed.path)
@@ -100,22 +95,8 @@ def main(logger) -> None:
         )
         corners = result.corners
         seed_file = str(found_attrs.get("seed_file", ""))
-        top = macro.top_sources(result.logits, min(8, len(source_pixels)))
-        initial = macro.composite_numpy(macro.initial_logits(found["weights"])[None], source_pixels)
-        extra = {
-            "loss_tv": result.loss_tv,
-            "initial_image": initial[0].astype(np.float32),
-            "top_sources": top,
-            "top_source_images": found["sources"][top],
-            **macro.weight_maps(result.logits),
-        }
-        attrs |= {
-            "optimizer": "ema",
-            "learning_rate": float(max(macro_settings.values)),
-            "schedule": {
-                "boundaries": list(macro_settings.boundaries),
-                "values": list(macro_settings.values),
-            },
+        extra = macro.result_datasets(result, found["weights"], found["sources"], source_pixels)
+        attrs |= macro.schedule_attrs(macro_settings) | {
             "w_tv": settings["w_tv"],
             "n_sources": len(source_pixels),
             "resumed_from": result.resumed_from,
@@ -136,22 +117,17 @@ def main(logger) -> None:
     with h5io.atomic_h5(smk.output[0]) as out:
         h5io.write_datasets(
             out,
-            {
-                "seed_image": seed_image,
-                "target_image": target_image,
-                "corners": corners.astype(np.float32),
-                "negative_units": np.asarray(units, np.int64),
-                "loss_pos": result.loss_pos,
-                "loss_neg": result.loss_neg,
-                "converged": result.converged,
-                "converged_step": result.converged_step,
-                "preact_target": preact_target.astype(np.float32),
-                "preact_corners": preact_corners.astype(np.float32),
-                "flipped_units": collisions.flipped_units(preact_corners, preact_target),
-                "corner_probabilities": probabilities.astype(np.float32),
-                "corner_classes": probabilities.argmax(axis=1).astype(np.int64),
-                **extra,
-            },
+            collisions.corner_datasets(
+                seed_image,
+                target_image,
+                corners,
+                units,
+                result,
+                preact_target,
+                preact_corners,
+                probabilities,
+            )
+            | extra,
         )
         h5io.set_attrs(out, provenance)
         h5io.set_attrs(

@@ -13,27 +13,25 @@ from feature_collisions.stage import run_stage
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
+# The experiment's settings kept as attributes (the report's columns).
+SETTING_KEYS = ("layer", "n_corners", "w_pos", "w_neg", "w_tv", "momentum", "threshold")
+SETTING_KEYS += ("max_steps", "chunk_steps", "checkpoint_every")
+
 
 def main(logger) -> None:
     models.limit_threads(smk.threads)
     experiment = dict(smk.params.experiment)
     name = smk.wildcards.experiment
-    mnist = h5io.read_arrays(smk.input.mnist, ["test/images", "test/labels"])
-    predicted = h5io.read_arrays(smk.input.metrics, ["test/predicted"])["test/predicted"]
-    labels = mnist["test/labels"]
-    seed_index, target_index = models.pick_seed_and_target(experiment, labels, predicted)
-    seed_image, target_image = models.to_pixels(mnist["test/images"][[seed_index, target_index]])
+    pair = models.read_seed_and_target(smk.input.mnist, smk.input.metrics, experiment)
     found = h5io.read_arrays(smk.input.sources, ["sources", "weights", "seed_image"])
-    if not np.array_equal(
-        found["seed_image"].reshape(-1), mnist["test/images"][seed_index].ravel()
-    ):
+    if not np.array_equal(found["seed_image"].reshape(-1), pair.seed_image.ravel()):
         raise h5io.ArtifactError(f"{smk.input.sources}: sources of another seed image")
     sources = found["sources"].astype(np.float32) / 255.0  # (K, 28, 28, 1) in [0, 1]
 
     models.make_deterministic(0)
     handle = models.LayerHandle(models.load_model(smk.input.model), experiment["layer"])
-    preact_target = handle.preact_numpy(target_image[None])[0]
-    target_probabilities = handle.probabilities_numpy(target_image[None])[0]
+    preact_target = handle.preact_numpy(pair.target_pixels[None])[0]
+    target_probabilities = handle.probabilities_numpy(pair.target_pixels[None])[0]
     units = losses.negative_units(preact_target, experiment["n_corners"])
     settings = macro.MacroSettings.from_config(experiment)
     inputs = {"sources": smk.input.sources, "model": smk.input.model, "mnist": smk.input.mnist}
@@ -41,8 +39,8 @@ def main(logger) -> None:
     logger.info(
         "%s: seed test[%d] -> target test[%d], %d sources, units %s",
         name,
-        seed_index,
-        target_index,
+        pair.seed_index,
+        pair.target_index,
         len(sources),
         units,
     )
@@ -74,35 +72,23 @@ def main(logger) -> None:
     corners = result.corners[..., 0]
     preact_corners = handle.preact_numpy(corners.reshape(len(corners), -1))
     corner_probabilities = handle.probabilities_numpy(corners.reshape(len(corners), -1))
-    initial = macro.composite_numpy(macro.initial_logits(found["weights"])[None], sources)[
-        0, ..., 0
-    ]
-
-    top = macro.top_sources(result.logits, min(8, len(sources)))
+    macro_datasets = macro.result_datasets(result, found["weights"], found["sources"], sources)
+    macro_datasets["initial_image"] = macro_datasets["initial_image"][..., 0]
     with h5io.atomic_h5(smk.output[0]) as out:
         h5io.write_datasets(
             out,
-            {
-                "seed_image": seed_image.reshape(28, 28),
-                "target_image": target_image.reshape(28, 28),
-                "initial_image": initial.astype(np.float32),
-                "corners": corners.astype(np.float32),
-                "negative_units": np.asarray(units, np.int64),
-                "loss_pos": result.loss_pos,
-                "loss_neg": result.loss_neg,
-                "loss_tv": result.loss_tv,
-                "converged": result.converged,
-                "converged_step": result.converged_step,
-                "preact_target": preact_target.astype(np.float32),
-                "preact_corners": preact_corners.astype(np.float32),
-                "flipped_units": collisions.flipped_units(preact_corners, preact_target),
-                "corner_probabilities": corner_probabilities.astype(np.float32),
-                "corner_classes": corner_probabilities.argmax(axis=1).astype(np.int64),
-                "logits": result.logits,
-                "top_sources": top,
-                "top_source_images": found["sources"][top],
-                **macro.weight_maps(result.logits),
-            },
+            collisions.corner_datasets(
+                pair.seed_pixels.reshape(28, 28),
+                pair.target_pixels.reshape(28, 28),
+                corners,
+                units,
+                result,
+                preact_target,
+                preact_corners,
+                corner_probabilities,
+            )
+            | macro_datasets
+            | {"logits": result.logits},
         )
         h5io.set_attrs(out, provenance)
         h5io.set_attrs(
@@ -112,39 +98,15 @@ def main(logger) -> None:
                 "mode": "macro",
                 "dataset": "mnist",
                 "weights": "trained",  # this workflow's model; its SHA-256 is in input_checksums
-                "seed_class": experiment["seed"]["class"],
-                "seed_index": seed_index,
-                "target_class": experiment["target"]["class"],
-                "target_index": target_index,
-                "target_predicted_class": int(target_probabilities.argmax()),
-                "target_probability": float(target_probabilities.max()),
+                **pair.attrs(experiment, target_probabilities),
                 "steps_run": result.steps_run,
                 "resumed_from": result.resumed_from,
                 "seconds": result.seconds,
                 "trace_seconds": result.trace_seconds,
                 "n_sources": len(sources),
-                "optimizer": "ema",
-                "learning_rate": float(max(settings.values)),
-                "schedule": {
-                    "boundaries": list(settings.boundaries),
-                    "values": list(settings.values),
-                },
             }
-            | {
-                key: experiment[key]
-                for key in (
-                    "layer",
-                    "n_corners",
-                    "w_pos",
-                    "w_neg",
-                    "w_tv",
-                    "momentum",
-                    "threshold",
-                    "max_steps",
-                    "chunk_steps",
-                    "checkpoint_every",
-                )
-            },
+            | macro.schedule_attrs(settings)
+            | {key: experiment[key] for key in SETTING_KEYS},
         )
     macro.remove_checkpoint(smk.params.checkpoint)
 

@@ -33,19 +33,15 @@ def main(logger) -> None:
     seconds = time.perf_counter() - started
     rng = np.random.default_rng(settings["seed"])
     sample = rng.choice(len(test_images), size=settings["n_dataset_images"], replace=False)
-    dist_dataset = interpolation.mean_pairwise_distance(models.to_pixels(test_images[sample]))
-    dist_corners = interpolation.mean_pairwise_distance(collide["corners"])
-    logger.info(
-        "%s: %d interpolations, top-class accuracy %.4f, mean prob %.4f (target %.4f), "
-        "distances corners %.3f / dataset %.3f",
+    attrs = result.attrs(
         smk.wildcards.experiment,
-        settings["n_samples"],
-        result.top_class_accuracy,
-        result.prob_mean,
-        collide_attrs["target_probability"],
-        dist_corners,
-        dist_dataset,
+        collide_attrs,
+        collide["corners"],
+        models.to_pixels(test_images[sample]),
+        settings["seed"],
+        seconds,
     )
+    logger.info("%s", interpolation.describe(attrs))
     with h5io.atomic_h5(smk.output[0]) as out:
         h5io.write_datasets(out, result.arrays())
         h5io.set_attrs(
@@ -56,22 +52,7 @@ def main(logger) -> None:
                 {"interpolate": settings["seed"]},
             ),
         )
-        h5io.set_attrs(
-            out,
-            {
-                "experiment": smk.wildcards.experiment,
-                "target_class": target_class,
-                "target_prob": float(collide_attrs["target_probability"]),
-                "interp_top_class_accuracy": result.top_class_accuracy,
-                "interp_prob_mean": result.prob_mean,
-                "dist_corners_mean": dist_corners,
-                "dist_dataset_mean": dist_dataset,
-                "n_dataset_images": settings["n_dataset_images"],
-                "n_samples": settings["n_samples"],
-                "seed": settings["seed"],
-                "seconds": seconds,
-            },
-        )
+        h5io.set_attrs(out, attrs)
 
 
 run_stage("interpolate", smk.log[0], main)

@@ -8,7 +8,7 @@ Thin by design: it maps ``snakemake.input``/``params`` onto
 import json
 from pathlib import Path
 
-from feature_collisions import h5io, report
+from feature_collisions import h5io, report, report_summary
 from feature_collisions.stage import run_stage
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -43,7 +43,7 @@ def main(logger) -> None:
 
     experiments = []
     for name in names:
-        record = report.collect_experiment(
+        record = report_summary.collect_experiment(
             collide_paths[name], interpolate_paths[name], polytope_paths.get(name)
         )
         if record["name"] != name:
@@ -70,8 +70,10 @@ def main(logger) -> None:
                 exact["seconds_per_lp"] or float("nan"),
             )
 
-    seconds = report.stage_seconds(metrics, collide_paths, interpolate_paths, polytope_paths)
-    summary = report.build_summary(metrics, experiments, seconds)
+    seconds = report_summary.stage_seconds(
+        metrics, collide_paths, interpolate_paths, polytope_paths
+    )
+    summary = report_summary.build_summary(metrics, experiments, seconds)
     # The ImageNet patch index's evaluation (rule evaluate_index), when the config enables it.
     for index_summary in getattr(smk.input, "imagenet_index", []):
         summary["index"] = json.loads(Path(index_summary).read_text())
@@ -84,7 +86,7 @@ def main(logger) -> None:
         collide_paths,
         interpolate_paths,
         dict(smk.params.config),
-        report.report_provenance(inputs),
+        report_summary.report_provenance(inputs),
         polytope_paths,
     )
     report.write_report(smk.output.html, smk.output.summary, summary, html)

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from feature_collisions import report
+from feature_collisions import report, report_summary
 from feature_collisions.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
 
 N_CORNERS = 5
@@ -179,18 +179,20 @@ def artifacts(tmp_path: Path) -> dict[str, object]:
 
 def _summary(artifacts: dict) -> dict:
     records = [
-        report.collect_experiment(artifacts["collide"][n], artifacts["interpolate"][n])
+        report_summary.collect_experiment(artifacts["collide"][n], artifacts["interpolate"][n])
         for n, *_ in EXPERIMENTS
     ]
-    seconds = report.stage_seconds(
+    seconds = report_summary.stage_seconds(
         {"mnist_mlp": artifacts["metrics"]}, artifacts["collide"], artifacts["interpolate"]
     )
-    return report.build_summary({"mnist_mlp": str(artifacts["metrics"])}, records, seconds)
+    return report_summary.build_summary({"mnist_mlp": str(artifacts["metrics"])}, records, seconds)
 
 
 def test_collect_experiment_record(artifacts: dict) -> None:
     name = "paper_literal_wpos1"
-    record = report.collect_experiment(artifacts["collide"][name], artifacts["interpolate"][name])
+    record = report_summary.collect_experiment(
+        artifacts["collide"][name], artifacts["interpolate"][name]
+    )
     assert record["name"] == name
     assert record["mode"] == "micro"
     assert record["corners_converged"] == 4 and record["n_corners"] == 5
@@ -213,7 +215,7 @@ def test_collect_experiment_record(artifacts: dict) -> None:
 def test_summary_keys_and_aggregates(artifacts: dict) -> None:
     summary = _summary(artifacts)
     assert set(summary) == {"model", "experiments", "aggregate", "paper", "stage_seconds"}
-    assert summary["paper"] == report.PAPER_TABLE1
+    assert summary["paper"] == report_summary.PAPER_TABLE1
     assert summary["model"]["mnist_mlp"] == {
         "test_accuracy": pytest.approx(0.9712),
         "test_loss": pytest.approx(0.0975),
@@ -251,16 +253,18 @@ def test_summary_keys_and_aggregates(artifacts: dict) -> None:
     assert summary["stage_seconds"]["train_model/mnist_mlp"] == 12.5
     assert summary["stage_seconds"]["collide/paper_3_to_7"] == 30.0
     assert summary["stage_seconds"]["interpolate/pair_2_to_5_s1"] == 0.75
-    json.loads(report.summary_json(summary))  # strict JSON, no NaN
+    json.loads(report_summary.summary_json(summary))  # strict JSON, no NaN
 
 
 def test_single_experiment_std_is_null(artifacts: dict) -> None:
     name = "paper_3_to_7"
-    record = report.collect_experiment(artifacts["collide"][name], artifacts["interpolate"][name])
-    summary = report.build_summary({"mnist_mlp": artifacts["metrics"]}, [record], None)
+    record = report_summary.collect_experiment(
+        artifacts["collide"][name], artifacts["interpolate"][name]
+    )
+    summary = report_summary.build_summary({"mnist_mlp": artifacts["metrics"]}, [record], None)
     assert summary["aggregate"]["dist_corners_mean"]["std"] is None
     assert "stage_seconds" not in summary
-    json.loads(report.summary_json(summary))
+    json.loads(report_summary.summary_json(summary))
 
 
 def test_html_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) -> None:
@@ -276,7 +280,7 @@ def test_html_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) 
         artifacts["collide"],
         artifacts["interpolate"],
         config,
-        report.report_provenance(inputs),
+        report_summary.report_provenance(inputs),
     )
     for number in ("10.21", "1.28", "100%", "1.0 / 1.0", "96.64%"):
         assert number in page
@@ -351,24 +355,26 @@ def test_missing_dataset_names_file_and_dataset(artifacts: dict) -> None:
     with h5py.File(path, "a") as handle:
         del handle["corner_classes"]
     with pytest.raises(ArtifactError) as error:
-        report.collect_experiment(path, artifacts["interpolate"]["pair_2_to_5_s1"])
+        report_summary.collect_experiment(path, artifacts["interpolate"]["pair_2_to_5_s1"])
     assert str(path) in str(error.value) and "corner_classes" in str(error.value)
 
 
 def test_missing_attribute_and_mismatch(artifacts: dict) -> None:
     path = artifacts["interpolate"]["paper_3_to_7"]
     with pytest.raises(ArtifactError, match="does not match"):
-        report.collect_experiment(artifacts["collide"]["pair_2_to_5_s1"], path)
+        report_summary.collect_experiment(artifacts["collide"]["pair_2_to_5_s1"], path)
     with h5py.File(path, "a") as handle:
         del handle.attrs["dist_dataset_mean"]
     with pytest.raises(ArtifactError) as error:
-        report.collect_experiment(artifacts["collide"]["paper_3_to_7"], path)
+        report_summary.collect_experiment(artifacts["collide"]["paper_3_to_7"], path)
     assert str(path) in str(error.value) and "dist_dataset_mean" in str(error.value)
 
 
 def test_missing_file_is_artifact_error(tmp_path: Path, artifacts: dict) -> None:
     with pytest.raises(ArtifactError, match="missing input artifact"):
-        report.collect_experiment(tmp_path / "nope.h5", artifacts["interpolate"]["paper_3_to_7"])
+        report_summary.collect_experiment(
+            tmp_path / "nope.h5", artifacts["interpolate"]["paper_3_to_7"]
+        )
 
 
 def test_snakemake_script(artifacts: dict, tmp_path: Path) -> None:
@@ -508,19 +514,19 @@ def with_polytope(artifacts: dict, tmp_path: Path) -> dict:
 
 def _summary_with_polytope(arts: dict) -> dict:
     records = [
-        report.collect_experiment(
+        report_summary.collect_experiment(
             arts["collide"][n], arts["interpolate"][n], arts["polytope"].get(n)
         )
         for n, *_ in EXPERIMENTS
     ]
-    seconds = report.stage_seconds(
+    seconds = report_summary.stage_seconds(
         {"mnist_mlp": arts["metrics"]}, arts["collide"], arts["interpolate"], arts["polytope"]
     )
-    return report.build_summary({"mnist_mlp": str(arts["metrics"])}, records, seconds)
+    return report_summary.build_summary({"mnist_mlp": str(arts["metrics"])}, records, seconds)
 
 
 def test_exact_section(with_polytope: dict) -> None:
-    summary = json.loads(report.summary_json(_summary_with_polytope(with_polytope)))
+    summary = json.loads(report_summary.summary_json(_summary_with_polytope(with_polytope)))
     exact = summary["experiments"]["paper_3_to_7"]["exact"]
     for key in (
         "lp_corners",
@@ -584,7 +590,7 @@ def test_html_certified_column_and_polytope_section(with_polytope: dict) -> None
 
 def test_polytope_of_another_experiment_is_refused(with_polytope: dict) -> None:
     with pytest.raises(ArtifactError, match="does not match"):
-        report.collect_experiment(
+        report_summary.collect_experiment(
             with_polytope["collide"]["paper_3_to_7"],
             with_polytope["interpolate"]["paper_3_to_7"],
             with_polytope["polytope"]["paper_literal_wpos1"],

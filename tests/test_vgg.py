@@ -45,14 +45,14 @@ def test_fc1_preactivation_is_flatten_times_kernel_plus_bias(model):
     handle = vgg.PreactivationHandle(model, "fc1", "vgg16")
     assert handle.n_units == 4096
     x = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
-    flatten = keras.Model(model.inputs, model.get_layer("flatten").output)
+    flatten = keras.Model(model.input, model.get_layer("flatten").output)
     kernel, bias = model.get_layer("fc1").get_weights()
     bgr = x[..., ::-1] - np.array(vgg.VGG_MEANS_BGR, np.float32)
     expected = np.asarray(flatten(bgr)) @ kernel + bias
     preact = handle.preact_numpy(x)
     np.testing.assert_allclose(preact, expected, rtol=1e-4, atol=1e-3 * np.abs(expected).max())
     assert (preact < 0).any()  # a pre-activation, not the ReLU output
-    post = keras.Model(model.inputs, model.get_layer("fc1").output)(bgr)
+    post = keras.Model(model.input, model.get_layer("fc1").output)(bgr)
     np.testing.assert_allclose(np.maximum(preact, 0), post, atol=1e-3 * np.abs(expected).max())
     probabilities = handle.probabilities_numpy(x)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)

@@ -14,8 +14,9 @@ limit, so a setting that cannot converge is reported, not hidden.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
@@ -39,6 +40,11 @@ class CornerSettings:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer '{self.optimizer}' not one of {OPTIMIZERS}")
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> CornerSettings:
+        """The settings of an experiment's config (keys named as the fields; others ignored)."""
+        return cls(**{field.name: settings[field.name] for field in fields(cls)})
 
 
 @dataclass
@@ -189,6 +195,47 @@ class MicroCollisionFinder:
             seconds=seconds,
             trace_seconds=trace_seconds,
         )
+
+
+class CornerTrace(Protocol):
+    """What every finder's result records (micro and macro alike)."""
+
+    loss_pos: np.ndarray
+    loss_neg: np.ndarray
+    converged: np.ndarray
+    converged_step: np.ndarray
+
+
+def corner_datasets(
+    seed_image: np.ndarray,
+    target_image: np.ndarray,
+    corners: np.ndarray,
+    units: list[int],
+    trace: CornerTrace,
+    preact_target: np.ndarray,
+    preact_corners: np.ndarray,
+    corner_probabilities: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The datasets of every collide artifact, MNIST or ImageNet, micro or macro.
+
+    One definition, because ``interpolate`` and the report read any of them
+    the same way (docs/artifacts.md); level-specific datasets are added beside.
+    """
+    return {
+        "seed_image": seed_image,
+        "target_image": target_image,
+        "corners": corners.astype(np.float32),
+        "negative_units": np.asarray(units, np.int64),
+        "loss_pos": trace.loss_pos,
+        "loss_neg": trace.loss_neg,
+        "converged": trace.converged,
+        "converged_step": trace.converged_step,
+        "preact_target": preact_target.astype(np.float32),
+        "preact_corners": preact_corners.astype(np.float32),
+        "flipped_units": flipped_units(preact_corners, preact_target),
+        "corner_probabilities": corner_probabilities.astype(np.float32),
+        "corner_classes": corner_probabilities.argmax(axis=1).astype(np.int64),
+    }
 
 
 def flipped_units(preact_corners: np.ndarray, preact_target: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ of the corners' convex hull and the whole hull is sampled without bias.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +49,45 @@ class InterpolationResult:
             "top_probability": self.top_probability,
             "target_class_probability": self.target_class_probability,
         }
+
+    def attrs(
+        self,
+        experiment: str,
+        collide_attrs: Mapping[str, Any],
+        corners: np.ndarray,
+        dataset_images: np.ndarray,
+        seed: int,
+        seconds: float,
+    ) -> dict[str, Any]:
+        """The summary attributes of an interpolate artifact: Table 1's figures for one experiment.
+
+        The corners' mean pairwise distance is set beside that of real dataset
+        images (same pixel scale), the paper's measure of how large the polytope is.
+        """
+        return {
+            "experiment": experiment,
+            "target_class": int(collide_attrs["target_predicted_class"]),
+            "target_prob": float(collide_attrs["target_probability"]),
+            "interp_top_class_accuracy": self.top_class_accuracy,
+            "interp_prob_mean": self.prob_mean,
+            "dist_corners_mean": mean_pairwise_distance(corners),
+            "dist_dataset_mean": mean_pairwise_distance(dataset_images),
+            "n_dataset_images": len(dataset_images),
+            "n_samples": len(self.weights),
+            "seed": seed,
+            "seconds": seconds,
+        }
+
+
+def describe(attrs: Mapping[str, Any]) -> str:
+    """One log line from :meth:`InterpolationResult.attrs`."""
+    return (
+        f"{attrs['experiment']}: {attrs['n_samples']} interpolations, top-class accuracy "
+        f"{attrs['interp_top_class_accuracy']:.4f}, mean prob {attrs['interp_prob_mean']:.4f} "
+        f"(target {attrs['target_prob']:.4f}), distances corners "
+        f"{attrs['dist_corners_mean']:.3f} / dataset {attrs['dist_dataset_mean']:.3f} "
+        f"({attrs['n_dataset_images']} images)"
+    )
 
 
 def check_interpolations(

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -440,3 +441,32 @@ def top_sources(logits: np.ndarray, count: int) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     totals = (shifted / shifted.sum(axis=1, keepdims=True)).sum(axis=(2, 3))
     return np.argsort(-totals, axis=1, kind="stable")[:, :count].astype(np.int64)
+
+
+def result_datasets(
+    result: MacroResult, weights: np.ndarray, source_images: np.ndarray, sources: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The macro datasets of a collide artifact, beside :func:`collisions.corner_datasets`.
+
+    ``initial_image`` is the composite the optimisation started from (the tent
+    weights); the eight sources with most weight per corner are kept as stored
+    (``source_images``), so the report can show what each corner is made of.
+    """
+    top = top_sources(result.logits, min(8, len(sources)))
+    initial = composite_numpy(initial_logits(weights)[None], sources)[0]
+    return {
+        "loss_tv": result.loss_tv,
+        "initial_image": initial.astype(np.float32),
+        "top_sources": top,
+        "top_source_images": source_images[top],
+        **weight_maps(result.logits),
+    }
+
+
+def schedule_attrs(settings: MacroSettings) -> dict[str, Any]:
+    """The optimiser's description in a collide artifact's attributes."""
+    return {
+        "optimizer": "ema",
+        "learning_rate": float(max(settings.values)),
+        "schedule": {"boundaries": list(settings.boundaries), "values": list(settings.values)},
+    }
