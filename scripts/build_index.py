@@ -1,8 +1,9 @@
 """Snakemake script for rule ``build_index``: the FAISS index, trained, filled and saved."""
 
 import json
+import os
 
-from feature_collisions import h5io, patch_index, patches
+from feature_collisions import h5io, patch_index
 from feature_collisions.stage import run_stage
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -10,10 +11,9 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 def main(logger) -> None:
     settings = dict(smk.params.settings)
-    index_settings = dict(settings["index"])
-    patch_index.set_threads(index_settings["threads"] or smk.threads)
-    patch_map = patches.read_patch_map(smk.input.patch_map)
-    store = patches.ImageStore([str(p) for p in smk.input.shards], index_settings["preload_images"])
+    index_settings, patch_map, store = patch_index.open_database(
+        settings, smk.input.patch_map, smk.input.shards, smk.threads
+    )
     result = patch_index.build_index(store, patch_map, index_settings, logger)
     patch_index.save_index(result.index, smk.output.index)
     record = {
@@ -28,7 +28,7 @@ def main(logger) -> None:
         "extract_seconds": result.extract_seconds,
         "build_seconds": result.build_seconds,
         "peak_rss_mb": result.peak_rss_mb,
-        "index_bytes": __import__("os").path.getsize(smk.output.index),
+        "index_bytes": os.path.getsize(smk.output.index),
     }
     with h5io.atomic_h5(smk.output.record) as out:
         h5io.set_attrs(

@@ -6,9 +6,7 @@ authors' seed grid; summary.json is the report's ``index`` section.
 
 import json
 
-import numpy as np
-
-from feature_collisions import h5io, patch_index, patches, sources
+from feature_collisions import h5io, patch_index, sources
 from feature_collisions.stage import run_stage
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -16,15 +14,12 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 def main(logger) -> None:
     settings = dict(smk.params.settings)
-    index_settings = dict(settings["index"])
-    patch_index.set_threads(index_settings["threads"] or smk.threads)
-    patch_map = patches.read_patch_map(smk.input.patch_map)
-    store = patches.ImageStore([str(p) for p in smk.input.shards], index_settings["preload_images"])
-    record = h5io.read_attrs(smk.input.record)
-    index = patch_index.load_index(
-        smk.input.index, record, index_settings["factory"], patch_map.size**2 * 3
+    index_settings, patch_map, store = patch_index.open_database(
+        settings, smk.input.patch_map, smk.input.shards, smk.threads
     )
-    patch_index.set_search_params(index, index_settings["search_params"])
+    index, record = patch_index.open_saved_index(
+        smk.input.index, smk.input.record, index_settings, patch_map
+    )
     queries = sources.heldout_queries(store, patch_map, settings["query"], settings["benchmark"])
     logger.info("%d held-out query patches", len(queries))
     found = patch_index.search_reranked(
@@ -41,7 +36,9 @@ def main(logger) -> None:
         "rerank_k": index_settings["rerank_k"],
         "n_queries": int(len(queries)),
         "recall_at_1": recall,
-        "recall_at_1_no_rerank_top1": None,
+        "recall_at_1_no_rerank_top1": patch_index.recall_without_rerank(
+            found, queries, store, patch_map, exact
+        ),
         "qps": len(queries) / index_seconds,
         "qps_exact": len(queries) / exact.seconds,
         "search_seconds": found.search_seconds,
@@ -51,14 +48,6 @@ def main(logger) -> None:
         "peak_rss_mb": float(record["peak_rss_mb"]),
         "on_gpu": bool(record["on_gpu"]),
     }
-    # The index's own first candidate, before re-ranking, for the record.
-    first = found.candidates[:, 0]
-    first_ok = first >= 0
-    first_sq = np.full(len(queries), -1, np.int64)
-    if first_ok.any():
-        raw = store.patches(patch_map, first[first_ok])
-        first_sq[first_ok] = patches.exact_sq_distances(queries[first_ok], raw)
-    summary["recall_at_1_no_rerank_top1"] = patch_index.recall_at_1(first_sq, exact.sq_distances)
     logger.info("%s", json.dumps(summary))
     with h5io.atomic_h5(smk.output.evaluation) as out:
         h5io.write_datasets(

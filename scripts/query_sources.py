@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from feature_collisions import h5io, imagenet, patch_index, patches, sources
+from feature_collisions import h5io, imagenet, patch_index, sources
 from feature_collisions.stage import run_stage
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -10,16 +10,15 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 def main(logger) -> None:
     settings = dict(smk.params.settings)
-    index_settings, query = dict(settings["index"]), dict(settings["query"])
-    size = settings["patches"]["size"]
-    patch_index.set_threads(index_settings["threads"] or smk.threads)
+    query, size = dict(settings["query"]), settings["patches"]["size"]
+    index_settings, patch_map, store = patch_index.open_database(
+        settings, smk.input.patch_map, smk.input.shards, smk.threads, preload=False
+    )
+    index, _ = patch_index.open_saved_index(
+        smk.input.index, smk.input.record, index_settings, patch_map
+    )
     manifest = imagenet.read_manifest(smk.input.manifest)
     seed = imagenet.resolve_seed(dict(smk.params.seed), manifest)
-    patch_map = patches.read_patch_map(smk.input.patch_map)
-    store = patches.ImageStore([str(p) for p in smk.input.shards], preload=False)
-    record = h5io.read_attrs(smk.input.record)
-    index = patch_index.load_index(smk.input.index, record, index_settings["factory"], size**2 * 3)
-    patch_index.set_search_params(index, index_settings["search_params"])
 
     seed_image = imagenet.load_rgb(seed.path, query["seed_size"])
     exclude = None

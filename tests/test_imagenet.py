@@ -212,6 +212,9 @@ def test_the_training_archive_is_sampled_and_extracted(tmp_path):
     assert [f.split("/")[0] for f in manifest.files] == ["n00000001"] * 2 + ["n00000002"]
     assert all((extract / name).is_file() for name in manifest.files)
     assert sorted(p.name for p in extract.iterdir()) == ["n00000001", "n00000002"]
+    # n_available counts every image of the class's tar, not only the sampled ones
+    assert manifest.classes == ["n00000001", "n00000002"]
+    assert manifest.n_available.tolist() == [10, 3]
 
 
 @pytest.mark.parametrize(
@@ -289,6 +292,20 @@ def exact(ingested, queries):
     return patch_index.exact_search(queries, ingested["store"], ingested["map"], block_patches=1000)
 
 
+@pytest.mark.parametrize("width", [3072, 40000])  # int32 sums up to 33,025 values, int64 above
+def test_exact_distances_are_exact_integers(width):
+    rng = np.random.default_rng(width)
+    queries = rng.integers(0, 256, size=(5, width), dtype=np.uint8)
+    candidates = rng.integers(0, 256, size=(5, width), dtype=np.uint8)
+    queries[0], candidates[0] = 0, 255  # the largest difference everywhere: width * 255**2
+    expected = [
+        sum((int(a) - int(b)) ** 2 for a, b in zip(q, c, strict=True))
+        for q, c in zip(queries, candidates, strict=True)
+    ]
+    assert expected[0] == width * 255**2
+    assert patches.exact_sq_distances(queries, candidates, chunk=2).tolist() == expected
+
+
 @needs_sample
 def test_exact_search_is_the_brute_force_minimum(ingested, queries, exact):
     raw = ingested["store"].patches(ingested["map"], np.arange(ingested["map"].n_patches))
@@ -317,6 +334,14 @@ def test_exact_reranking_returns_the_brute_force_neighbour(ingested, queries, ex
     flat.add(store.patches(patch_map, np.arange(patch_map.n_patches)).astype(np.float32))
     flat_found = patch_index.search_reranked(flat, queries, store, patch_map, rerank_k=5)
     assert patch_index.recall_at_1(flat_found.sq_distances, exact.sq_distances) == 1.0
+    # Re-ranking from the shards on disk (rule query_sources), in blocks of any size, is the same.
+    lazy = patches.ImageStore(ingested["paths"], preload=False)
+    for block in (1, 7, 1000):
+        from_disk = patch_index.search_reranked(
+            index, queries, lazy, patch_map, rerank_k=20, rerank_block=block
+        )
+        np.testing.assert_array_equal(from_disk.ids, found.ids)
+        np.testing.assert_array_equal(from_disk.sq_distances, found.sq_distances)
 
 
 @needs_sample

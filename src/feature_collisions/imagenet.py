@@ -197,18 +197,21 @@ def extract_archive_sample(
     fraction: float,
     minimum: int,
     seed: int,
-) -> tuple[dict[str, list[str]], list[str]]:
+) -> tuple[dict[str, list[str]], dict[str, int], list[str]]:
     """Extract the sampled images of the training archive (a tar of per-class tars).
 
     Only the sampled members are written, each through tarfile's ``data``
     filter after :func:`check_member`, into a temporary folder that replaces
-    ``destination`` when complete. Returns synset -> extracted file names, and
-    every class the archive holds (labels are positions in that sorted list).
+    ``destination`` when complete. Returns synset -> extracted file names,
+    synset -> images the class's tar holds (the manifest's ``n_available``, so
+    a folder root and an archive root report the same counts), and every class
+    the archive holds (labels are positions in that sorted list).
     """
     temporary = destination.with_name(f".{destination.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir(parents=True)
     sampled: dict[str, list[str]] = {}
+    available: dict[str, int] = {}
     try:
         with _open_tar(archive) as outer:
             members = outer.getmembers()
@@ -247,13 +250,14 @@ def extract_archive_sample(
                         member.name = name  # flatten any folder inside the class tar
                         inner.extract(member, temporary / synset, filter="data")
                     sampled[synset] = chosen
+                    available[synset] = len(images)
         shutil.rmtree(destination, ignore_errors=True)
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temporary, destination)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    return sampled, sorted(class_tars)
+    return sampled, available, sorted(class_tars)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -281,10 +285,9 @@ def build_manifest(settings: Mapping[str, Any], logger: logging.Logger = LOGGER)
         logger.info(
             "extracting a %.0f%% sample of archive %s into %s", 100 * fraction, root, destination
         )
-        sampled, all_classes = extract_archive_sample(
+        sampled, available, all_classes = extract_archive_sample(
             root, destination, settings["classes"], fraction, minimum, seed
         )
-        available = {synset: len(files) for synset, files in sampled.items()}
         root = destination
     else:
         listing = list_folder(root)
