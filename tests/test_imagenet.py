@@ -345,6 +345,31 @@ def test_exact_reranking_returns_the_brute_force_neighbour(ingested, queries, ex
 
 
 @needs_sample
+def test_ivf_training_through_a_clustering_index_is_faiss_own_training(ingested):
+    """The GPU k-means path (clustering_index), exercised with a CPU flat index."""
+    faiss = patch_index.faiss_module()
+    patch_map, store = ingested["map"], ingested["store"]
+    _, vectors = patch_index.training_sample(store, patch_map, 2000, 0)
+    plain = patch_index.make_index("PCA16,IVF16,SQ8", 3072)
+    plain.train(vectors)
+    routed = patch_index.make_index("PCA16,IVF16,SQ8", 3072)
+    flat = patch_index.cluster_on_gpus(routed, 0, make_flat=faiss.IndexFlatL2)
+    assert flat is not None and faiss.extract_index_ivf(routed).clustering_index is not None
+    routed.train(vectors)
+    centroids = [
+        faiss.extract_index_ivf(index).quantizer.reconstruct_n(0, 16) for index in (plain, routed)
+    ]
+    np.testing.assert_array_equal(centroids[0], centroids[1])
+    # No IVF inside (HNSW, Flat), or no GPU: nothing to route.
+    assert patch_index.cluster_on_gpus(patch_index.make_index("HNSW8", 3072), 2) is None
+    assert patch_index.cluster_on_gpus(patch_index.make_index("IVF16,SQ8", 3072), 0) is None
+    # train() leaves no clustering index behind (it would dangle once the GPU index is freed).
+    index = patch_index.make_index("IVF16,SQ8", 3072)
+    patch_index.train(index, vectors, 0)
+    assert index.is_trained and faiss.extract_index_ivf(index).clustering_index is None
+
+
+@needs_sample
 def test_excluded_ids_never_come_back(ingested, queries):
     patch_map, store = ingested["map"], ingested["store"]
     flat = patch_index.make_index("Flat", 32 * 32 * 3)

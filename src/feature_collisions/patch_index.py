@@ -68,10 +68,14 @@ def gpu_count(use_gpu: str | bool) -> int:
 
 
 def to_gpu(index, n_gpus: int, float16: bool, logger: logging.Logger = LOGGER):
-    """Move an index to the GPU(s): one GPU, or sharded over several. CPU index if unsupported.
+    """Move a *trained* index to the GPU(s): one GPU, or sharded over several.
 
-    Not exercised on this project's CPU machines; FAISS refuses index types it
-    has no GPU version of (HNSW), and the index then stays on the CPU.
+    Sharding clones the trained CPU index, so every shard has the same coarse
+    quantizer and codec and the shards merge back into one CPU index for
+    saving (an untrained index sharded and then trained would give each shard
+    its own quantizer, and a merge that silently mixes them). FAISS refuses
+    index types it has no GPU version of (HNSW); the index then stays on the
+    CPU. Not exercised on this project's CPU machines: no GPU here.
     """
     if n_gpus <= 0:
         return index, False
@@ -93,6 +97,43 @@ def to_gpu(index, n_gpus: int, float16: bool, logger: logging.Logger = LOGGER):
         return index, False
     logger.info("index on %d GPU(s)%s", n_gpus, " (sharded)" if n_gpus > 1 else "")
     return gpu_index, True
+
+
+def cluster_on_gpus(index, n_gpus: int, make_flat=None) -> Any:
+    """Run an IVF index's k-means on the GPU(s); returns the clustering index (keep it alive).
+
+    FAISS's documented way to train an IVF index with GPUs (the trained index
+    stays on the CPU): its coarse k-means assigns through ``clustering_index``,
+    here an exact flat index on all GPUs. ``make_flat`` builds that flat
+    index (default: ``IndexFlatL2`` on ``n_gpus`` GPUs; a test passes a CPU one,
+    which trains exactly as FAISS's own default does). Returns None, changing
+    nothing, for an index without IVF (HNSW, Flat) or when ``n_gpus`` is 0.
+    """
+    faiss = faiss_module()
+    if n_gpus <= 0 and make_flat is None:
+        return None
+    try:
+        ivf = faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+    if make_flat is None:
+        flat = faiss.index_cpu_to_all_gpus(faiss.IndexFlatL2(ivf.d), ngpu=n_gpus)
+    else:
+        flat = make_flat(ivf.d)
+    ivf.clustering_index = flat
+    return flat
+
+
+def train(index, vectors: np.ndarray, n_gpus: int, logger: logging.Logger = LOGGER) -> None:
+    """Train on the CPU (PCA/OPQ have no GPU version), the IVF k-means on the GPU(s) if any."""
+    clustering = cluster_on_gpus(index, n_gpus)
+    if clustering is not None:
+        logger.info("IVF k-means on %d GPU(s)", n_gpus)
+    try:
+        index.train(vectors)
+    finally:
+        if clustering is not None:  # the index must not keep a pointer to a freed GPU index
+            faiss_module().extract_index_ivf(index).clustering_index = None
 
 
 def to_cpu(index, on_gpu: bool):
@@ -171,7 +212,6 @@ def build_index(
     dimension = patch_map.size * patch_map.size * 3
     index = make_index(settings["factory"], dimension)
     n_gpus = gpu_count(settings.get("use_gpu", "auto"))
-    index, on_gpu = to_gpu(index, n_gpus, bool(settings.get("gpu_float16", True)), logger)
     n_train = 0
     train_seconds = 0.0
     if not index.is_trained:
@@ -181,9 +221,10 @@ def build_index(
         n_train = len(sample_ids)
         logger.info("training %s on %d patches", settings["factory"], n_train)
         train_started = time.perf_counter()
-        index.train(vectors)
+        train(index, vectors, n_gpus, logger)
         train_seconds = time.perf_counter() - train_started
         del vectors
+    index, on_gpu = to_gpu(index, n_gpus, bool(settings.get("gpu_float16", True)), logger)
     positions = grid_positions(patch_map.image_size, patch_map.size, patch_map.stride)
     cells = positions.size**2
     images_per_block = max(1, settings["add_batch"] // cells)
@@ -328,11 +369,14 @@ def open_database(
 def open_saved_index(
     index_path: str, record_path: str, index_settings: Mapping[str, Any], patch_map: PatchMap
 ):
-    """The built index, checked against the config, with the config's search parameters set."""
+    """The built index, checked against the config, on the GPU(s) when there are any
+    (``use_gpu``), with the config's search parameters set."""
     record = h5io.read_attrs(record_path)
     dimension = patch_map.size * patch_map.size * 3
     index = load_index(index_path, record, index_settings["factory"], dimension)
-    set_search_params(index, index_settings["search_params"])
+    n_gpus = gpu_count(index_settings.get("use_gpu", "auto"))
+    index, on_gpu = to_gpu(index, n_gpus, bool(index_settings.get("gpu_float16", True)))
+    set_search_params(index, index_settings["search_params"], on_gpu)
     return index, record
 
 
