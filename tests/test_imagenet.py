@@ -591,3 +591,81 @@ def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
     dry = _snakemake(tmp_path, config, "-n", "imagenet", env=env)
     counts = _job_counts(dry.stdout + dry.stderr)
     assert counts.get("build_index") == 1 and "ingest_imagenet" not in counts
+
+
+@needs_sample
+@pytest.mark.slow
+def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_root, classes):
+    """collide_imagenet (micro and macro) and interpolate_imagenet through the real DAG.
+
+    VGG-16 with random weights at a 48-pixel input (the fc1 layer is then 512 -> 4096) and
+    a 3x3 query grid, so the chain takes minutes on two cores, not hours.
+    """
+    section = {
+        "classes": classes,
+        "fraction": 1.0,
+        "n_shards": 2,
+        "patches": {"heldout_images": 4},
+        "index": {"factory": "Flat", "rerank_k": 4},
+        "benchmark": {"n_queries": 50},
+        "query": {"seed_size": 48, "grid": 3, "step": 8, "window": 48},
+        "seeds": [{"name": "first", "synset": classes[0], "index": 0}],
+    }
+    config_path = _workflow_config(tmp_path, section)
+    config = yaml.safe_load(config_path.read_text())
+    config["imagenet_collisions"] = {
+        "model": {
+            "architecture": "vgg16",
+            "weights": "random",
+            "layer": "fc1",
+            "input_size": 48,
+            "seed": 0,
+        },
+        "micro": {"n_corners": 2, "max_steps": 3, "learning_rate": 1.0, "threshold": 100.0},
+        "macro": {"n_corners": 2, "max_steps": 4, "chunk_steps": 2, "checkpoint_every": 2},
+        "interpolate": {"n_samples": 20, "seed": 0, "n_dataset_images": 10, "batch_size": 10},
+        "experiments": [
+            {
+                "name": "micro_case",
+                "table": "2a",
+                "mode": "micro",
+                "seed": {"synset": classes[2], "index": 0},
+                "target": {"synset": classes[3], "index": 0},
+            },
+            {
+                "name": "macro_case",
+                "table": "3a",
+                "mode": "macro",
+                "seed": "first",
+                "target": {"synset": classes[4], "index": 0},
+            },
+        ],
+    }
+    config_path.write_text(yaml.safe_dump(config))
+    env = dict(os.environ, IMAGENET_ROOT=str(train_root))
+    targets = [f"results/imagenet/interpolate/{name}.h5" for name in ("micro_case", "macro_case")]
+    run = _snakemake(tmp_path, config_path, *targets, env=env)
+    assert run.returncode == 0, run.stderr[-4000:]
+    corner_keys = {"seed_image", "target_image", "corners", "negative_units", "loss_pos"}
+    corner_keys |= {"preact_corners", "flipped_units", "corner_probabilities", "corner_classes"}
+    macro_keys = {"loss_tv", "initial_image", "top_sources", "top_source_images", "weight_max"}
+    for name, mode in (("micro_case", "micro"), ("macro_case", "macro")):
+        with h5py.File(tmp_path / f"results/imagenet/collide/{name}.h5") as handle:
+            assert corner_keys <= set(handle)
+            assert (macro_keys <= set(handle)) == (mode == "macro")
+            assert handle["corners"].shape == (2, 48, 48, 3)
+            assert handle["preact_corners"].shape == (2, 4096)
+            assert handle.attrs["mode"] == mode and handle.attrs["weights"] == "random"
+            assert handle.attrs["steps_run"] == (3 if mode == "micro" else 4)
+            corners = handle["corners"][()]
+        assert np.isfinite(corners).all() and corners.min() >= 0 and corners.max() <= 255
+        with h5py.File(tmp_path / f"results/imagenet/interpolate/{name}.h5") as handle:
+            assert handle["weights"].shape == (20, 2) and handle["predicted"].shape == (20,)
+            attrs = dict(handle.attrs)
+        assert attrs["n_samples"] == 20 and attrs["n_dataset_images"] == 10
+        assert attrs["dist_dataset_mean"] > 0 and 0 <= attrs["interp_top_class_accuracy"] <= 1
+    with h5py.File(tmp_path / "results/imagenet/collide/macro_case.h5") as handle:
+        assert handle["initial_image"].shape == (48, 48, 3)
+        assert handle["top_sources"].shape == (2, 8)  # 9 sources: the 8 with most weight
+        assert handle.attrs["n_sources"] == 9 and handle.attrs["optimizer"] == "ema"
+    assert not list((tmp_path / "results").rglob("checkpoints/*.h5"))  # removed when done
