@@ -82,16 +82,14 @@ def main(logger) -> None:
         finder = macro.MacroCollisionFinder(
             handle.preact, source_pixels, chunk_steps=macro_settings.chunk_steps
         )
-        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
-        result = finder.find(
-            macro.initial_logits(found["weights"]),
+        result = finder.find_resumable(
+            found["weights"],
             preact_target,
             units,
             macro_settings,
-            checkpoint_path=smk.params.checkpoint,
-            checkpoint_digest=digest,
-            after_chunk=lambda step: logger.info("step %d", step),
-            logger=logger,
+            provenance,
+            smk.params.checkpoint,
+            logger,
         )
         corners = result.corners
         seed_file = str(found_attrs.get("seed_file", ""))

@@ -49,17 +49,14 @@ def main(logger) -> None:
         return handle.preact(tf.reshape(images, [tf.shape(images)[0], -1]))
 
     finder = macro.MacroCollisionFinder(preact, sources, chunk_steps=settings.chunk_steps)
-    # The digest of settings and input checksums: a checkpoint of anything else is not resumed.
-    digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
-    result = finder.find(
-        macro.initial_logits(found["weights"]),
+    result = finder.find_resumable(
+        found["weights"],
         preact_target,
         units,
         settings,
-        checkpoint_path=smk.params.checkpoint,
-        checkpoint_digest=digest,
-        after_chunk=lambda step: logger.info("step %d", step),
-        logger=logger,
+        provenance,
+        smk.params.checkpoint,
+        logger,
     )
     logger.info(
         "%d steps (resumed from %d) in %.2f s (compile %.2f s); final L_pos %s",

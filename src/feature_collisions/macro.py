@@ -305,6 +305,32 @@ class MacroCollisionFinder:
     def corners(self, logits: np.ndarray) -> np.ndarray:
         return composite(tf.constant(logits), self._sources).numpy()
 
+    def find_resumable(
+        self,
+        weights: np.ndarray,
+        preact_target: np.ndarray,
+        units: Sequence[int],
+        settings: MacroSettings,
+        provenance: dict[str, Any],
+        checkpoint_path: str | os.PathLike[str] | None,
+        logger: logging.Logger = LOGGER,
+    ) -> MacroResult:
+        """:meth:`find` as a workflow job runs it: from the tent ``weights``, logging every
+        chunk, checkpointed at ``checkpoint_path`` and resumed only by a job of the same
+        settings and inputs (the digest of the artifact's ``provenance``: its config digest
+        and input checksums)."""
+        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
+        return self.find(
+            initial_logits(weights),
+            preact_target,
+            units,
+            settings,
+            checkpoint_path=checkpoint_path,
+            checkpoint_digest=digest,
+            after_chunk=lambda step: logger.info("step %d", step),
+            logger=logger,
+        )
+
     def find(
         self,
         initial_logits: np.ndarray,
