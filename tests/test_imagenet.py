@@ -495,6 +495,18 @@ def _workflow_config(folder: Path, imagenet_section: dict) -> Path:
     return path
 
 
+def _subset_section(classes: list[str], n_queries: int) -> dict:
+    """An ``imagenet`` section over the 20-class subset: every image, exact index, 4 held out."""
+    return {
+        "classes": classes,
+        "fraction": 1.0,
+        "n_shards": 2,
+        "patches": {"heldout_images": 4},
+        "index": {"factory": "Flat", "rerank_k": 4},
+        "benchmark": {"n_queries": n_queries},
+    }
+
+
 def _snakemake(folder: Path, config: Path, *arguments: str, env=None):
     return run_snakemake(folder, config, "--cores", "2", *arguments, env=env or dict(os.environ))
 
@@ -540,13 +552,7 @@ def test_a_bad_imagenet_section_stops_the_workflow_in_one_line(tmp_path):
 @needs_sample
 @pytest.mark.slow
 def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
-    section = {
-        "classes": classes,
-        "fraction": 1.0,
-        "n_shards": 2,
-        "patches": {"heldout_images": 4},
-        "index": {"factory": "Flat", "rerank_k": 4},
-        "benchmark": {"n_queries": 300},
+    section = _subset_section(classes, n_queries=300) | {
         "seeds": [
             {"name": "first", "synset": classes[0], "index": 0},
             {
@@ -601,13 +607,7 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
     VGG-16 with random weights at a 48-pixel input (the fc1 layer is then 512 -> 4096) and
     a 3x3 query grid, so the chain takes minutes on two cores, not hours.
     """
-    section = {
-        "classes": classes,
-        "fraction": 1.0,
-        "n_shards": 2,
-        "patches": {"heldout_images": 4},
-        "index": {"factory": "Flat", "rerank_k": 4},
-        "benchmark": {"n_queries": 50},
+    section = _subset_section(classes, n_queries=50) | {
         "query": {"seed_size": 48, "grid": 3, "step": 8, "window": 48},
         "seeds": [{"name": "first", "synset": classes[0], "index": 0}],
     }
