@@ -30,16 +30,16 @@ def main(logger) -> None:
         "peak_rss_mb": result.peak_rss_mb,
         "index_bytes": os.path.getsize(smk.output.index),
     }
-    with h5io.atomic_h5(smk.output.record) as out:
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                settings,
-                {"patch_map": smk.input.patch_map},
-                {"train": index_settings["train_seed"]},
-            ),
-        )
-        h5io.set_attrs(out, record)
+    h5io.write_artifact(
+        smk.output.record,
+        {},
+        h5io.provenance(
+            settings,
+            {"patch_map": smk.input.patch_map},
+            {"train": index_settings["train_seed"]},
+        ),
+        record,
+    )
     logger.info("%s", json.dumps(record))
 
 

@@ -44,38 +44,31 @@ def main(logger) -> None:
     preact_corners = handle.preact_numpy(result.corners)
     corner_probabilities = handle.probabilities_numpy(result.corners)
 
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            collisions.corner_datasets(
-                pair.seed_pixels.reshape(28, 28),
-                pair.target_pixels.reshape(28, 28),
-                result.corners.reshape(-1, 28, 28),
-                units,
-                result,
-                preact_target,
-                preact_corners,
-                corner_probabilities,
-            ),
-        )
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                experiment, {"mnist": smk.input.mnist, "model": smk.input.model}, {"collide": 0}
-            ),
-        )
-        h5io.set_attrs(
-            out,
-            {
-                "experiment": name,
-                "mode": "micro",
-                **pair.attrs(experiment, target_probabilities),
-                "steps_run": result.steps_run,
-                "seconds": result.seconds,
-                "trace_seconds": result.trace_seconds,
-            }
-            | {key: experiment[key] for key in SETTING_KEYS},
-        )
+    h5io.write_artifact(
+        smk.output[0],
+        collisions.corner_datasets(
+            pair.seed_pixels.reshape(28, 28),
+            pair.target_pixels.reshape(28, 28),
+            result.corners.reshape(-1, 28, 28),
+            units,
+            result,
+            preact_target,
+            preact_corners,
+            corner_probabilities,
+        ),
+        h5io.provenance(
+            experiment, {"mnist": smk.input.mnist, "model": smk.input.model}, {"collide": 0}
+        ),
+        {
+            "experiment": name,
+            "mode": "micro",
+            **pair.attrs(experiment, target_probabilities),
+            "steps_run": result.steps_run,
+            "seconds": result.seconds,
+            "trace_seconds": result.trace_seconds,
+        }
+        | {key: experiment[key] for key in SETTING_KEYS},
+    )
 
 
 run_stage("collide", smk.log[0], main)

@@ -112,53 +112,47 @@ def main(logger) -> None:
     )
     preact_corners = handle.preact_numpy(corners)
     probabilities = handle.probabilities_numpy(corners)
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            collisions.corner_datasets(
-                seed_image,
-                target_image,
-                corners,
-                units,
-                result,
-                preact_target,
-                preact_corners,
-                probabilities,
-            )
-            | extra,
+    h5io.write_artifact(
+        smk.output[0],
+        collisions.corner_datasets(
+            seed_image,
+            target_image,
+            corners,
+            units,
+            result,
+            preact_target,
+            preact_corners,
+            probabilities,
         )
-        h5io.set_attrs(out, provenance)
-        h5io.set_attrs(
-            out,
-            attrs
-            | {
-                "experiment": name,
-                "mode": mode,
-                "dataset": "imagenet",
-                "model": model_settings["architecture"],
-                "weights": weights_label,
-                "table": experiment.get("table", ""),
-                "seed_file": seed_file,
-                "target_file": str(target.path),
-                "seed_class": int(np.argmax(handle.probabilities_numpy(seed_image[None])[0])),
-                "seed_index": -1,
-                "target_class": int(target_probabilities.argmax()),
-                "target_index": int(
-                    target.manifest_index if target.manifest_index is not None else -1
-                ),
-                "target_predicted_class": int(target_probabilities.argmax()),
-                "target_probability": float(target_probabilities.max()),
-                "layer": model_settings["layer"],
-                "steps_run": result.steps_run,
-                "seconds": result.seconds,
-                "trace_seconds": result.trace_seconds,
-                "w_pos": settings["w_pos"],
-                "w_neg": settings["w_neg"],
-                "threshold": settings["threshold"],
-                "max_steps": settings["max_steps"],
-                "n_corners": settings["n_corners"],
-            },
-        )
+        | extra,
+        provenance,
+        attrs
+        | {
+            "experiment": name,
+            "mode": mode,
+            "dataset": "imagenet",
+            "model": model_settings["architecture"],
+            "weights": weights_label,
+            "table": experiment.get("table", ""),
+            "seed_file": seed_file,
+            "target_file": str(target.path),
+            "seed_class": int(np.argmax(handle.probabilities_numpy(seed_image[None])[0])),
+            "seed_index": -1,
+            "target_class": int(target_probabilities.argmax()),
+            "target_index": int(target.manifest_index if target.manifest_index is not None else -1),
+            "target_predicted_class": int(target_probabilities.argmax()),
+            "target_probability": float(target_probabilities.max()),
+            "layer": model_settings["layer"],
+            "steps_run": result.steps_run,
+            "seconds": result.seconds,
+            "trace_seconds": result.trace_seconds,
+            "w_pos": settings["w_pos"],
+            "w_neg": settings["w_neg"],
+            "threshold": settings["threshold"],
+            "max_steps": settings["max_steps"],
+            "n_corners": settings["n_corners"],
+        },
+    )
     macro.remove_checkpoint(smk.params.checkpoint)
 
 

@@ -71,40 +71,36 @@ def main(logger) -> None:
     corner_probabilities = handle.probabilities_numpy(corners.reshape(len(corners), -1))
     macro_datasets = macro.result_datasets(result, found["weights"], found["sources"], sources)
     macro_datasets["initial_image"] = macro_datasets["initial_image"][..., 0]
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            collisions.corner_datasets(
-                pair.seed_pixels.reshape(28, 28),
-                pair.target_pixels.reshape(28, 28),
-                corners,
-                units,
-                result,
-                preact_target,
-                preact_corners,
-                corner_probabilities,
-            )
-            | macro_datasets
-            | {"logits": result.logits},
+    h5io.write_artifact(
+        smk.output[0],
+        collisions.corner_datasets(
+            pair.seed_pixels.reshape(28, 28),
+            pair.target_pixels.reshape(28, 28),
+            corners,
+            units,
+            result,
+            preact_target,
+            preact_corners,
+            corner_probabilities,
         )
-        h5io.set_attrs(out, provenance)
-        h5io.set_attrs(
-            out,
-            {
-                "experiment": name,
-                "mode": "macro",
-                "dataset": "mnist",
-                "weights": "trained",  # this workflow's model; its SHA-256 is in input_checksums
-                **pair.attrs(experiment, target_probabilities),
-                "steps_run": result.steps_run,
-                "resumed_from": result.resumed_from,
-                "seconds": result.seconds,
-                "trace_seconds": result.trace_seconds,
-                "n_sources": len(sources),
-            }
-            | macro.schedule_attrs(settings)
-            | {key: experiment[key] for key in SETTING_KEYS},
-        )
+        | macro_datasets
+        | {"logits": result.logits},
+        provenance,
+        {
+            "experiment": name,
+            "mode": "macro",
+            "dataset": "mnist",
+            "weights": "trained",  # this workflow's model; its SHA-256 is in input_checksums
+            **pair.attrs(experiment, target_probabilities),
+            "steps_run": result.steps_run,
+            "resumed_from": result.resumed_from,
+            "seconds": result.seconds,
+            "trace_seconds": result.trace_seconds,
+            "n_sources": len(sources),
+        }
+        | macro.schedule_attrs(settings)
+        | {key: experiment[key] for key in SETTING_KEYS},
+    )
     macro.remove_checkpoint(smk.params.checkpoint)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from feature_collisions.data import DownloadError, download_mnist, resolve_mirrors
-from feature_collisions.h5io import atomic_h5, provenance, set_attrs, write_datasets
+from feature_collisions.h5io import provenance, write_artifact
 from feature_collisions.stage import fail, stage_log
 
 
@@ -44,10 +44,12 @@ def main(
         except DownloadError as error:
             fail(logger, "download_mnist", error)
             return 1
-        with atomic_h5(output) as handle:
-            write_datasets(handle, arrays)
-            set_attrs(handle, provenance(settings, seeds={}))
-            set_attrs(handle, {"source": source, "sha256_raw": digests})
+        write_artifact(
+            output,
+            arrays,
+            provenance(settings, seeds={}),
+            {"source": source, "sha256_raw": digests},
+        )
         logger.info("wrote %s from %s", output, source)
         return 0
 

@@ -49,26 +49,22 @@ def main(logger) -> None:
         "on_gpu": bool(record["on_gpu"]),
     }
     logger.info("%s", json.dumps(summary))
-    with h5io.atomic_h5(smk.output.evaluation) as out:
-        h5io.write_datasets(
-            out,
-            {
-                "queries": queries,
-                "found_ids": found.ids,
-                "found_sq_distances": found.sq_distances,
-                "exact_ids": exact.ids,
-                "exact_sq_distances": exact.sq_distances,
-            },
-        )
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                settings,
-                {"index": smk.input.index, "patch_map": smk.input.patch_map},
-                {"benchmark": settings["benchmark"]["seed"]},
-            ),
-        )
-        h5io.set_attrs(out, summary)
+    h5io.write_artifact(
+        smk.output.evaluation,
+        {
+            "queries": queries,
+            "found_ids": found.ids,
+            "found_sq_distances": found.sq_distances,
+            "exact_ids": exact.ids,
+            "exact_sq_distances": exact.sq_distances,
+        },
+        h5io.provenance(
+            settings,
+            {"index": smk.input.index, "patch_map": smk.input.patch_map},
+            {"benchmark": settings["benchmark"]["seed"]},
+        ),
+        summary,
+    )
     h5io.write_text_atomic(smk.output.summary, json.dumps(summary, indent=2) + "\n")
 
 

@@ -13,7 +13,7 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 def main(logger) -> None:
     models.limit_threads(smk.threads)
     settings = dict(smk.params.settings)
-    collide = h5io.read_arrays(smk.input.collide, ["corners", "target_image"])
+    collide = h5io.read_arrays(smk.input.collide, ["corners"])
     collide_attrs = h5io.read_attrs(smk.input.collide)
     test_images = h5io.read_arrays(smk.input.mnist, ["test/images"])["test/images"]
 
@@ -42,17 +42,16 @@ def main(logger) -> None:
         seconds,
     )
     logger.info("%s", interpolation.describe(attrs))
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(out, result.arrays())
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                settings,
-                {"collide": smk.input.collide, "model": smk.input.model, "mnist": smk.input.mnist},
-                {"interpolate": settings["seed"]},
-            ),
-        )
-        h5io.set_attrs(out, attrs)
+    h5io.write_artifact(
+        smk.output[0],
+        result.arrays(),
+        h5io.provenance(
+            settings,
+            {"collide": smk.input.collide, "model": smk.input.model, "mnist": smk.input.mnist},
+            {"interpolate": settings["seed"]},
+        ),
+        attrs,
+    )
 
 
 run_stage("interpolate", smk.log[0], main)

@@ -51,17 +51,16 @@ def main(logger) -> None:
         seconds,
     )
     logger.info("%s", interpolation.describe(attrs))
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(out, result.arrays())
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                {"interpolate": settings, "model": model_settings},
-                {"collide": smk.input.collide},
-                {"interpolate": settings["seed"]},
-            ),
-        )
-        h5io.set_attrs(out, attrs)
+    h5io.write_artifact(
+        smk.output[0],
+        result.arrays(),
+        h5io.provenance(
+            {"interpolate": settings, "model": model_settings},
+            {"collide": smk.input.collide},
+            {"interpolate": settings["seed"]},
+        ),
+        attrs,
+    )
 
 
 run_stage("interpolate_imagenet", smk.log[0], main)

@@ -41,41 +41,34 @@ def main(logger) -> None:
         found.search_seconds,
         float(found.distances.mean()),
     )
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            {
-                "seed_image": seed_image,
-                "sources": found.sources,
-                "weights": found.weights,
-                "coverage": found.coverage,
-                "query_positions": found.query_positions,
-                "neighbour_images": found.neighbour_images,
-                "neighbour_positions": found.neighbour_positions,
-                "neighbour_labels": found.neighbour_labels,
-                "distances": found.distances,
-            },
-        )
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                {"patches": patches, "seed": seed},
-                {"mnist": smk.input.mnist, "metrics": smk.input.metrics},
-                {"database_sample": patches["seed"]},
-            ),
-        )
-        h5io.set_attrs(
-            out,
-            {
-                "seed": smk.wildcards.experiment,
-                "seed_index": seed_index,
-                "n_sources": len(found.sources),
-                "n_patches": found.n_patches,
-                "n_database_images": int(len(found.database_images)),
-                "search_seconds": found.search_seconds,
-                "mean_distance": float(np.mean(found.distances)),
-            },
-        )
+    h5io.write_artifact(
+        smk.output[0],
+        {
+            "seed_image": seed_image,
+            "sources": found.sources,
+            "weights": found.weights,
+            "coverage": found.coverage,
+            "query_positions": found.query_positions,
+            "neighbour_images": found.neighbour_images,
+            "neighbour_positions": found.neighbour_positions,
+            "neighbour_labels": found.neighbour_labels,
+            "distances": found.distances,
+        },
+        h5io.provenance(
+            {"patches": patches, "seed": seed},
+            {"mnist": smk.input.mnist, "metrics": smk.input.metrics},
+            {"database_sample": patches["seed"]},
+        ),
+        {
+            "seed": smk.wildcards.experiment,
+            "seed_index": seed_index,
+            "n_sources": len(found.sources),
+            "n_patches": found.n_patches,
+            "n_database_images": int(len(found.database_images)),
+            "search_seconds": found.search_seconds,
+            "mean_distance": float(np.mean(found.distances)),
+        },
+    )
 
 
 run_stage("mnist_sources", smk.log[0], main)

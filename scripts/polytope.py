@@ -224,66 +224,59 @@ def main(logger) -> None:
         interp_attrs["interp_top_class_accuracy"],
     )
 
-    with h5io.atomic_h5(smk.output[0]) as out:
-        h5io.write_datasets(
-            out,
-            {
-                "lp_corners": lp_corners.reshape(-1, IMAGE_SIDE, IMAGE_SIDE),
-                "negative_units": np.asarray(units, np.int64),
-                "lp_status": np.array([r.status for r in results], np.int64),
-                "lp_message": np.array([r.message.encode("ascii", "replace") for r in results]),
-                "lp_feasible": feasible,
-                "lp_objective": np.array([r.objective for r in results], np.float64),
-                "lp_seconds": lp_seconds,
-                "dist_lp_to_seed": np.linalg.norm(lp_corners - seed_image, axis=1),
-                "dist_lp_to_target": np.linalg.norm(lp_corners - target_image, axis=1),
-                "pixel_ranges/pixels": pixels,
-                "pixel_ranges/low": np.array([r.low for r in ranges], np.float64),
-                "pixel_ranges/high": np.array([r.high for r in ranges], np.float64),
-                "pixel_ranges/status": np.array(
-                    [[r.status_low, r.status_high] for r in ranges], np.int64
-                ).reshape(-1, 2),
-            }
-            | certificate_arrays("lp_certificate", lp_cert)
-            | certificate_arrays("gradient_certificate", gradient_cert)
-            | interp_arrays,
-        )
-        h5io.set_attrs(
-            out,
-            h5io.provenance(
-                {"polytope": settings, "interpolate": interp_settings},
-                {"collide": smk.input.collide, "model": smk.input.model, "mnist": smk.input.mnist},
-                {"interpolate": int(interp_settings["seed"])},
-            ),
-        )
-        h5io.set_attrs(
-            out,
-            {
-                "experiment": name,
-                "layer": layer,
-                "later_layers": later,
-                "mode": mode,
-                "unit_weight": float(settings["unit_weight"]),
-                "tolerance": tol,
-                "target_class": target_class,
-                "n_lp": len(results),
-                "lp_corners_feasible": int(feasible.sum()),
-                "lp_certified": int(lp_cert.certified.sum()),
-                "gradient_certified": int(gradient_cert.certified.sum()),
-                "target_certified": bool(target_cert.certified[0]),
-                "n_inputs": poly.n_inputs,
-                "n_positive_units": n_positive,
-                "rank_pos": rank,
-                "equality_dim": poly.n_inputs - rank,
-                "dist_gradient_corners_mean": dist_gradient,
-                "dist_dataset_mean": dist_dataset,
-                "n_samples": n_samples if len(usable) >= 2 else 0,
-                "seconds_per_lp": seconds_per_lp,
-                "seconds_pixel_ranges": float(sum(r.seconds for r in ranges)),
-                "seconds": seconds,
-            }
-            | interp_attrs,
-        )
+    h5io.write_artifact(
+        smk.output[0],
+        {
+            "lp_corners": lp_corners.reshape(-1, IMAGE_SIDE, IMAGE_SIDE),
+            "negative_units": np.asarray(units, np.int64),
+            "lp_status": np.array([r.status for r in results], np.int64),
+            "lp_message": np.array([r.message.encode("ascii", "replace") for r in results]),
+            "lp_feasible": feasible,
+            "lp_objective": np.array([r.objective for r in results], np.float64),
+            "lp_seconds": lp_seconds,
+            "dist_lp_to_seed": np.linalg.norm(lp_corners - seed_image, axis=1),
+            "dist_lp_to_target": np.linalg.norm(lp_corners - target_image, axis=1),
+            "pixel_ranges/pixels": pixels,
+            "pixel_ranges/low": np.array([r.low for r in ranges], np.float64),
+            "pixel_ranges/high": np.array([r.high for r in ranges], np.float64),
+            "pixel_ranges/status": np.array(
+                [[r.status_low, r.status_high] for r in ranges], np.int64
+            ).reshape(-1, 2),
+        }
+        | certificate_arrays("lp_certificate", lp_cert)
+        | certificate_arrays("gradient_certificate", gradient_cert)
+        | interp_arrays,
+        h5io.provenance(
+            {"polytope": settings, "interpolate": interp_settings},
+            {"collide": smk.input.collide, "model": smk.input.model, "mnist": smk.input.mnist},
+            {"interpolate": int(interp_settings["seed"])},
+        ),
+        {
+            "experiment": name,
+            "layer": layer,
+            "later_layers": later,
+            "mode": mode,
+            "unit_weight": float(settings["unit_weight"]),
+            "tolerance": tol,
+            "target_class": target_class,
+            "n_lp": len(results),
+            "lp_corners_feasible": int(feasible.sum()),
+            "lp_certified": int(lp_cert.certified.sum()),
+            "gradient_certified": int(gradient_cert.certified.sum()),
+            "target_certified": bool(target_cert.certified[0]),
+            "n_inputs": poly.n_inputs,
+            "n_positive_units": n_positive,
+            "rank_pos": rank,
+            "equality_dim": poly.n_inputs - rank,
+            "dist_gradient_corners_mean": dist_gradient,
+            "dist_dataset_mean": dist_dataset,
+            "n_samples": n_samples if len(usable) >= 2 else 0,
+            "seconds_per_lp": seconds_per_lp,
+            "seconds_pixel_ranges": float(sum(r.seconds for r in ranges)),
+            "seconds": seconds,
+        }
+        | interp_attrs,
+    )
 
 
 run_stage("polytope", smk.log[0], main)

@@ -27,30 +27,23 @@ def main(logger) -> None:
     logger.info("test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
     with h5io.atomic_path(smk.output.model) as temporary:
         trained.model.save(temporary)
-    with h5io.atomic_h5(smk.output.metrics) as handle:
-        h5io.write_datasets(
-            handle,
-            {f"history/{key}": values for key, values in trained.history.items()}
-            | {
-                "test/predicted": trained.test_predicted,
-                "test/top_probability": trained.test_top_probability,
-            },
-        )
-        h5io.set_attrs(
-            handle,
-            h5io.provenance(settings, {"mnist": smk.input.mnist}, {"train": settings["seed"]}),
-        )
-        h5io.set_attrs(
-            handle,
-            {
-                "model_name": trained.model.name,
-                "test_accuracy": trained.test_accuracy,
-                "test_loss": trained.test_loss,
-                "train_seconds": trained.seconds,
-                "epochs": settings["epochs"],
-                "seed": settings["seed"],
-            },
-        )
+    h5io.write_artifact(
+        smk.output.metrics,
+        {f"history/{key}": values for key, values in trained.history.items()}
+        | {
+            "test/predicted": trained.test_predicted,
+            "test/top_probability": trained.test_top_probability,
+        },
+        h5io.provenance(settings, {"mnist": smk.input.mnist}, {"train": settings["seed"]}),
+        {
+            "model_name": trained.model.name,
+            "test_accuracy": trained.test_accuracy,
+            "test_loss": trained.test_loss,
+            "train_seconds": trained.seconds,
+            "epochs": settings["epochs"],
+            "seed": settings["seed"],
+        },
+    )
 
 
 run_stage("train_model", smk.log[0], main)

@@ -142,6 +142,23 @@ def write_datasets(
             handle.create_dataset(name, data=array)
 
 
+def write_artifact(
+    path: str | os.PathLike[str],
+    datasets: Mapping[str, np.ndarray],
+    provenance_attrs: Mapping[str, Any],
+    attrs: Mapping[str, Any],
+) -> None:
+    """A stage's HDF5 output in one atomic write: its datasets, its provenance, its attributes.
+
+    Every stage artifact has this layout (docs/artifacts.md); the stage's own
+    attributes are set after the provenance, so they win where a key repeats.
+    """
+    with atomic_h5(path) as handle:
+        write_datasets(handle, datasets)
+        set_attrs(handle, provenance_attrs)
+        set_attrs(handle, attrs)
+
+
 def open_artifact(path: str | os.PathLike[str]) -> h5py.File:
     """Open a stage's HDF5 input, naming the file when it is missing or truncated."""
     try:

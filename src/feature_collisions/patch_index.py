@@ -433,13 +433,13 @@ def search_reranked(
     cut = store.cutter(patch_map, candidates[rows, cols])
     # A few queries at a time: their candidates' pixels stay in cache between the cut and
     # the distances (measured 1.9x faster than one pass over all queries, with int32 sums).
-    for start in range(0, len(queries), rerank_block):
-        block_rows, block_cols = np.nonzero(keep[start : start + rerank_block])
-        if block_rows.size:
-            raw = cut(candidates[start + block_rows, block_cols])
-            exact[start + block_rows, block_cols] = exact_sq_distances(
-                queries[start + block_rows], raw
-            )
+    # ``rows`` is sorted, so each block of queries is one slice of (rows, cols).
+    bounds = np.searchsorted(rows, np.arange(0, len(queries) + rerank_block, rerank_block))
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        if high > low:
+            block_rows, block_cols = rows[low:high], cols[low:high]
+            raw = cut(candidates[block_rows, block_cols])
+            exact[block_rows, block_cols] = exact_sq_distances(queries[block_rows], raw)
     best = np.argmin(exact, axis=1)
     order = np.arange(len(queries))
     best_ids = np.where(keep[order, best], candidates[order, best], -1)
