@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from feature_collisions import imagenet, patch_index, patches, sources
+from fooled.data import imagenet, patch_index, patches, sources
 
 # Each factory is built once and searched with every "|"-separated setting ("~K": re-rank K
 # candidates instead of --rerank). Without --factory, this sweep gives the README's table.

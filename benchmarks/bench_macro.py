@@ -20,21 +20,22 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions import macro, vgg
+from fooled.attacks import composites
+from fooled.models import vgg16
 
 
 def vgg_step_seconds(n_sources: int, corners: int, steps: int, size: int) -> dict:
-    model = vgg.build_model("vgg16", "random", input_size=size, seed=0)
-    handle = vgg.PreactivationHandle(model, "fc1", "vgg16")
+    model = vgg16.build_model("vgg16", "random", input_size=size, seed=0)
+    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
     rng = np.random.default_rng(0)
     sources = rng.uniform(0, 255, (n_sources, size, size, 3)).astype(np.float32)
     target = handle.preact_numpy(sources[:1])[0]
     units = [int(u) for u in np.flatnonzero(target < 0)[:corners]]
     weights = rng.uniform(0.1, 1, (n_sources, size, size))
     weights /= weights.sum(axis=0, keepdims=True)
-    settings = macro.MacroSettings(max_steps=steps, chunk_steps=steps, checkpoint_every=0)
-    finder = macro.MacroCollisionFinder(handle.preact, sources, chunk_steps=steps)
-    result = finder.find(macro.initial_logits(weights), target, units, settings)
+    settings = composites.MacroSettings(max_steps=steps, chunk_steps=steps, checkpoint_every=0)
+    finder = composites.MacroCollisionFinder(handle.preact, sources, chunk_steps=steps)
+    result = finder.find(composites.initial_logits(weights), target, units, settings)
     return {
         "sources": n_sources,
         "corners": corners,
@@ -46,7 +47,7 @@ def vgg_step_seconds(n_sources: int, corners: int, steps: int, size: int) -> dic
 
 
 def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
-    from feature_collisions import h5io, losses, mnist_patches, models
+    from fooled import h5io, losses, mnist_patches, models
 
     arrays = h5io.read_arrays(
         mnist_h5, ["train/images", "train/labels", "test/images", "test/labels"]
@@ -71,7 +72,7 @@ def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
     handle = models.LayerHandle(models.load_model(model_path), "fc1")
     target = handle.preact_numpy(models.to_pixels(target_image[None]))[0]
     units = losses.negative_units(target, 5)
-    settings = macro.MacroSettings(
+    settings = composites.MacroSettings(
         boundaries=(220, 320, 470, 700, 900, 1100, 1300),
         max_steps=2000,
         chunk_steps=250,
@@ -81,8 +82,8 @@ def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
     def preact(images):
         return handle.preact(tf.reshape(images, [tf.shape(images)[0], -1]))
 
-    finder = macro.MacroCollisionFinder(preact, found.sources / 255.0, chunk_steps=250)
-    result = finder.find(macro.initial_logits(found.weights), target, units, settings)
+    finder = composites.MacroCollisionFinder(preact, found.sources / 255.0, chunk_steps=250)
+    result = finder.find(composites.initial_logits(found.weights), target, units, settings)
     return {
         "sources_seconds": round(sources_seconds, 2),
         "compile_seconds": round(result.trace_seconds, 2),

@@ -20,8 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from feature_collisions import collisions, h5io, interpolation, losses, models  # noqa: E402
-from feature_collisions.config import load_config, read_yaml  # noqa: E402
+from fooled import collisions, h5io, interpolation, losses, models  # noqa: E402
+from fooled.core.config import load_config, read_yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_SECONDS = 30 * 60

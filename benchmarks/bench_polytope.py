@@ -19,15 +19,19 @@ import statistics
 import time
 from pathlib import Path
 
-from feature_collisions import collisions, h5io, models, polytope
+from fooled.attacks import corners, lp_corners
+from fooled.core import h5io
+from fooled.models import mlp
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _time_lp(poly: polytope.CollisionPolytope, units: list[int], seed, repeats: int) -> list[float]:
+def _time_lp(
+    poly: lp_corners.CollisionPolytope, units: list[int], seed, repeats: int
+) -> list[float]:
     times = []
     for _ in range(repeats):
-        for result in polytope.lp_corners(poly, units, seed=seed):
+        for result in lp_corners.lp_corners(poly, units, seed=seed):
             if not result.success:
                 raise SystemExit(f"LP for unit {result.unit} failed: {result.message}")
             times.append(result.seconds)
@@ -48,19 +52,19 @@ def main() -> None:
         collide_path, ["seed_image", "preact_target", "negative_units", "target_image"]
     )
     attrs = h5io.read_attrs(collide_path)
-    models.limit_threads(1)
-    model = models.load_model(args.model)
+    mlp.limit_threads(1)
+    model = mlp.load_model(args.model)
     layer = str(attrs["layer"])
     kernel, bias = model.get_layer(layer).get_weights()
     units = [int(u) for u in arrays["negative_units"]]
     seed = arrays["seed_image"].reshape(-1)
 
     started = time.perf_counter()
-    poly = polytope.CollisionPolytope.from_layer(kernel, bias, arrays["preact_target"])
+    poly = lp_corners.CollisionPolytope.from_layer(kernel, bias, arrays["preact_target"])
     build = time.perf_counter() - started
     vertex = _time_lp(poly, units, None, args.repeats)
     near = _time_lp(poly, units, seed, args.repeats)
-    ranges = [polytope.pixel_range(poly, 14 * 28 + 14).seconds / 2 for _ in range(args.repeats)]
+    ranges = [lp_corners.pixel_range(poly, 14 * 28 + 14).seconds / 2 for _ in range(args.repeats)]
 
     n_corners = int(attrs["n_corners"])
     rows = [
@@ -70,8 +74,8 @@ def main() -> None:
         ("gradient corner (collide file)", [float(attrs["seconds"]) / n_corners]),
     ]
     if args.gradient:
-        handle = models.LayerHandle(model, layer)
-        settings = collisions.CornerSettings(
+        handle = mlp.LayerHandle(model, layer)
+        settings = corners.CornerSettings(
             optimizer=str(attrs["optimizer"]),
             learning_rate=float(attrs["learning_rate"]),
             w_pos=float(attrs["w_pos"]),
@@ -79,7 +83,7 @@ def main() -> None:
             threshold=float(attrs["threshold"]),
             max_steps=int(attrs["max_steps"]),
         )
-        result = collisions.MicroCollisionFinder(handle.preact).find(
+        result = corners.MicroCollisionFinder(handle.preact).find(
             seed, arrays["preact_target"], units, settings
         )
         rows.append(("gradient corner (run here)", [result.seconds / len(units)]))

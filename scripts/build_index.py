@@ -3,8 +3,9 @@
 import json
 import os
 
-from feature_collisions import h5io, patch_index
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import patch_index
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

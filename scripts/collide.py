@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from feature_collisions import collisions, h5io, losses, models
-from feature_collisions.stage import run_stage
+from fooled.attacks import collision_losses, corners
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.models import mlp
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -13,16 +15,16 @@ SETTING_KEYS += ("threshold", "max_steps")
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     experiment = dict(smk.params.experiment)
     name = smk.wildcards.experiment
-    pair = models.read_seed_and_target(smk.input.mnist, smk.input.metrics, experiment)
+    pair = mlp.read_seed_and_target(smk.input.mnist, smk.input.metrics, experiment)
 
-    models.make_deterministic(0)
-    handle = models.LayerHandle(models.load_model(smk.input.model), experiment["layer"])
+    mlp.make_deterministic(0)
+    handle = mlp.LayerHandle(mlp.load_model(smk.input.model), experiment["layer"])
     preact_target = handle.preact_numpy(pair.target_pixels[None])[0]
     target_probabilities = handle.probabilities_numpy(pair.target_pixels[None])[0]
-    units = losses.negative_units(preact_target, experiment["n_corners"])
+    units = collision_losses.negative_units(preact_target, experiment["n_corners"])
     logger.info(
         "%s: seed test[%d] -> target test[%d], units %s",
         name,
@@ -30,8 +32,8 @@ def main(logger) -> None:
         pair.target_index,
         units,
     )
-    result = collisions.MicroCollisionFinder(handle.preact).find(
-        pair.seed_pixels, preact_target, units, collisions.CornerSettings.from_config(experiment)
+    result = corners.MicroCollisionFinder(handle.preact).find(
+        pair.seed_pixels, preact_target, units, corners.CornerSettings.from_config(experiment)
     )
     logger.info(
         "%d steps in %.4f s (tracing %.2f s); converged %s; final L_pos %s",
@@ -46,7 +48,7 @@ def main(logger) -> None:
 
     h5io.write_artifact(
         smk.output[0],
-        collisions.corner_datasets(
+        corners.corner_datasets(
             pair.seed_pixels.reshape(28, 28),
             pair.target_pixels.reshape(28, 28),
             result.corners.reshape(-1, 28, 28),

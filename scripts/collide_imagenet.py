@@ -9,8 +9,12 @@ Images are 0-255 RGB float32 at the model's input size.
 import keras
 import numpy as np
 
-from feature_collisions import collisions, h5io, imagenet, losses, macro, models, vgg
-from feature_collisions.stage import run_stage
+from fooled.attacks import collision_losses, composites
+from fooled.attacks import corners as collisions
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import imagenet
+from fooled.models import mlp, vgg16
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -18,7 +22,7 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 def load_model(model_settings):
     weights_path = getattr(smk.input, "weights", None)
     weights = model_settings["weights"]
-    model = vgg.build_model(
+    model = vgg16.build_model(
         model_settings["architecture"],
         "imagenet" if weights == "imagenet" else weights,
         weights_path=weights_path,
@@ -26,14 +30,14 @@ def load_model(model_settings):
         input_size=model_settings["input_size"],
         seed=model_settings["seed"],
     )
-    label = vgg.weights_label(weights, model_settings.get("file"))
-    return vgg.PreactivationHandle(
+    label = vgg16.weights_label(weights, model_settings.get("file"))
+    return vgg16.PreactivationHandle(
         model, model_settings["layer"], model_settings["preprocess"]
     ), label
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     experiment = dict(smk.params.experiment)
     model_settings = dict(smk.params.model)
     settings = dict(experiment["settings"])
@@ -42,13 +46,13 @@ def main(logger) -> None:
     manifest = imagenet.read_manifest(smk.input.manifest)
     target = imagenet.resolve_seed({"name": "target", **experiment["target"]}, manifest)
     target_image = imagenet.load_rgb(target.path, size).astype(np.float32)
-    # Not models.make_deterministic: TensorFlow's op determinism refuses XLA's MaxPool
+    # Not mlp.make_deterministic: TensorFlow's op determinism refuses XLA's MaxPool
     # gradient (VGG-16). XLA on the CPU is deterministic run to run regardless.
     keras.utils.set_random_seed(0)
     handle, weights_label = load_model(model_settings)
     preact_target = handle.preact_numpy(target_image[None])[0]
     target_probabilities = handle.probabilities_numpy(target_image[None])[0]
-    units = losses.negative_units(preact_target, settings["n_corners"])
+    units = collision_losses.negative_units(preact_target, settings["n_corners"])
     inputs = {"manifest": smk.input.manifest}
     if mode == "macro":
         inputs["sources"] = smk.input.sources
@@ -78,8 +82,8 @@ def main(logger) -> None:
             )
         seed_image = found["seed_image"].astype(np.float32)
         source_pixels = found["sources"].astype(np.float32)
-        macro_settings = macro.MacroSettings.from_config(settings)
-        finder = macro.MacroCollisionFinder(
+        macro_settings = composites.MacroSettings.from_config(settings)
+        finder = composites.MacroCollisionFinder(
             handle.preact, source_pixels, chunk_steps=macro_settings.chunk_steps
         )
         result = finder.find_resumable(
@@ -93,8 +97,10 @@ def main(logger) -> None:
         )
         corners = result.corners
         seed_file = str(found_attrs.get("seed_file", ""))
-        extra = macro.result_datasets(result, found["weights"], found["sources"], source_pixels)
-        attrs |= macro.schedule_attrs(macro_settings) | {
+        extra = composites.result_datasets(
+            result, found["weights"], found["sources"], source_pixels
+        )
+        attrs |= composites.schedule_attrs(macro_settings) | {
             "w_tv": settings["w_tv"],
             "n_sources": len(source_pixels),
             "resumed_from": result.resumed_from,
@@ -153,7 +159,7 @@ def main(logger) -> None:
             "n_corners": settings["n_corners"],
         },
     )
-    macro.remove_checkpoint(smk.params.checkpoint)
+    composites.remove_checkpoint(smk.params.checkpoint)
 
 
 run_stage("collide_imagenet", smk.log[0], main)

@@ -8,8 +8,10 @@ and inputs only) and gives the same corners as an uninterrupted run.
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions import collisions, h5io, losses, macro, models
-from feature_collisions.stage import run_stage
+from fooled.attacks import collision_losses, composites
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.models import mlp
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -19,21 +21,21 @@ SETTING_KEYS += ("max_steps", "chunk_steps", "checkpoint_every")
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     experiment = dict(smk.params.experiment)
     name = smk.wildcards.experiment
-    pair = models.read_seed_and_target(smk.input.mnist, smk.input.metrics, experiment)
+    pair = mlp.read_seed_and_target(smk.input.mnist, smk.input.metrics, experiment)
     found = h5io.read_arrays(smk.input.sources, ["sources", "weights", "seed_image"])
     if not np.array_equal(found["seed_image"].reshape(-1), pair.seed_image.ravel()):
         raise h5io.ArtifactError(f"{smk.input.sources}: sources of another seed image")
     sources = found["sources"].astype(np.float32) / 255.0  # (K, 28, 28, 1) in [0, 1]
 
-    models.make_deterministic(0)
-    handle = models.LayerHandle(models.load_model(smk.input.model), experiment["layer"])
+    mlp.make_deterministic(0)
+    handle = mlp.LayerHandle(mlp.load_model(smk.input.model), experiment["layer"])
     preact_target = handle.preact_numpy(pair.target_pixels[None])[0]
     target_probabilities = handle.probabilities_numpy(pair.target_pixels[None])[0]
-    units = losses.negative_units(preact_target, experiment["n_corners"])
-    settings = macro.MacroSettings.from_config(experiment)
+    units = collision_losses.negative_units(preact_target, experiment["n_corners"])
+    settings = composites.MacroSettings.from_config(experiment)
     inputs = {"sources": smk.input.sources, "model": smk.input.model, "mnist": smk.input.mnist}
     provenance = h5io.provenance(experiment, inputs, {"collide": 0})
     logger.info(
@@ -48,7 +50,7 @@ def main(logger) -> None:
     def preact(images):
         return handle.preact(tf.reshape(images, [tf.shape(images)[0], -1]))
 
-    finder = macro.MacroCollisionFinder(preact, sources, chunk_steps=settings.chunk_steps)
+    finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=settings.chunk_steps)
     result = finder.find_resumable(
         found["weights"],
         preact_target,
@@ -69,11 +71,11 @@ def main(logger) -> None:
     corners = result.corners[..., 0]
     preact_corners = handle.preact_numpy(corners.reshape(len(corners), -1))
     corner_probabilities = handle.probabilities_numpy(corners.reshape(len(corners), -1))
-    macro_datasets = macro.result_datasets(result, found["weights"], found["sources"], sources)
+    macro_datasets = composites.result_datasets(result, found["weights"], found["sources"], sources)
     macro_datasets["initial_image"] = macro_datasets["initial_image"][..., 0]
     h5io.write_artifact(
         smk.output[0],
-        collisions.corner_datasets(
+        corners.corner_datasets(
             pair.seed_pixels.reshape(28, 28),
             pair.target_pixels.reshape(28, 28),
             corners,
@@ -98,10 +100,10 @@ def main(logger) -> None:
             "trace_seconds": result.trace_seconds,
             "n_sources": len(sources),
         }
-        | macro.schedule_attrs(settings)
+        | composites.schedule_attrs(settings)
         | {key: experiment[key] for key in SETTING_KEYS},
     )
-    macro.remove_checkpoint(smk.params.checkpoint)
+    composites.remove_checkpoint(smk.params.checkpoint)
 
 
 run_stage("collide_macro", smk.log[0], main)

@@ -1,7 +1,7 @@
 """Snakemake script for rule ``download_mnist``: MNIST into one verified HDF5 file.
 
 Thin on purpose: the mirrors, retries, checksums and IDX parsing live in
-``feature_collisions.data`` (tested there); this file only maps Snakemake's
+``fooled.data`` (tested there); this file only maps Snakemake's
 ``params``/``output``/``log`` onto it and writes ``resources/mnist/mnist.h5``
 (layout in docs/artifacts.md) atomically, so a failed or killed download never
 leaves a file that Snakemake would consider up to date.
@@ -12,9 +12,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from feature_collisions.data import DownloadError, download_mnist, resolve_mirrors
-from feature_collisions.h5io import provenance, write_artifact
-from feature_collisions.stage import fail, stage_log
+from fooled.core.h5io import provenance, write_artifact
+from fooled.core.stage import fail, stage_log
+from fooled.data.mnist import DownloadError, download_mnist, resolve_mirrors
 
 
 def main(

@@ -1,7 +1,7 @@
 """Snakemake script for rule ``download_vgg16``: Keras' VGG-16 ImageNet weights, MD5 checked."""
 
-from feature_collisions import vgg
-from feature_collisions.stage import run_stage
+from fooled.core.stage import run_stage
+from fooled.models import vgg16
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -9,10 +9,10 @@ smk = globals()["snakemake"]  # injected by Snakemake's script directive
 def main(logger) -> None:
     settings = dict(smk.params.settings)
     logger.info("downloading %s", settings["url"])
-    record = vgg.download_weights(
+    record = vgg16.download_weights(
         settings["url"], smk.output.weights, settings["md5"], retries=settings["retries"]
     )
-    vgg.write_weights_record(smk.output.record, record)
+    vgg16.write_weights_record(smk.output.record, record)
     logger.info("MD5 %s verified; SHA-256 %s", record["md5"], record["sha256"])
 
 

@@ -6,8 +6,9 @@ authors' seed grid; summary.json is the report's ``index`` section.
 
 import json
 
-from feature_collisions import h5io, patch_index, sources
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import patch_index, sources
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

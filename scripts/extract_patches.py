@@ -4,8 +4,9 @@ The patches themselves are never written: they are cut from the image shards
 on demand (docs/artifacts.md).
 """
 
-from feature_collisions import h5io, patches
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import patches
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

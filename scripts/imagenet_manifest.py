@@ -1,7 +1,7 @@
 """Snakemake script for rule ``imagenet_manifest``: the seeded per-class sample and its shards."""
 
-from feature_collisions import imagenet
-from feature_collisions.stage import run_stage
+from fooled.core.stage import run_stage
+from fooled.data import imagenet
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -1,7 +1,7 @@
 """Snakemake script for rule ``ingest_imagenet``: one shard of 256x256 uint8 images."""
 
-from feature_collisions import imagenet
-from feature_collisions.stage import run_stage
+from fooled.core.stage import run_stage
+from fooled.data import imagenet
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -4,22 +4,24 @@ import time
 
 import numpy as np
 
-from feature_collisions import h5io, interpolation, models
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.models import mlp
+from fooled.studies.collisions import interpolation
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     settings = dict(smk.params.settings)
     collide = h5io.read_arrays(smk.input.collide, ["corners"])
     collide_attrs = h5io.read_attrs(smk.input.collide)
     test_images = h5io.read_arrays(smk.input.mnist, ["test/images"])["test/images"]
 
-    models.make_deterministic(settings["seed"])
-    model = models.load_model(smk.input.model)
-    handle = models.LayerHandle(model, collide_attrs["layer"])
+    mlp.make_deterministic(settings["seed"])
+    model = mlp.load_model(smk.input.model)
+    handle = mlp.LayerHandle(model, collide_attrs["layer"])
     target_class = int(collide_attrs["target_predicted_class"])
 
     started = time.perf_counter()
@@ -37,7 +39,7 @@ def main(logger) -> None:
         smk.wildcards.experiment,
         collide_attrs,
         collide["corners"],
-        models.to_pixels(test_images[sample]),
+        mlp.to_pixels(test_images[sample]),
         settings["seed"],
         seconds,
     )

@@ -4,20 +4,23 @@ import time
 
 import numpy as np
 
-from feature_collisions import h5io, interpolation, models, patches, sources, vgg
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import patches, sources
+from fooled.models import mlp, vgg16
+from fooled.studies.collisions import interpolation
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     settings = dict(smk.params.settings)
     model_settings = dict(smk.params.model)
     collide = h5io.read_arrays(smk.input.collide, ["corners"])
     collide_attrs = h5io.read_attrs(smk.input.collide)
-    models.make_deterministic(settings["seed"])
-    model = vgg.build_model(
+    mlp.make_deterministic(settings["seed"])
+    model = vgg16.build_model(
         model_settings["architecture"],
         model_settings["weights"],
         weights_path=getattr(smk.input, "weights", None),
@@ -25,7 +28,7 @@ def main(logger) -> None:
         input_size=model_settings["input_size"],
         seed=model_settings["seed"],
     )
-    handle = vgg.PreactivationHandle(model, model_settings["layer"], model_settings["preprocess"])
+    handle = vgg16.PreactivationHandle(model, model_settings["layer"], model_settings["preprocess"])
     target_class = int(collide_attrs["target_predicted_class"])
     started = time.perf_counter()
     result = interpolation.check_interpolations(

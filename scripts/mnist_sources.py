@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from feature_collisions import h5io, mnist_patches, models
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import mnist_patches
+from fooled.models import mlp
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -15,7 +17,7 @@ def main(logger) -> None:
         smk.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
     )
     predicted = h5io.read_arrays(smk.input.metrics, ["test/predicted"])["test/predicted"]
-    seed_index = models.pick_correct_example(
+    seed_index = mlp.pick_correct_example(
         mnist["test/labels"], predicted, seed["class"], seed["index"]
     )
     seed_image = mnist["test/images"][seed_index]

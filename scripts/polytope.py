@@ -10,8 +10,11 @@ import time
 
 import numpy as np
 
-from feature_collisions import h5io, interpolation, models, polytope
-from feature_collisions.stage import run_stage
+from fooled.attacks import lp_corners as polytope
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.models import mlp
+from fooled.studies.collisions import interpolation
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -22,14 +25,14 @@ def later_activations(model, layer: str):
     """A callable: input rows -> the layer's ReLU output and every later layer's output.
 
     The last output is the model's (the class probabilities), as
-    :func:`feature_collisions.polytope.certify` expects.
+    :func:`fooled.polytope.certify` expects.
     """
     names = [candidate.name for candidate in model.layers]
     later = names[names.index(layer) + 1 :]
     if not later:
         raise ValueError(f"layer '{layer}' is the model's last layer: nothing to certify after it")
     inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-    probe = models.keras.Model(inputs, [model.get_layer(name).output for name in later])
+    probe = mlp.keras.Model(inputs, [model.get_layer(name).output for name in later])
 
     def activations(x: np.ndarray) -> list[np.ndarray]:
         # A direct call, not predict(): the batches here are small (at most a few
@@ -60,7 +63,7 @@ def nan_max(values: np.ndarray) -> float:
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     settings = dict(smk.params.settings)
     interp_settings = dict(smk.params.interpolate)
     name = smk.wildcards.experiment
@@ -76,8 +79,8 @@ def main(logger) -> None:
     gradient_corners = collide["corners"].reshape(len(collide["corners"]), -1)
     units = [int(u) for u in collide["negative_units"]]
 
-    models.make_deterministic(int(interp_settings["seed"]))
-    model = models.load_model(smk.input.model)
+    mlp.make_deterministic(int(interp_settings["seed"]))
+    model = mlp.load_model(smk.input.model)
     kernel, bias = model.get_layer(layer).get_weights()
     if kernel.shape[0] != target_image.size:
         raise ValueError(
@@ -208,7 +211,7 @@ def main(logger) -> None:
     sample = rng.choice(
         len(test_images), size=int(interp_settings["n_dataset_images"]), replace=False
     )
-    dist_dataset = interpolation.mean_pairwise_distance(models.to_pixels(test_images[sample]))
+    dist_dataset = interpolation.mean_pairwise_distance(mlp.to_pixels(test_images[sample]))
     dist_gradient = interpolation.mean_pairwise_distance(gradient_corners)
     seconds = time.perf_counter() - started
     seconds_per_lp = float(lp_seconds.mean()) if lp_seconds.size else float("nan")

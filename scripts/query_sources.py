@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from feature_collisions import h5io, imagenet, patch_index, sources
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.data import imagenet, patch_index, sources
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

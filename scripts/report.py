@@ -1,15 +1,17 @@
 """Snakemake script for rule ``report``: summary.json and the self-contained HTML report.
 
 Thin by design: it maps ``snakemake.input``/``params`` onto
-:mod:`feature_collisions.report`; logging and the one-line failure come from
-:func:`feature_collisions.stage.run_stage`.
+:mod:`fooled.report`; logging and the one-line failure come from
+:func:`fooled.stage.run_stage`.
 """
 
 import json
 from pathlib import Path
 
-from feature_collisions import h5io, report, report_summary
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.studies.collisions import report
+from fooled.studies.collisions import summary as report_summary
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 

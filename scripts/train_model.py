@@ -1,18 +1,19 @@
 """Snakemake script for rule ``train_model``: the paper's MNIST MLP, trained reproducibly."""
 
-from feature_collisions import h5io, models
-from feature_collisions.stage import run_stage
+from fooled.core import h5io
+from fooled.core.stage import run_stage
+from fooled.models import mlp
 
 smk = globals()["snakemake"]  # injected by Snakemake's script directive
 
 
 def main(logger) -> None:
-    models.limit_threads(smk.threads)
+    mlp.limit_threads(smk.threads)
     settings = dict(smk.params.settings)
     mnist = h5io.read_arrays(
         smk.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
     )
-    trained = models.train_mnist_mlp(
+    trained = mlp.train_mnist_mlp(
         mnist["train/images"],
         mnist["train/labels"],
         mnist["test/images"],

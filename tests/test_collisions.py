@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from feature_collisions import collisions, losses
+from fooled.attacks import collision_losses
+from fooled.attacks import corners as collisions
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def layer():
 
 def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
     preact, seed, preact_target = layer
-    units = losses.negative_units(preact_target, 3)
+    units = collision_losses.negative_units(preact_target, 3)
     settings = collisions.CornerSettings(learning_rate=0.01, w_pos=10.0, threshold=0.05)
     finder = collisions.MicroCollisionFinder(preact)
     result = finder.find(seed, preact_target, units, settings)
@@ -46,7 +47,7 @@ def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
 
 def test_unreachable_threshold_stops_at_the_step_limit(layer):
     preact, seed, preact_target = layer
-    units = losses.negative_units(preact_target, 2)
+    units = collision_losses.negative_units(preact_target, 2)
     settings = collisions.CornerSettings(
         learning_rate=0.01, w_pos=1.0, threshold=1e-12, max_steps=7
     )
@@ -59,7 +60,7 @@ def test_unreachable_threshold_stops_at_the_step_limit(layer):
 
 def test_adam_also_reduces_l_pos(layer):
     preact, seed, preact_target = layer
-    units = losses.negative_units(preact_target, 2)
+    units = collision_losses.negative_units(preact_target, 2)
     settings = collisions.CornerSettings(
         optimizer="adam", learning_rate=0.05, w_pos=3.0, threshold=1e-2, max_steps=3000
     )

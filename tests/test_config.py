@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feature_collisions.config import ConfigError, load_config
+from fooled.core.config import ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"

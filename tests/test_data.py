@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import pytest
 
-from feature_collisions.data import (
+from fooled.data.mnist import (
     DEFAULT_MIRRORS,
     MNIST_FILES,
     DownloadError,

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from feature_collisions import h5io
+from fooled.core import h5io
 
 
 def test_atomic_h5_leaves_nothing_when_the_writer_fails(tmp_path):

@@ -19,8 +19,9 @@ import pytest
 import yaml
 from workflow_runner import run_snakemake
 
-from feature_collisions import h5io, imagenet, patch_index, patches, sources
-from feature_collisions.config import ConfigError
+from fooled.core import h5io
+from fooled.core.config import ConfigError
+from fooled.data import imagenet, patch_index, patches, sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "imagenet.schema.yaml"

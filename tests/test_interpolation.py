@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from feature_collisions import interpolation
+from fooled.studies.collisions import interpolation
 
 
 def test_simplex_weights_are_convex_seeded_and_uniform():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from feature_collisions import macro
+from fooled.attacks import composites
 
 
 def _random_problem(seed=0, n_sources=4, size=6, channels=3, units=12):
@@ -34,13 +34,13 @@ def test_composite_matches_numpy_and_is_a_convex_mixture():
     rng = np.random.default_rng(1)
     logits = rng.normal(0, 3, (3, 5, 7, 8)).astype(np.float32)
     sources = rng.uniform(0, 255, (5, 7, 8, 3)).astype(np.float32)
-    ours = macro.composite(tf.constant(logits), tf.constant(sources)).numpy()
+    ours = composites.composite(tf.constant(logits), tf.constant(sources)).numpy()
     weights = np.exp(logits - logits.max(axis=1, keepdims=True))
     weights /= weights.sum(axis=1, keepdims=True)
     expected = np.einsum("nkhw,khwc->nhwc", weights, sources.astype(np.float64))
     np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-3)
-    np.testing.assert_allclose(macro.composite_numpy(logits, sources), expected, rtol=1e-5)
-    control = macro.control_weights(tf.constant(logits)).numpy()
+    np.testing.assert_allclose(composites.composite_numpy(logits, sources), expected, rtol=1e-5)
+    control = composites.control_weights(tf.constant(logits)).numpy()
     np.testing.assert_allclose(control.sum(axis=1), 1.0, atol=1e-6)
     assert ours.shape == (3, 7, 8, 3)
     assert np.all(ours >= sources.min(axis=0) - 1e-3) and np.all(ours <= sources.max(axis=0) + 1e-3)
@@ -48,9 +48,9 @@ def test_composite_matches_numpy_and_is_a_convex_mixture():
 
 def test_initial_logits_reproduce_the_initial_weights():
     _, _, weights, _ = _random_problem()
-    logits = macro.initial_logits(weights)
-    assert logits.min() == pytest.approx(macro.LOG_FLOOR)
-    recovered = macro.control_weights(tf.constant(logits[None])).numpy()[0]
+    logits = composites.initial_logits(weights)
+    assert logits.min() == pytest.approx(composites.LOG_FLOOR)
+    recovered = composites.control_weights(tf.constant(logits[None])).numpy()[0]
     np.testing.assert_allclose(recovered, weights, atol=1e-6)
 
 
@@ -67,9 +67,9 @@ def test_total_variation_matches_numpy():
                     if j + 1 < 4:
                         expected[n] += abs(weights[n, k, i, j + 1] - weights[n, k, i, j])
     np.testing.assert_allclose(
-        macro.total_variation(tf.constant(weights)).numpy(), expected, rtol=1e-5
+        composites.total_variation(tf.constant(weights)).numpy(), expected, rtol=1e-5
     )
-    assert macro.total_variation(tf.ones((1, 2, 3, 3))).numpy()[0] == 0.0
+    assert composites.total_variation(tf.ones((1, 2, 3, 3))).numpy()[0] == 0.0
 
 
 def test_learning_rate_schedule_is_the_authors():
@@ -77,23 +77,23 @@ def test_learning_rate_schedule_is_the_authors():
         [0, 2199, 2200, 3199, 3200, 4700, 6999, 7000, 9000, 11000, 12999, 13000, 19999]
     )
     expected = [0.001, 0.001, 0.01, 0.01, 0.02, 0.04, 0.04, 0.06, 0.08, 0.1, 0.1, 0.01, 0.01]
-    np.testing.assert_allclose(macro.schedule_numpy(steps), expected)
-    bounds = tf.constant(macro.PAPER_BOUNDARIES, tf.int32)
-    rates = tf.constant(macro.PAPER_VALUES, tf.float32)
-    graph = [float(macro.schedule_tf(tf.constant(int(s)), bounds, rates)) for s in steps]
+    np.testing.assert_allclose(composites.schedule_numpy(steps), expected)
+    bounds = tf.constant(composites.PAPER_BOUNDARIES, tf.int32)
+    rates = tf.constant(composites.PAPER_VALUES, tf.float32)
+    graph = [float(composites.schedule_tf(tf.constant(int(s)), bounds, rates)) for s in steps]
     np.testing.assert_allclose(graph, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="boundaries"):
-        macro.MacroSettings(boundaries=(10,), values=(0.1,))
+        composites.MacroSettings(boundaries=(10,), values=(0.1,))
     with pytest.raises(ValueError, match="multiple of chunk_steps"):
-        macro.MacroSettings(chunk_steps=300, checkpoint_every=1000)
+        composites.MacroSettings(chunk_steps=300, checkpoint_every=1000)
 
 
 def test_gradient_flows_to_the_control_logits_only():
     sources, preact, weights, target = _random_problem()
-    logits = tf.Variable(macro.initial_logits(weights)[None].repeat(2, axis=0))
+    logits = tf.Variable(composites.initial_logits(weights)[None].repeat(2, axis=0))
     q = tf.Variable(sources)
     with tf.GradientTape(persistent=True) as tape:
-        positive, negative, tv = macro.macro_losses(
+        positive, negative, tv = composites.macro_losses(
             logits, q, preact, tf.constant(target), tf.constant([0, 1])
         )
         total = tf.reduce_sum(1000 * positive + negative + 100 * tv)
@@ -104,27 +104,27 @@ def test_gradient_flows_to_the_control_logits_only():
 
 def test_one_step_is_the_moving_average_update():
     sources, preact, weights, target = _random_problem()
-    p0 = macro.initial_logits(weights)
+    p0 = composites.initial_logits(weights)
     units = [int(u) for u in np.flatnonzero(target < 0)[:2]]
-    settings = macro.MacroSettings(
+    settings = composites.MacroSettings(
         w_pos=10.0, w_neg=1.0, w_tv=2.0, max_steps=2, chunk_steps=2, checkpoint_every=0
     )
-    finder = macro.MacroCollisionFinder(preact, sources, chunk_steps=2)
+    finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=2)
     result = finder.find(p0, target, units, settings)
     p = tf.Variable(p0[None].repeat(2, axis=0))
     m = np.zeros(p.shape, np.float32)
     for step in range(2):
         with tf.GradientTape() as tape:
-            a, b, c = macro.macro_losses(
+            a, b, c = composites.macro_losses(
                 p, sources, preact, tf.constant(target), tf.constant(units)
             )
             total = tf.reduce_sum(10.0 * a + 1.0 * b + 2.0 * c)
         m = 0.99 * m + 0.01 * tape.gradient(total, p).numpy()
-        p.assign(p.numpy() - macro.schedule_numpy(step) * m)
+        p.assign(p.numpy() - composites.schedule_numpy(step) * m)
     np.testing.assert_allclose(result.logits, p.numpy(), rtol=1e-5, atol=1e-6)
     assert result.loss_pos.shape == (3, 2) and result.steps_run == 2
     np.testing.assert_allclose(
-        result.corners, macro.composite_numpy(result.logits, sources), atol=1e-3
+        result.corners, composites.composite_numpy(result.logits, sources), atol=1e-3
     )
 
 
@@ -140,7 +140,7 @@ def _settings(**overrides):
         checkpoint_every=10,
     )
     values.update(overrides)
-    return macro.MacroSettings(**values)
+    return composites.MacroSettings(**values)
 
 
 class Killed(Exception):
@@ -149,10 +149,10 @@ class Killed(Exception):
 
 def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
     sources, preact, weights, target = _random_problem()
-    p0 = macro.initial_logits(weights)
+    p0 = composites.initial_logits(weights)
     units = [int(u) for u in np.flatnonzero(target < 0)[:3]]
     settings = _settings()
-    plain = macro.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
+    plain = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
         p0, target, units, settings, checkpoint_path=tmp_path / "a.h5", checkpoint_digest="d"
     )
     assert plain.checkpoints_written == [10, 20, 30]
@@ -162,12 +162,12 @@ def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
             raise Killed
 
     with pytest.raises(Killed):
-        macro.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
+        composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
             p0, target, units, settings, tmp_path / "b.h5", "d", after_chunk=kill
         )
     with h5py_file(tmp_path / "b.h5") as handle:
         assert handle.attrs["step"] == 20 and handle["traces/loss_pos"].shape == (20, 3)
-    resumed = macro.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
+    resumed = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
         p0, target, units, settings, tmp_path / "b.h5", "d"
     )
     assert resumed.resumed_from == 20
@@ -175,7 +175,7 @@ def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
         np.testing.assert_array_equal(getattr(plain, name), getattr(resumed, name), err_msg=name)
 
     # A checkpoint of other settings is ignored, not resumed.
-    fresh = macro.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
+    fresh = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
         p0, target, units, settings, tmp_path / "b.h5", "other"
     )
     assert fresh.resumed_from == 0
@@ -194,12 +194,12 @@ _KILL_SCRIPT = textwrap.dedent(
     import numpy as np
     sys.path.insert(0, {tests!r})
     from test_macro import _random_problem, _settings
-    from feature_collisions import macro
+    from fooled import macro
     sources, preact, weights, target = _random_problem()
     units = [int(u) for u in np.flatnonzero(target < 0)[:3]]
-    finder = macro.MacroCollisionFinder(preact, sources, chunk_steps=5)
+    finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=5)
     result = finder.find(
-        macro.initial_logits(weights), target, units, _settings(max_steps=400),
+        composites.initial_logits(weights), target, units, _settings(max_steps=400),
         sys.argv[1], "d", after_chunk=lambda step: time.sleep(0.05),
     )
     np.save(sys.argv[2], result.logits)
@@ -243,6 +243,6 @@ def test_a_killed_process_resumes_to_the_same_bits(tmp_path):
 def test_weight_maps():
     logits = np.zeros((1, 4, 2, 2), np.float32)
     logits[0, 2] = 50.0
-    maps = macro.weight_maps(logits)
+    maps = composites.weight_maps(logits)
     np.testing.assert_allclose(maps["weight_max"], 1.0, atol=1e-6)
     assert (maps["weight_argmax"] == 2).all() and maps["weight_entropy"].max() < 1e-6

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from feature_collisions import polytope
+from fooled.attacks import lp_corners
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "polytope.py"
 EPS = 1e-6
@@ -29,7 +29,7 @@ def _toy_layer(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
             return weights, bias, target, preact
 
 
-def _assert_in_polytope(poly: polytope.CollisionPolytope, x: np.ndarray, tol: float) -> None:
+def _assert_in_polytope(poly: lp_corners.CollisionPolytope, x: np.ndarray, tol: float) -> None:
     preact = poly.preact(x)[0]
     positive = poly.positive
     assert np.abs(preact[positive] - poly.preact_target[positive]).max() <= tol
@@ -37,7 +37,7 @@ def _assert_in_polytope(poly: polytope.CollisionPolytope, x: np.ndarray, tol: fl
     assert x.min() >= -tol and x.max() <= 1 + tol
 
 
-def _vertices(poly: polytope.CollisionPolytope) -> np.ndarray:
+def _vertices(poly: lp_corners.CollisionPolytope) -> np.ndarray:
     """Every vertex, by enumeration: equalities plus d - n_eq tight inequalities, then feasible."""
     a_eq, b_eq = poly.equalities()
     a_ub, b_ub = poly.inequalities()
@@ -59,11 +59,11 @@ def _vertices(poly: polytope.CollisionPolytope) -> np.ndarray:
 
 def test_lp_corner_is_an_optimal_vertex() -> None:
     weights, bias, _, preact = _toy_layer()
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, preact)
     vertices = _vertices(poly)
     assert len(vertices) > 0
     for unit in poly.negative_units:
-        result = polytope.lp_corner(weights, bias, preact, int(unit))
+        result = lp_corners.lp_corner(weights, bias, preact, int(unit))
         assert result.success and result.status == 0 and result.mode == "vertex"
         _assert_in_polytope(poly, result.x[None], EPS)
         # Optimal: no vertex (and so no point of the polytope) has a lower f0_unit.
@@ -76,11 +76,11 @@ def test_lp_corner_is_an_optimal_vertex() -> None:
 
 def test_corners_differ_per_unit_and_certify() -> None:
     weights, bias, target, preact = _toy_layer()
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
-    results = polytope.lp_corners(poly, poly.negative_units)
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, preact)
+    results = lp_corners.lp_corners(poly, poly.negative_units)
     points = np.stack([r.x for r in results])
     assert not np.allclose(points[0], points[1])
-    certificate = polytope.certify(weights, bias, preact, points, tol=EPS)
+    certificate = lp_corners.certify(weights, bias, preact, points, tol=EPS)
     assert certificate.exact.all() and certificate.certified.all()
     assert certificate.max_equality_error.max() <= EPS
     assert certificate.max_negative_preact.max() <= EPS
@@ -90,20 +90,20 @@ def test_corners_differ_per_unit_and_certify() -> None:
 
 def test_near_seed_mode() -> None:
     weights, bias, target, preact = _toy_layer()
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, preact)
     unit = int(poly.negative_units[0])
     # The target is in its own polytope: with no unit term the closest collision is itself.
-    same = polytope.lp_corner(poly, unit=unit, seed=target, unit_weight=0.0)
+    same = lp_corners.lp_corner(poly, unit=unit, seed=target, unit_weight=0.0)
     assert same.success and same.mode == "near_seed"
     np.testing.assert_allclose(same.x, target, atol=1e-7)
     # From an outside seed: feasible, and no farther (L1) than the vertex corner.
     seed = np.zeros(6)
-    near = polytope.lp_corner(poly, unit=unit, seed=seed, unit_weight=0.0)
-    vertex = polytope.lp_corner(poly, unit=unit)
+    near = lp_corners.lp_corner(poly, unit=unit, seed=seed, unit_weight=0.0)
+    vertex = lp_corners.lp_corner(poly, unit=unit)
     _assert_in_polytope(poly, near.x[None], EPS)
     assert np.abs(near.x - seed).sum() <= np.abs(vertex.x - seed).sum() + 1e-9
     # A large unit weight still gives an exact collision (the L1 split stays exact).
-    heavy = polytope.lp_corner(poly, unit=unit, seed=seed, unit_weight=100.0)
+    heavy = lp_corners.lp_corner(poly, unit=unit, seed=seed, unit_weight=100.0)
     _assert_in_polytope(poly, heavy.x[None], EPS)
     assert heavy.objective <= near.objective + 1e-9
 
@@ -116,15 +116,15 @@ def test_infeasible_target_is_reported_not_raised() -> None:
     impossible[positive[0]] = bias[positive[0]] + np.maximum(weights[:, positive[0]], 0).sum() + 5
     unit = int(np.flatnonzero(impossible < 0)[0])
     for seed in (None, np.full(6, 0.5)):
-        result = polytope.lp_corner(weights, bias, impossible, unit, seed=seed)
+        result = lp_corners.lp_corner(weights, bias, impossible, unit, seed=seed)
         assert not result.success
         assert result.status == 2
         assert "infeasible" in result.message.lower()
         assert np.isnan(result.x).all() and np.isnan(result.objective)
-        certificate = polytope.certify(weights, bias, impossible, result.x)
+        certificate = lp_corners.certify(weights, bias, impossible, result.x)
         assert not certificate.certified.any()  # a NaN point never certifies
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, impossible)
-    pixel = polytope.pixel_range(poly, 0)
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, impossible)
+    pixel = lp_corners.pixel_range(poly, 0)
     assert (pixel.status_low, pixel.status_high) == (2, 2)
     assert np.isnan(pixel.low) and np.isnan(pixel.high)
 
@@ -139,13 +139,13 @@ def test_certify_flags_perturbed_corner_and_checks_later_layers() -> None:
         logits = hidden @ head
         return [hidden, logits]
 
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
-    corner = polytope.lp_corner(poly, unit=int(poly.negative_units[1])).x
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, preact)
+    corner = lp_corners.lp_corner(poly, unit=int(poly.negative_units[1])).x
     # Along the equality rows' span, so the perturbation certainly breaks an equality.
     direction = weights[:, poly.positive][:, 0]
     perturbed = np.clip(corner + 1e-2 * direction / np.linalg.norm(direction), 0, 1)
     checks = {"activations": activations, "target": target, "tol": 1e-4}
-    certificate = polytope.certify(poly, None, None, np.stack([corner, perturbed]), **checks)
+    certificate = lp_corners.certify(poly, None, None, np.stack([corner, perturbed]), **checks)
     assert certificate.downstream_checked
     assert certificate.certified.tolist() == [True, False]
     assert certificate.exact.tolist() == [True, False]
@@ -156,11 +156,13 @@ def test_certify_flags_perturbed_corner_and_checks_later_layers() -> None:
     # Pushing a negative unit above zero is flagged too.
     negative = int(poly.negative_units[0])
     lifted = corner + 10.0 * weights[:, negative]
-    assert polytope.certify(poly, None, None, lifted).max_negative_preact[0] > 0.0
-    assert not polytope.certify(poly, None, None, lifted).exact[0]
+    assert lp_corners.certify(poly, None, None, lifted).max_negative_preact[0] > 0.0
+    assert not lp_corners.certify(poly, None, None, lifted).exact[0]
     # A wrong expected class fails certification even for an exact point.
     wrong = int(np.argmin(activations(target[None])[-1]))
-    assert not polytope.certify(poly, None, None, corner, target_class=wrong, **checks).certified[0]
+    assert not lp_corners.certify(poly, None, None, corner, target_class=wrong, **checks).certified[
+        0
+    ]
 
 
 def test_rank_and_pixel_ranges_by_hand() -> None:
@@ -170,32 +172,33 @@ def test_rank_and_pixel_ranges_by_hand() -> None:
     bias = np.array([0.0, 0.0, -2.0])
     target = np.array([0.2, 0.3, 0.5])
     preact = target @ weights + bias  # [0.5, 1.0, -1.5]
-    poly = polytope.CollisionPolytope.from_layer(weights, bias, preact)
-    assert polytope.positive_rank(poly) == 1
-    assert polytope.positive_rank(weights, preact) == 1
-    assert poly.n_inputs - polytope.positive_rank(poly) == 2
+    poly = lp_corners.CollisionPolytope.from_layer(weights, bias, preact)
+    assert lp_corners.positive_rank(poly) == 1
+    assert lp_corners.positive_rank(weights, preact) == 1
+    assert poly.n_inputs - lp_corners.positive_rank(poly) == 2
     # x0 + x1 = 0.5 with x in [0, 1]^3 and x2 <= 2 (always): x0 in [0, 0.5], x2 free.
-    first = polytope.pixel_range(poly, 0)
+    first = lp_corners.pixel_range(poly, 0)
     assert (first.low, first.high) == (pytest.approx(0.0), pytest.approx(0.5))
-    free = polytope.pixel_range(poly, 2)
+    free = lp_corners.pixel_range(poly, 2)
     assert (free.low, free.high) == (pytest.approx(0.0), pytest.approx(1.0))
-    assert polytope.positive_rank(np.eye(3), -np.ones(3)) == 0  # no positive unit
+    assert lp_corners.positive_rank(np.eye(3), -np.ones(3)) == 0  # no positive unit
     with pytest.raises(ValueError, match="not one of the target's negative units"):
-        polytope.lp_corner(poly, unit=0)
+        lp_corners.lp_corner(poly, unit=0)
     with pytest.raises(ValueError, match="out of range"):
-        polytope.pixel_range(poly, 3)
+        lp_corners.pixel_range(poly, 3)
 
 
 def test_bad_shapes_are_value_errors() -> None:
     with pytest.raises(ValueError, match="do not describe one layer"):
-        polytope.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(3), np.ones(2))
+        lp_corners.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(3), np.ones(2))
     with pytest.raises(ValueError, match="finite"):
-        polytope.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(2), np.array([1, np.nan]))
+        lp_corners.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(2), np.array([1, np.nan]))
 
 
 def _write_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A small untrained 784-16-16-10 model and a collide file built the way rule collide does."""
-    from feature_collisions import h5io, models
+    from fooled.core import h5io
+    from fooled.models import mlp as models
 
     models.make_deterministic(0)
     model = models.mnist_mlp((16, 16))
@@ -236,7 +239,7 @@ def _write_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def test_snakemake_script_writes_the_contract(tmp_path: Path, monkeypatch) -> None:
-    from feature_collisions import models
+    from fooled.models import mlp as models
 
     model_path, mnist, collide = _write_inputs(tmp_path)
     # TensorFlow is already initialised in this process; its thread pools cannot change now.

@@ -12,8 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
-from feature_collisions import report, report_summary
-from feature_collisions.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
+from fooled.core.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
+from fooled.studies.collisions import report
+from fooled.studies.collisions import summary as report_summary
 
 N_CORNERS = 5
 N_UNITS = 16

@@ -1,10 +1,10 @@
 """Tables 2-4: the paper's figures beside ours only with the paper's weights."""
 
-from feature_collisions import report_macro
+from fooled.studies.collisions import tables_imagenet
 
 
 def _record(weights, table="3a", mode="macro"):
-    return report_macro.annotate(
+    return tables_imagenet.annotate(
         {
             "mode": mode,
             "dataset": "imagenet",
@@ -32,7 +32,7 @@ def test_random_weight_rows_are_marked_not_comparable():
     assert _record("imagenet")["comparable_to_paper"] is True
     assert _record("file:0123456789abcdef")["comparable_to_paper"] is False
 
-    html = report_macro.tables_section(
+    html = tables_imagenet.tables_section(
         {
             "experiments": {
                 "trimaran_to_obelisk": random_row,
@@ -54,7 +54,7 @@ def test_random_weight_rows_are_marked_not_comparable():
 
 
 def test_imagenet_weight_rows_sit_beside_the_paper():
-    html = report_macro.tables_section({"experiments": {"church": _record("imagenet", "4")}})
+    html = tables_imagenet.tables_section({"experiments": {"church": _record("imagenet", "4")}})
     table4 = html[html.index("Table 4: ImageNet") :]
     assert "this reproduction: church" in table4 and "9,587.92" in table4
     assert "not comparable" not in table4

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from feature_collisions import collisions, losses, macro, vgg
+from fooled.attacks import collision_losses, composites
+from fooled.attacks import corners as collisions
+from fooled.models import vgg16
 
 SIZE = 32  # VGG-16 with a 32x32 input: the same layers, a 512-value flatten
 
@@ -30,24 +32,24 @@ def _without_op_determinism():
 
 @pytest.fixture(scope="module")
 def model():
-    return vgg.build_model("vgg16", "random", input_size=SIZE, seed=3)
+    return vgg16.build_model("vgg16", "random", input_size=SIZE, seed=3)
 
 
 def test_random_weights_are_seeded(model):
-    again = vgg.build_model("vgg16", "random", input_size=SIZE, seed=3)
-    other = vgg.build_model("vgg16", "random", input_size=SIZE, seed=4)
+    again = vgg16.build_model("vgg16", "random", input_size=SIZE, seed=3)
+    other = vgg16.build_model("vgg16", "random", input_size=SIZE, seed=4)
     a, b, c = (m.get_layer("fc1").get_weights()[0] for m in (model, again, other))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_fc1_preactivation_is_flatten_times_kernel_plus_bias(model):
-    handle = vgg.PreactivationHandle(model, "fc1", "vgg16")
+    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
     assert handle.n_units == 4096
     x = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
     flatten = keras.Model(model.input, model.get_layer("flatten").output)
     kernel, bias = model.get_layer("fc1").get_weights()
-    bgr = x[..., ::-1] - np.array(vgg.VGG_MEANS_BGR, np.float32)
+    bgr = x[..., ::-1] - np.array(vgg16.VGG_MEANS_BGR, np.float32)
     expected = np.asarray(flatten(bgr)) @ kernel + bias
     preact = handle.preact_numpy(x)
     np.testing.assert_allclose(preact, expected, rtol=1e-4, atol=1e-3 * np.abs(expected).max())
@@ -67,27 +69,27 @@ def test_any_keras_model_and_relu_layer(tmp_path):
     outputs = keras.layers.Dense(3, activation="softmax", name="out")(hidden)
     path = tmp_path / "own.keras"
     keras.Model(inputs, outputs).save(path)
-    model = vgg.build_model("file", "file", model_file=path)
+    model = vgg16.build_model("file", "file", model_file=path)
     x = np.random.default_rng(1).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
-    conv = vgg.PreactivationHandle(model, "conv", "scale01")
+    conv = vgg16.PreactivationHandle(model, "conv", "scale01")
     assert conv.n_units == 6 * 6 * 4 and (conv.preact_numpy(x) < 0).any()
-    relu = vgg.PreactivationHandle(model, "dense_relu", "scale01")
-    dense = vgg.PreactivationHandle(model, "dense", "scale01")
+    relu = vgg16.PreactivationHandle(model, "dense_relu", "scale01")
+    dense = vgg16.PreactivationHandle(model, "dense", "scale01")
     np.testing.assert_allclose(relu.preact_numpy(x), dense.preact_numpy(x), rtol=1e-6)
     with pytest.raises(ValueError, match="no ReLU"):
-        vgg.PreactivationHandle(model, "out", "none")
+        vgg16.PreactivationHandle(model, "out", "none")
     with pytest.raises(ValueError, match="not in model"):
-        vgg.PreactivationHandle(model, "fc9", "none")
-    assert vgg.weights_label("file", path).startswith("file:")
+        vgg16.PreactivationHandle(model, "fc9", "none")
+    assert vgg16.weights_label("file", path).startswith("file:")
 
 
 @pytest.mark.slow
 def test_micro_and_macro_steps_run_on_vgg(model):
-    handle = vgg.PreactivationHandle(model, "fc1", "vgg16")
+    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
     rng = np.random.default_rng(2)
     seed, target = rng.uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
     preact_target = handle.preact_numpy(target[None])[0]
-    units = losses.negative_units(preact_target, 2)
+    units = collision_losses.negative_units(preact_target, 2)
     micro = collisions.MicroCollisionFinder(handle.flat_preact, 0.0, 255.0).find(
         seed.reshape(-1),
         preact_target,
@@ -97,9 +99,9 @@ def test_micro_and_macro_steps_run_on_vgg(model):
     assert micro.steps_run == 3 and micro.loss_pos[-1].mean() < micro.loss_pos[0].mean()
     sources = rng.uniform(0, 255, (4, SIZE, SIZE, 3)).astype(np.float32)
     weights = np.full((4, SIZE, SIZE), 0.25)
-    settings = macro.MacroSettings(max_steps=4, chunk_steps=2, checkpoint_every=0)
-    result = macro.MacroCollisionFinder(handle.preact, sources, chunk_steps=2).find(
-        macro.initial_logits(weights), preact_target, units, settings
+    settings = composites.MacroSettings(max_steps=4, chunk_steps=2, checkpoint_every=0)
+    result = composites.MacroCollisionFinder(handle.preact, sources, chunk_steps=2).find(
+        composites.initial_logits(weights), preact_target, units, settings
     )
     assert result.corners.shape == (2, SIZE, SIZE, 3) and np.isfinite(result.loss_pos).all()
     assert result.corners.min() >= sources.min(axis=0).min() - 1e-3
@@ -118,7 +120,7 @@ def test_weights_download_checks_md5(tmp_path):
     import hashlib
 
     good = hashlib.md5(payload, usedforsecurity=False).hexdigest()
-    record = vgg.download_weights(
+    record = vgg16.download_weights(
         "https://example.invalid/w.h5",
         tmp_path / "w.h5",
         good,
@@ -126,11 +128,11 @@ def test_weights_download_checks_md5(tmp_path):
     )
     assert record["md5"] == good and len(record["sha256"]) == 64
     with pytest.raises(ValueError, match="MD5"):
-        vgg.download_weights(
+        vgg16.download_weights(
             "https://example.invalid/w.h5",
             tmp_path / "x.h5",
             "0" * 32,
             opener=lambda *a, **k: _Response(payload),
         )
     assert not (tmp_path / "x.h5").exists()
-    assert vgg.preprocess_fn("scale01")(tf.constant([255.0])).numpy()[0] == 1.0
+    assert vgg16.preprocess_fn("scale01")(tf.constant([255.0])).numpy()[0] == 1.0

@@ -8,7 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from feature_collisions.report_summary import PAPER_TABLE1
+from fooled.studies.collisions.summary import PAPER_TABLE1
 
 
 def _row(name, record, accuracy):

@@ -4,7 +4,7 @@
 import sys
 from pathlib import Path
 
-from feature_collisions.config import ConfigError, load_config
+from fooled.core.config import ConfigError, load_config
 
 try:
     config, EXPERIMENTS = load_config(config, Path(workflow.basedir) / "workflow" / "schemas")
@@ -13,7 +13,7 @@ except ConfigError as error:
 
 # Macro-level MNIST experiments (issue #4, workflow/rules/macro.smk) join the micro ones with
 # mode "macro": rules interpolate and report treat both alike; rule collide only the micro ones.
-from feature_collisions.macro_config import load_macro_experiments
+from fooled.studies.collisions.settings import load_macro_experiments
 
 try:
     MACRO_EXPERIMENTS = load_macro_experiments(
@@ -65,7 +65,7 @@ def final_outputs():
 
 # ImageNet patch database (issue #3). The `imagenet` section is optional: without it (the
 # default MNIST study) its rules exist with the defaults but no target asks for them.
-from feature_collisions.imagenet import load_settings as load_imagenet_settings
+from fooled.data.imagenet import load_settings as load_imagenet_settings
 
 try:
     IMAGENET = load_imagenet_settings(

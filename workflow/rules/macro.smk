@@ -57,7 +57,7 @@ rule collide_macro:
 # from rule query_sources (workflow/rules/imagenet.smk).
 import os
 
-from feature_collisions.macro_config import VGG16_MD5, VGG16_URL, load_imagenet_collisions
+from fooled.studies.collisions.settings import VGG16_MD5, VGG16_URL, load_imagenet_collisions
 
 try:
     IMAGENET_COLLISIONS = load_imagenet_collisions(

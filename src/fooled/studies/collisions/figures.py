@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from feature_collisions.h5io import read_arrays
-from feature_collisions.report_html import png
+from fooled.core.h5io import read_arrays
+from fooled.report.html import png
 
 PLOT_POINTS = 2000  # loss curves are thinned to this many points per corner
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from feature_collisions.config import ConfigError, merge_defaults, read_yaml, validate
+from fooled.core.config import ConfigError, merge_defaults, read_yaml, validate
 
 # The paper's ImageNet numbers (SPEC section 4), by table row.
 PAPER_IMAGENET: dict[str, dict[str, Any]] = {

@@ -37,8 +37,8 @@ import h5py
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions import h5io
-from feature_collisions.losses import loss_neg, loss_pos
+from fooled.attacks.collision_losses import loss_neg, loss_pos
+from fooled.core import h5io
 
 LOGGER = logging.getLogger(__name__)
 

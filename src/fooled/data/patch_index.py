@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from feature_collisions import h5io
-from feature_collisions.patches import (
+from fooled.core import h5io
+from fooled.data.patches import (
     ImageStore,
     PatchMap,
     cut_patches,

@@ -4,8 +4,8 @@ The paper reports a single MNIST case (Table 1). A reproduction that means
 something shows that case beside the paper's row *and* the same columns over
 every experiment that was run, with their spread and worst case. This module
 turns the collide/interpolate/polytope/model artifacts (docs/artifacts.md)
-into that summary; :mod:`feature_collisions.report` draws the page from it.
-It reads HDF5 only through :mod:`feature_collisions.h5io`, so that a missing
+into that summary; :mod:`fooled.report` draws the page from it.
+It reads HDF5 only through :mod:`fooled.h5io`, so that a missing
 file, dataset or attribute fails with one line naming it.
 """
 
@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from feature_collisions import report_macro
-from feature_collisions.h5io import (
+from fooled.core.h5io import (
     ArtifactError,
     library_versions,
     read_arrays,
     read_attrs,
     sha256_file,
 )
+from fooled.studies.collisions import tables_imagenet
 
 PathLike = str | os.PathLike[str]
 
@@ -309,7 +309,7 @@ def _macro_fields(collide: Mapping[str, Any]) -> dict[str, Any]:
     for key in ("w_tv", "n_sources", "resumed_from"):
         if key in collide:
             fields[key] = float(collide[key]) if key == "w_tv" else int(collide[key])
-    return report_macro.annotate(fields)
+    return tables_imagenet.annotate(fields)
 
 
 def is_mnist_micro(record: Mapping[str, Any]) -> bool:
@@ -437,7 +437,7 @@ def build_summary(
         "paper": dict(PAPER_TABLE1),
     }
     if any(r.get("dataset") == "imagenet" for r in experiments):
-        summary["paper_imagenet"] = dict(report_macro.PAPER_IMAGENET)
+        summary["paper_imagenet"] = dict(tables_imagenet.PAPER_IMAGENET)
     if stage_seconds is not None:
         summary["stage_seconds"] = {k: float(v) for k, v in stage_seconds.items()}
     return summary

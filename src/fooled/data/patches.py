@@ -3,7 +3,7 @@
 At the paper's scale (37M patches of 32x32x3 bytes) the raw patches would
 take 114 GB, so they are never stored. A patch's vector id maps to the image
 it comes from and its top-left corner; the pixels are cut back out of the
-image shards (:mod:`feature_collisions.imagenet`) when exact distances are
+image shards (:mod:`fooled.imagenet`) when exact distances are
 needed. Vector ids are dense: database image after database image, each
 contributing its grid cells in raster order (y, then x), so the id of a patch
 is ``first_id[image] + cell``; the map stores (image, y, x) explicitly anyway
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from feature_collisions import h5io
-from feature_collisions.imagenet import open_shard, read_shard_images
+from fooled.core import h5io
+from fooled.data.imagenet import open_shard, read_shard_images
 
 
 def grid_positions(image_size: int, size: int, stride: int) -> np.ndarray:

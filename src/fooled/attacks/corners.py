@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions.losses import loss_neg, loss_pos
+from fooled.attacks.collision_losses import loss_neg, loss_pos
 
 OPTIMIZERS = ("sgd", "adam")
 

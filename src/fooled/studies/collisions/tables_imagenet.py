@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from feature_collisions.macro_config import PAPER_IMAGENET
-from feature_collisions.report_html import escape, number, percent, table
+from fooled.report.html import escape, number, percent, table
+from fooled.studies.collisions.settings import PAPER_IMAGENET
 
 NOT_COMPARABLE = "not comparable to the paper"
 

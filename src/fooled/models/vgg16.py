@@ -30,8 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions import h5io
-from feature_collisions.macro_config import VGG16_MD5, VGG16_URL  # noqa: F401 (re-exported)
+from fooled.core import h5io
+from fooled.studies.collisions.settings import VGG16_MD5, VGG16_URL  # noqa: F401 (re-exported)
 
 VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 VGG_MEANS_BGR = (103.939, 116.779, 123.68)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from feature_collisions.patches import cut_at
+from fooled.data.patches import cut_at
 
 
 def query_positions(grid: int, step: int) -> tuple[np.ndarray, np.ndarray]:

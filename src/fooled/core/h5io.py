@@ -47,9 +47,9 @@ def library_versions() -> dict[str, str]:
         "h5py": h5py.__version__,
         "hdf5": h5py.version.hdf5_version,
     }
-    from feature_collisions import __version__
+    from fooled import __version__
 
-    versions["feature_collisions"] = __version__
+    versions["fooled"] = __version__
     for module_name in ("tensorflow", "keras", "faiss", "scipy"):
         module = sys.modules.get(module_name)
         if module is not None and hasattr(module, "__version__"):

@@ -4,7 +4,7 @@ It shows the paper's Table 1 case beside the paper's row and the same columns
 over every experiment that was run, says plainly where the optimisation did
 not reach the paper's stopping criterion, and adds the exact polytopes,
 Tables 2-4 and the patch index when they were run. The data come from
-:mod:`feature_collisions.report_summary`.
+:mod:`fooled.report_summary`.
 
 The page embeds every figure as a base64 PNG so it can be mailed, archived or
 opened offline; it has no external assets.
@@ -19,19 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from feature_collisions import report_figures, report_macro
-from feature_collisions.h5io import (
+from fooled.core.h5io import (
     ArtifactError,
     atomic_path,
     read_arrays,
 )
-from feature_collisions.report_figures import (
-    curves_figure,
-    images_figure,
-    lp_corners_figure,
-    overview_figure,
-)
-from feature_collisions.report_html import (
+from fooled.report.html import (
     CSS,
     escape,
     img,
@@ -41,7 +34,14 @@ from feature_collisions.report_html import (
     scientific,
     table,
 )
-from feature_collisions.report_summary import (
+from fooled.studies.collisions import figures, tables_imagenet
+from fooled.studies.collisions.figures import (
+    curves_figure,
+    images_figure,
+    lp_corners_figure,
+    overview_figure,
+)
+from fooled.studies.collisions.summary import (
     DEFAULT_PAPER_CASE,
     PAPER_TABLE1,
     PathLike,
@@ -472,11 +472,11 @@ def _macro_parts(name: str, record: Mapping[str, Any], collide_path: PathLike) -
     parts = []
     if not record.get("comparable_to_paper", True):
         parts.append(
-            f"<p class='note'><strong>{escape(report_macro.NOT_COMPARABLE)}</strong>: "
+            f"<p class='note'><strong>{escape(tables_imagenet.NOT_COMPARABLE)}</strong>: "
             f"{escape(record.get('not_comparable_reason', ''))}</p>"
         )
     if record.get("mode") == "macro":
-        figure = report_figures.macro_figure(collide_path)
+        figure = figures.macro_figure(collide_path)
         if figure is not None:
             parts.append(
                 img(figure, f"{name}: corners, control weights and the top source patches")
@@ -659,7 +659,7 @@ def render_report(
         "Certified: gradient corners / LP corners that are exact collisions (fc1 only; see "
         "the exact collision polytope below).</p>",
         _all_experiments_table(summary),
-        report_macro.tables_section(summary),
+        tables_imagenet.tables_section(summary),
     ]
     if experiments:
         names = [n for n, r in summary["experiments"].items() if is_mnist_micro(r)]

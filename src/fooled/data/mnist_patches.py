@@ -1,6 +1,6 @@
 """A small patch database cut from MNIST training digits, for the macro method on the CPU.
 
-The ImageNet geometry (:mod:`feature_collisions.sources`) scaled to 28x28:
+The ImageNet geometry (:mod:`fooled.sources`) scaled to 28x28:
 patches of ``size`` pixels on a ``stride`` grid of a seeded sample of training
 digits form the database; the seed's query patches sit on a ``grid`` x ``grid``
 lattice with step ``step``; each query's nearest database patch (exact L2,
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from feature_collisions import sources as source_geometry
-from feature_collisions.patches import cut_patches, grid_cells, grid_positions
+from fooled.data import sources as source_geometry
+from fooled.data.patches import cut_patches, grid_cells, grid_positions
 
 
 @dataclass

@@ -7,7 +7,7 @@ or the official training archive, a tar of per-class tars) into a *manifest*
 (which files, which shard) and then into independent *image shards*, so the
 decoding spreads over cores here and over nodes on a cluster. The shards are
 the only copy of the pixels: patches are cut from them on demand
-(:mod:`feature_collisions.patches`), never stored.
+(:mod:`fooled.patches`), never stored.
 
 Failures name their cause in one line: a class missing from the root, an
 archive member that would escape the extraction folder, a truncated shard.
@@ -30,8 +30,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from feature_collisions import h5io
-from feature_collisions.config import ConfigError, merge_defaults, read_yaml, validate
+from fooled.core import h5io
+from fooled.core.config import ConfigError, merge_defaults, read_yaml, validate
 
 LOGGER = logging.getLogger(__name__)
 ROOT_ENVIRONMENT_VARIABLE = "IMAGENET_ROOT"

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from feature_collisions import h5io
+from fooled.core import h5io
 
 
 def limit_threads(threads: int) -> None:
