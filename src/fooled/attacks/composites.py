@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,33 +38,36 @@ import numpy as np
 import tensorflow as tf
 
 from fooled.attacks.collision_losses import loss_neg, loss_pos
+from fooled.attacks.corners import Collision, target_view
 from fooled.core import h5io
+from fooled.core.progress import Progress
+from fooled.models.handle import ModelHandle
 
 LOGGER = logging.getLogger(__name__)
 
-# The authors' schedule (SPEC section 3): 0.001 until step 2,200, then rising to 0.1
-# from step 11,000, back to 0.01 from step 13,000; 20,000 steps in all.
-PAPER_BOUNDARIES: tuple[int, ...] = (2200, 3200, 4700, 7000, 9000, 11000, 13000)
-PAPER_VALUES: tuple[float, ...] = (0.001, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.01)
-PAPER_STEPS = 20000
 # Weights of zero (pixels outside a source's window) become this logit: exp(-30) ~ 1e-13.
 LOG_FLOOR = -30.0
 
 
 @dataclass(frozen=True)
 class MacroSettings:
-    """One macro experiment's optimisation settings (config keys of the same names)."""
+    """One macro experiment's optimisation settings (config keys of the same names).
 
-    w_pos: float = 1000.0
-    w_neg: float = 1.0
-    w_tv: float = 100.0
-    momentum: float = 0.99
-    boundaries: tuple[int, ...] = PAPER_BOUNDARIES
-    values: tuple[float, ...] = PAPER_VALUES
-    max_steps: int = PAPER_STEPS
-    threshold: float = 5.0
-    chunk_steps: int = 500
-    checkpoint_every: int = 2000
+    No defaults here: they live once, in the study schemas (the authors'
+    weights and schedule are the ImageNet study's defaults).
+    """
+
+    n_corners: int
+    w_pos: float
+    w_neg: float
+    w_tv: float
+    momentum: float
+    boundaries: tuple[int, ...]
+    values: tuple[float, ...]
+    max_steps: int
+    threshold: float
+    chunk_steps: int
+    checkpoint_every: int
 
     def __post_init__(self) -> None:
         check_schedule(self.boundaries, self.values)
@@ -81,19 +84,20 @@ class MacroSettings:
             raise ValueError(f"momentum {self.momentum} not in [0, 1)")
 
     @classmethod
-    def from_config(cls, settings: dict) -> MacroSettings:
-        schedule = settings.get("schedule") or {}
+    def from_config(cls, settings: Mapping[str, Any]) -> MacroSettings:
+        schedule = settings["schedule"]
         return cls(
+            n_corners=int(settings["n_corners"]),
             w_pos=float(settings["w_pos"]),
             w_neg=float(settings["w_neg"]),
             w_tv=float(settings["w_tv"]),
-            momentum=float(settings.get("momentum", 0.99)),
-            boundaries=tuple(int(b) for b in schedule.get("boundaries", PAPER_BOUNDARIES)),
-            values=tuple(float(v) for v in schedule.get("values", PAPER_VALUES)),
+            momentum=float(settings["momentum"]),
+            boundaries=tuple(int(b) for b in schedule["boundaries"]),
+            values=tuple(float(v) for v in schedule["values"]),
             max_steps=int(settings["max_steps"]),
             threshold=float(settings["threshold"]),
-            chunk_steps=int(settings.get("chunk_steps", 500)),
-            checkpoint_every=int(settings.get("checkpoint_every", 0)),
+            chunk_steps=int(settings["chunk_steps"]),
+            checkpoint_every=int(settings["checkpoint_every"]),
         )
 
 
@@ -109,7 +113,7 @@ def check_schedule(boundaries: Sequence[int], values: Sequence[float]) -> None:
         raise ValueError(f"learning rates {list(values)} must be positive")
 
 
-def schedule_numpy(steps, boundaries=PAPER_BOUNDARIES, values=PAPER_VALUES) -> np.ndarray:
+def schedule_numpy(steps, boundaries: Sequence[int], values: Sequence[float]) -> np.ndarray:
     """Learning rate at each step: ``values[j]`` from ``boundaries[j-1]`` (inclusive) on."""
     index = np.searchsorted(np.asarray(boundaries), np.asarray(steps), side="right")
     return np.asarray(values, np.float64)[index]
@@ -305,32 +309,6 @@ class MacroCollisionFinder:
     def corners(self, logits: np.ndarray) -> np.ndarray:
         return composite(tf.constant(logits), self._sources).numpy()
 
-    def find_resumable(
-        self,
-        weights: np.ndarray,
-        preact_target: np.ndarray,
-        units: Sequence[int],
-        settings: MacroSettings,
-        provenance: dict[str, Any],
-        checkpoint_path: str | os.PathLike[str] | None,
-        logger: logging.Logger = LOGGER,
-    ) -> MacroResult:
-        """:meth:`find` as a workflow job runs it: from the tent ``weights``, logging every
-        chunk, checkpointed at ``checkpoint_path`` and resumed only by a job of the same
-        settings and inputs (the digest of the artifact's ``provenance``: its config digest
-        and input checksums)."""
-        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
-        return self.find(
-            initial_logits(weights),
-            preact_target,
-            units,
-            settings,
-            checkpoint_path=checkpoint_path,
-            checkpoint_digest=digest,
-            after_chunk=lambda step: logger.info("step %d", step),
-            logger=logger,
-        )
-
     def find(
         self,
         initial_logits: np.ndarray,
@@ -339,15 +317,15 @@ class MacroCollisionFinder:
         settings: MacroSettings,
         checkpoint_path: str | os.PathLike[str] | None = None,
         checkpoint_digest: str = "",
-        after_chunk: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
         logger: logging.Logger = LOGGER,
     ) -> MacroResult:
         """One corner per entry of ``units``, each started from ``initial_logits`` ``(K, H, W)``.
 
         With ``checkpoint_path``, a checkpoint of the same ``checkpoint_digest``
         found there is resumed, and the state is saved there every
-        ``settings.checkpoint_every`` steps. ``after_chunk(step)`` is called
-        after every chunk (and after its checkpoint, if any).
+        ``settings.checkpoint_every`` steps. ``progress`` is advanced after every
+        chunk (and after its checkpoint, if any) with the corners' ``L_pos``.
         """
         if settings.chunk_steps != self._chunk:
             raise ValueError(
@@ -372,6 +350,8 @@ class MacroCollisionFinder:
             try:
                 step, p, m, traces = read_checkpoint(checkpoint_path, checkpoint_digest, p0.shape)
                 resumed_from = step
+                if progress is not None:
+                    progress.restart_at(step)
                 logger.info("resuming from %s at step %d", checkpoint_path, step)
             except (CheckpointMismatch, h5io.ArtifactError, KeyError, OSError) as error:
                 logger.warning("ignoring checkpoint (%s); starting afresh", error)
@@ -410,8 +390,9 @@ class MacroCollisionFinder:
                 )
                 written.append(step)
                 logger.info("step %d: checkpoint written", step)
-            if after_chunk is not None:
-                after_chunk(step)
+            if progress is not None:
+                last = parts["loss_pos"][-1][-1]
+                progress.update(count, L_pos_max=float(last.max()), L_pos_min=float(last.min()))
         positive, negative, tv = (t.numpy() for t in self._evaluate(p_t, target, units_t))
         seconds = time.perf_counter() - started
         final = {"loss_pos": positive, "loss_neg": negative, "tv": tv}
@@ -433,6 +414,58 @@ class MacroCollisionFinder:
             resumed_from=resumed_from,
             checkpoints_written=written,
         )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a long run saves its state, and the digest a resumed run must match."""
+
+    path: str | os.PathLike[str]
+    digest: str
+
+    @classmethod
+    def for_artifact(cls, path: str | os.PathLike[str], provenance: Mapping[str, Any]):
+        """Resumed only by a job of the same settings and inputs (the artifact's provenance)."""
+        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
+        return cls(path, digest)
+
+
+class MacroComposites:
+    """Macro-level corners: composites of real source images, an attack configured once.
+
+    ``run(model, sources, weights, target)`` optimises the control logits of
+    ``settings.n_corners`` composites of ``sources`` ``(K, H, W, C)`` (in the
+    model's pixel scale), started from the tent ``weights`` ``(K, H, W)``, to
+    collide with ``target`` at ``model``'s layer; with ``checkpoint`` the run
+    is checkpointed and resumed after a kill.
+    """
+
+    def __init__(self, settings: MacroSettings) -> None:
+        self.settings = settings
+
+    def run(
+        self,
+        model: ModelHandle,
+        sources: np.ndarray,
+        weights: np.ndarray,
+        target: np.ndarray,
+        checkpoint: Checkpoint | None = None,
+        logger: logging.Logger = LOGGER,
+    ) -> Collision:
+        view = target_view(model, target, self.settings.n_corners)
+        finder = MacroCollisionFinder(model.preact, sources, chunk_steps=self.settings.chunk_steps)
+        with Progress(self.settings.max_steps, "macro corners", logger=logger) as progress:
+            result = finder.find(
+                initial_logits(weights),
+                view.preact,
+                view.units,
+                self.settings,
+                checkpoint_path=None if checkpoint is None else checkpoint.path,
+                checkpoint_digest="" if checkpoint is None else checkpoint.digest,
+                progress=progress,
+                logger=logger,
+            )
+        return Collision.evaluate(model, result.corners, view, result)
 
 
 def weight_maps(logits: np.ndarray) -> dict[str, np.ndarray]:

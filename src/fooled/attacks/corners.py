@@ -21,21 +21,28 @@ from typing import Any, Protocol
 import numpy as np
 import tensorflow as tf
 
-from fooled.attacks.collision_losses import loss_neg, loss_pos
+from fooled.attacks.collision_losses import loss_neg, loss_pos, negative_units
+from fooled.models.handle import ModelHandle
 
 OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclass(frozen=True)
 class CornerSettings:
-    """One experiment's optimisation settings (config keys of the same names)."""
+    """One experiment's optimisation settings (config keys of the same names).
 
-    optimizer: str = "sgd"
-    learning_rate: float = 0.01
-    w_pos: float = 3.0
-    w_neg: float = 1.0
-    threshold: float = 5.0
-    max_steps: int = 2000
+    No field has a default here: every default lives once, in the study's
+    schema (``workflow/schemas/studies/``), and reaches this class through
+    the loaded config.
+    """
+
+    n_corners: int
+    optimizer: str
+    learning_rate: float
+    w_pos: float
+    w_neg: float
+    threshold: float
+    max_steps: int
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -44,6 +51,9 @@ class CornerSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> CornerSettings:
         """The settings of an experiment's config (keys named as the fields; others ignored)."""
+        missing = [field.name for field in fields(cls) if field.name not in settings]
+        if missing:
+            raise ValueError(f"corner settings lack {', '.join(missing)}")
         return cls(**{field.name: settings[field.name] for field in fields(cls)})
 
 
@@ -204,37 +214,107 @@ class CornerTrace(Protocol):
     loss_neg: np.ndarray
     converged: np.ndarray
     converged_step: np.ndarray
+    steps_run: int
+    seconds: float
+    trace_seconds: float
+
+
+@dataclass
+class TargetView:
+    """The target as the model sees it: pre-activation, probabilities, the corners' units."""
+
+    preact: np.ndarray
+    probabilities: np.ndarray
+    units: list[int]
+
+
+def target_view(model: ModelHandle, target: np.ndarray, n_corners: int) -> TargetView:
+    """The target's pre-activation and the paper's choice of ``i``: its first negative units."""
+    batch = np.asarray(target, np.float32)[None]
+    preact = model.preact_numpy(batch)[0]
+    return TargetView(
+        preact=preact,
+        probabilities=model.probabilities_numpy(batch)[0],
+        units=negative_units(preact, n_corners),
+    )
+
+
+@dataclass
+class Collision:
+    """What an attack that makes feature collisions returns, at any level.
+
+    ``corners`` are inputs in the model's pixel scale, shaped like the seed;
+    ``trace`` is the optimiser's record (a :class:`CornerResult` or a macro
+    result); the rest is the model's view of the target and of the corners.
+    """
+
+    corners: np.ndarray
+    target: TargetView
+    preact_corners: np.ndarray
+    corner_probabilities: np.ndarray
+    trace: CornerTrace
+
+    @classmethod
+    def evaluate(
+        cls, model: ModelHandle, corners: np.ndarray, target: TargetView, trace: CornerTrace
+    ) -> Collision:
+        return cls(
+            corners=corners,
+            target=target,
+            preact_corners=model.preact_numpy(corners),
+            corner_probabilities=model.probabilities_numpy(corners),
+            trace=trace,
+        )
+
+
+class GradientCorners:
+    """Micro-level corners by projected gradient descent: an attack configured once.
+
+    ``run(model, seed, target)`` finds ``settings.n_corners`` corners of the
+    collision polytope of ``model``'s layer around ``target``, all started
+    from ``seed``, pixels kept in ``[low, high]``.
+    """
+
+    def __init__(self, settings: CornerSettings, low: float = 0.0, high: float = 1.0) -> None:
+        self.settings = settings
+        self.low = low
+        self.high = high
+
+    def run(self, model: ModelHandle, seed: np.ndarray, target: np.ndarray) -> Collision:
+        view = target_view(model, target, self.settings.n_corners)
+        finder = model.compiled(
+            ("gradient_corners", self.low, self.high),
+            lambda: MicroCollisionFinder(model.preact, self.low, self.high),
+        )
+        seed = np.asarray(seed, np.float32)
+        result = finder.find(seed.reshape(-1), view.preact, view.units, self.settings)
+        corners = result.corners.reshape(-1, *seed.shape)
+        return Collision.evaluate(model, corners, view, result)
 
 
 def corner_datasets(
-    seed_image: np.ndarray,
-    target_image: np.ndarray,
-    corners: np.ndarray,
-    units: list[int],
-    trace: CornerTrace,
-    preact_target: np.ndarray,
-    preact_corners: np.ndarray,
-    corner_probabilities: np.ndarray,
+    seed_image: np.ndarray, target_image: np.ndarray, collision: Collision
 ) -> dict[str, np.ndarray]:
     """The datasets of every collide artifact, MNIST or ImageNet, micro or macro.
 
-    One definition, because ``interpolate`` and the report read any of them
-    the same way (docs/artifacts.md); level-specific datasets are added beside.
+    One definition, because the interpolation check and the report read any of
+    them the same way (docs/artifacts.md); level-specific datasets are added beside.
     """
+    trace = collision.trace
     return {
         "seed_image": seed_image,
         "target_image": target_image,
-        "corners": corners.astype(np.float32),
-        "negative_units": np.asarray(units, np.int64),
+        "corners": collision.corners.astype(np.float32),
+        "negative_units": np.asarray(collision.target.units, np.int64),
         "loss_pos": trace.loss_pos,
         "loss_neg": trace.loss_neg,
         "converged": trace.converged,
         "converged_step": trace.converged_step,
-        "preact_target": preact_target.astype(np.float32),
-        "preact_corners": preact_corners.astype(np.float32),
-        "flipped_units": flipped_units(preact_corners, preact_target),
-        "corner_probabilities": corner_probabilities.astype(np.float32),
-        "corner_classes": corner_probabilities.argmax(axis=1).astype(np.int64),
+        "preact_target": collision.target.preact.astype(np.float32),
+        "preact_corners": collision.preact_corners.astype(np.float32),
+        "flipped_units": flipped_units(collision.preact_corners, collision.target.preact),
+        "corner_probabilities": collision.corner_probabilities.astype(np.float32),
+        "corner_classes": collision.corner_probabilities.argmax(axis=1).astype(np.int64),
     }
 
 

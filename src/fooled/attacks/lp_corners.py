@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linprog
@@ -462,3 +463,51 @@ def _row_max(values: np.ndarray, n: int, empty: float = 0.0) -> np.ndarray:
 
 def _rows32(x: np.ndarray, polytope: CollisionPolytope) -> np.ndarray:
     return np.asarray(x, dtype=np.float32).reshape(-1, polytope.n_inputs)
+
+
+@dataclass(frozen=True)
+class LPSettings:
+    """How the LP corners are chosen (config keys of the same names; defaults in the schema)."""
+
+    mode: str
+    unit_weight: float
+    time_limit_seconds: float | None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"LP mode '{self.mode}' not one of {', '.join(MODES)}")
+
+
+class LPCorners:
+    """Exact corners of the first layer's collision polytope: an attack configured once.
+
+    ``run(model, seed, preact_target, units)`` reads the layer's kernel and
+    bias from ``model`` (a :class:`fooled.models.handle.ModelHandle` seen at a
+    layer fed by the pixels) and solves one LP per unit.
+    """
+
+    def __init__(self, settings: LPSettings) -> None:
+        self.settings = settings
+
+    def polytope(self, model: Any, preact_target: np.ndarray) -> CollisionPolytope:
+        kernel, bias = model.layer_weights()[:2]
+        if kernel.ndim != 2 or kernel.shape[0] != model.input_size:
+            raise ValueError(
+                f"layer '{model.layer}' takes {kernel.shape[0]} inputs, not the "
+                f"{model.input_size} pixels: the exact polytope needs a layer that is affine "
+                "in the pixels (the first hidden layer)"
+            )
+        return CollisionPolytope.from_layer(kernel, bias, preact_target)
+
+    def run(
+        self, model: Any, seed: np.ndarray, preact_target: np.ndarray, units: Sequence[int]
+    ) -> tuple[CollisionPolytope, list[LPResult]]:
+        polytope = self.polytope(model, preact_target)
+        results = lp_corners(
+            polytope,
+            units,
+            seed=seed if self.settings.mode == "near_seed" else None,
+            unit_weight=float(self.settings.unit_weight),
+            time_limit=self.settings.time_limit_seconds,
+        )
+        return polytope, results

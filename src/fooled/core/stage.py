@@ -1,9 +1,14 @@
-"""What every workflow script shares: its log file and its one-line failure.
+"""What every workflow job shares: its inputs as a :class:`Job`, its log, its one-line failure.
+
+A rule's script is three lines: it hands ``snakemake`` and one stage function
+to :func:`run_script`. The stage function takes a :class:`Job` (plain names
+to paths and settings) and a logger, so tests call it directly on small
+files, with no Snakemake object and no script.
 
 Each rule's log records the host, the SLURM job id when there is one (so a
-user can match outputs to cluster jobs) and the stage's progress; an
-expected failure (bad input, corrupt artifact, failed download) ends the job
-with one line naming the cause instead of a traceback.
+user can match outputs to cluster jobs) and the stage's progress; an expected
+failure (bad input, corrupt artifact, failed download) ends the job with one
+line naming the cause instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +19,79 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, KeyError)
+
+
+class Names(dict):
+    """A mapping whose keys also read as attributes: ``job.input.model``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as error:
+            raise AttributeError(f"no '{name}' here (have: {', '.join(self)})") from error
+
+
+@dataclass
+class Job:
+    """One job's named inputs, outputs, params and wildcards, its log path and threads."""
+
+    input: Names = field(default_factory=Names)
+    output: Names = field(default_factory=Names)
+    params: Names = field(default_factory=Names)
+    wildcards: Names = field(default_factory=Names)
+    log: str = os.devnull
+    threads: int = 1
+
+    @classmethod
+    def make(
+        cls,
+        input: Mapping[str, Any] | None = None,
+        output: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        wildcards: Mapping[str, Any] | None = None,
+        log: str = os.devnull,
+        threads: int = 1,
+    ) -> Job:
+        return cls(
+            Names(input or {}),
+            Names(output or {}),
+            Names(params or {}),
+            Names(wildcards or {}),
+            log,
+            threads,
+        )
+
+    @classmethod
+    def from_snakemake(cls, smk: Any) -> Job:
+        """The named entries of Snakemake's ``snakemake`` object (rules name every file)."""
+
+        def named(namedlist: Any) -> Names:
+            return Names({key: _plain(value) for key, value in namedlist.items()})
+
+        return cls(
+            named(smk.input),
+            named(smk.output),
+            named(smk.params),
+            named(smk.wildcards),
+            str(smk.log[0]) if len(smk.log) else os.devnull,
+            int(smk.threads),
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Snakemake's lists and path strings as plain Python values."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 @contextlib.contextmanager
@@ -60,3 +135,12 @@ def run_stage(name: str, log_path: str, body: Callable[[logging.Logger], None]) 
         except EXPECTED_ERRORS as error:
             fail(logger, name, error)
             sys.exit(1)
+
+
+Stage = Callable[[Job, logging.Logger], None]
+
+
+def run_script(smk: Any, stage: Stage) -> None:
+    """A rule's whole script: the stage function on the job Snakemake describes."""
+    job = Job.from_snakemake(smk)
+    run_stage(smk.rule, job.log, lambda logger: stage(job, logger))

@@ -317,3 +317,8 @@ def download_mnist(
         log.info("MNIST verified from %s", source)
         return arrays, source, digests
     raise DownloadError("MNIST download failed: " + "; ".join(failures))
+
+
+def to_pixels(images: np.ndarray) -> np.ndarray:
+    """uint8 (n, 28, 28) images to the float32 (n, 784) rows in [0, 1] the MLP takes."""
+    return (np.asarray(images, dtype=np.float32) / 255.0).reshape(len(images), -1)

@@ -1,13 +1,8 @@
-"""VGG-16 (or any Keras model) seen through one ReLU layer's pre-activation.
+"""VGG-16 (or any Keras model file) for the ImageNet studies, with its weights.
 
 The paper's ImageNet experiments use VGG-16's FC-6 (Keras' ``fc1``, 4,096
 units) before its ReLU, on images of 0-255 RGB pixels with VGG's
-preprocessing (RGB to BGR, ImageNet channel means subtracted). Keras builds
-``fc1`` as a Dense layer with the ReLU inside it, so the handle computes the
-pre-activation with a linear copy of the layer (same weights) applied to the
-layer's input; for a layer that is already linear (the MNIST MLP's ``fc1``,
-followed by a separate ReLU) or a separate ``ReLU`` layer, its output or input
-is the pre-activation.
+preprocessing; :class:`fooled.models.handle.ModelHandle` sees it there.
 
 Weights: ``imagenet`` (Keras' published file, downloaded by rule
 ``download_vgg16`` with its MD5 checked), a local weights file, or ``random``:
@@ -28,14 +23,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from fooled.core import h5io
-from fooled.studies.collisions.settings import VGG16_MD5, VGG16_URL  # noqa: F401 (re-exported)
 
 VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
-VGG_MEANS_BGR = (103.939, 116.779, 123.68)
-PREPROCESSING = ("vgg16", "none", "scale01")
 
 
 # ------------------------------------------------------------------ weights download
@@ -150,91 +141,6 @@ def build_model(
         except (OSError, ValueError) as error:
             raise ValueError(f"{path}: cannot load weights into {model.name} ({error})") from error
     return model
-
-
-def preprocess_fn(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
-    """0-255 RGB pixels to the network's input."""
-    if name == "vgg16":
-        means = tf.constant(VGG_MEANS_BGR, tf.float32)
-        return lambda x: x[..., ::-1] - means
-    if name == "scale01":
-        return lambda x: x / 255.0
-    if name == "none":
-        return lambda x: x
-    raise ValueError(f"preprocessing '{name}' not one of {PREPROCESSING}")
-
-
-def _is_relu(activation) -> bool:
-    return activation is not None and getattr(activation, "__name__", "") == "relu"
-
-
-class PreactivationHandle:
-    """``preact(x)``: the named ReLU layer's pre-activation; ``probabilities(x)``: the output.
-
-    ``x`` is a float32 batch of images in 0-255 pixels (``(n, H, W, 3)``);
-    ``preprocess`` is applied inside both. The layer may be a layer with a
-    built-in ReLU (VGG-16's ``fc1``: a linear copy gives its pre-activation), a
-    linear layer (its output), or a ``ReLU``/``Activation('relu')`` layer (its
-    input). The flattened pre-activation has ``n_units`` values.
-    """
-
-    def __init__(self, model: keras.Model, layer: str, preprocess: str = "vgg16") -> None:
-        names = [candidate.name for candidate in model.layers]
-        if layer not in names:
-            raise ValueError(f"layer '{layer}' not in model '{model.name}' (layers: {names})")
-        target = model.get_layer(layer)
-        if isinstance(target, keras.layers.ReLU) or (
-            isinstance(target, keras.layers.Activation) and _is_relu(target.activation)
-        ):
-            symbolic = target.input
-        elif _is_relu(getattr(target, "activation", None)):
-            config = target.get_config()
-            config["activation"] = "linear"
-            config["name"] = f"{layer}_preactivation"
-            linear = target.__class__.from_config(config)
-            linear.build(target.input.shape)
-            linear.set_weights(target.get_weights())
-            symbolic = linear(target.input)
-        elif (
-            getattr(target, "activation", None) is not None
-            and getattr(target.activation, "__name__", "") == "linear"
-        ):
-            symbolic = target.output
-        else:
-            raise ValueError(
-                f"layer '{layer}' has no ReLU to collide at (activation "
-                f"{getattr(getattr(target, 'activation', None), '__name__', None)})"
-            )
-        self.model = model
-        self.layer = layer
-        self._preprocess = preprocess_fn(preprocess)
-        self._preact_model = keras.Model(model.inputs, symbolic)
-        self.n_units = int(np.prod(self._preact_model.output.shape[1:]))
-        self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-
-    def preact(self, x: tf.Tensor) -> tf.Tensor:
-        out = self._preact_model(self._preprocess(x), training=False)
-        return tf.reshape(out, [tf.shape(out)[0], -1])
-
-    def probabilities(self, x: tf.Tensor) -> tf.Tensor:
-        return self.model(self._preprocess(x), training=False)
-
-    def flat_preact(self, rows: tf.Tensor) -> tf.Tensor:
-        """``preact`` on flat rows (the micro finder's pixel vectors)."""
-        return self.preact(tf.reshape(rows, [-1, *self.input_shape]))
-
-    def _batched(self, fn, x: np.ndarray, batch_size: int) -> np.ndarray:
-        x = np.asarray(x, np.float32).reshape(-1, *self.input_shape)
-        parts = [
-            np.asarray(fn(tf.constant(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(parts)
-
-    def preact_numpy(self, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
-        return self._batched(self.preact, x, batch_size)
-
-    def probabilities_numpy(self, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
-        return self._batched(self.probabilities, x, batch_size)
 
 
 def write_weights_record(path: str | os.PathLike[str], record: dict[str, str]) -> None:
