@@ -1,5 +1,6 @@
 # Two entry points for a newcomer: `make reproduce` and `make test`.
-# Both create the virtual environment in .venv on first use.
+# Both create the virtual environment in .venv on first use, with the pinned package set
+# (constraints.txt) that produced the README's numbers.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,15 +8,16 @@ BIN := $(VENV)/bin
 CORES ?= all
 PYTEST_ARGS ?=
 
-.PHONY: reproduce test test-fast test-slurm lint bench clean
+.PHONY: reproduce test test-fast test-slurm lint bench readme clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,slurm]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,slurm]'
+	$(BIN)/fooled-install-hooks
 	touch $@
 
-## Run the whole default study (MNIST, paper Table 1 over many pairs) and write the report.
+## Run the default workflow (every enabled study at its default scale) and write the report.
 reproduce: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
 
@@ -24,7 +26,7 @@ reproduce: $(VENV)/.installed
 test: $(VENV)/.installed lint
 	$(BIN)/python -m pytest -rs $(PYTEST_ARGS)
 
-## The suite without the end-to-end workflow runs (a few seconds).
+## The suite without the end-to-end workflow runs.
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
@@ -33,13 +35,20 @@ test-fast: $(VENV)/.installed
 test-slurm: $(VENV)/.installed
 	RUN_SLURM_TESTS=1 $(BIN)/python -m pytest -m slurm -rs $(PYTEST_ARGS)
 
+## Python (ruff), rules (snakefmt) and the workflow (snakemake --lint).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/snakemake --lint
 
 ## Speed figures recorded in the README.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_mnist.py
+
+## The README's results tables, regenerated from a run's summary.json.
+readme: $(VENV)/.installed
+	$(BIN)/python tools/readme_tables.py results/report/summary.json --write README.md
 
 clean:
 	rm -rf results logs .snakemake

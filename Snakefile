@@ -1,7 +1,8 @@
-# Approximate feature collisions in neural nets: the reproduction, stage by stage.
-# Data flows one way, each stage writing HDF5 that the next reads:
-#   download_mnist -> train_model -> collide -> interpolate -> report
-# Experiments are data: config/config.yaml and the lists it names in config/experiments/.
+# How neural networks can be fooled: reproducible studies, one Snakemake workflow.
+# A study is the unit: its rules (workflow/rules/studies/), its schema (workflow/schemas/studies/),
+# its experiment lists (config/studies/) and its report section. Shared layers below the studies:
+# the datasets, the models and the ImageNet patch database (workflow/rules/shared/).
+# Targets: `snakemake` (every enabled study and the report), `snakemake <study>`, `snakemake imagenet`.
 
 from snakemake.utils import min_version
 
@@ -11,19 +12,21 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
-include: "workflow/rules/download.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/collide.smk"
-include: "workflow/rules/interpolate.smk"
-include: "workflow/rules/polytope.smk"
-include: "workflow/rules/macro.smk"
+include: "workflow/rules/shared/mnist.smk"
+include: "workflow/rules/shared/imagenet_model.smk"
+include: "workflow/rules/shared/imagenet_db.smk"
+include: "workflow/rules/studies/collisions_mnist.smk"
+include: "workflow/rules/studies/collisions_imagenet.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/imagenet.smk"
 
 
 rule all:
-    input:
-        final_outputs(),
-        imagenet_outputs() if IMAGENET_ENABLED else [],
     default_target: True
+    input:
+        "results/report/report.html",
+        "results/report/summary.json",
+        [str(path) for path in DAMAGED],

@@ -21,19 +21,30 @@ import numpy as np
 import tensorflow as tf
 
 from fooled.attacks import composites
-from fooled.models import vgg16
+from fooled.core import h5io
+from fooled.core.config import schema_defaults
+from fooled.data import mnist_patches
+from fooled.data.mnist import to_pixels
+from fooled.models import runtime, vgg16
+from fooled.models.handle import ModelHandle
+
+MNIST_STUDY = "studies/collisions_mnist.schema.yaml"
+IMAGENET_STUDY = "studies/collisions_imagenet.schema.yaml"
 
 
 def vgg_step_seconds(n_sources: int, corners: int, steps: int, size: int) -> dict:
     model = vgg16.build_model("vgg16", "random", input_size=size, seed=0)
-    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
+    handle = ModelHandle(model, "fc1", "vgg16")
     rng = np.random.default_rng(0)
     sources = rng.uniform(0, 255, (n_sources, size, size, 3)).astype(np.float32)
     target = handle.preact_numpy(sources[:1])[0]
     units = [int(u) for u in np.flatnonzero(target < 0)[:corners]]
     weights = rng.uniform(0.1, 1, (n_sources, size, size))
     weights /= weights.sum(axis=0, keepdims=True)
-    settings = composites.MacroSettings(max_steps=steps, chunk_steps=steps, checkpoint_every=0)
+    settings = composites.MacroSettings.from_config(
+        schema_defaults(IMAGENET_STUDY, "defaults", "macro")
+        | {"n_corners": corners, "max_steps": steps, "chunk_steps": steps, "checkpoint_every": 0}
+    )
     finder = composites.MacroCollisionFinder(handle.preact, sources, chunk_steps=steps)
     result = finder.find(composites.initial_logits(weights), target, units, settings)
     return {
@@ -47,8 +58,7 @@ def vgg_step_seconds(n_sources: int, corners: int, steps: int, size: int) -> dic
 
 
 def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
-    from fooled import h5io, losses, mnist_patches, models
-
+    """The MNIST macro experiment's settings (the study's defaults) on the paper's pair."""
     arrays = h5io.read_arrays(
         mnist_h5, ["train/images", "train/labels", "test/images", "test/labels"]
     )
@@ -56,39 +66,32 @@ def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
     labels = arrays["test/labels"]
     seed_image = arrays["test/images"][np.flatnonzero(labels == 3)[0]]
     target_image = arrays["test/images"][np.flatnonzero(labels == 7)[0]]
+    patches = schema_defaults(MNIST_STUDY, "mnist_patches")
     found = mnist_patches.mnist_sources(
         arrays["train/images"],
         arrays["train/labels"],
         seed_image,
-        size=8,
-        stride=2,
-        n_images=6000,
-        sample_seed=0,
-        grid=11,
-        step=2,
-        window=16,
+        size=patches["size"],
+        stride=patches["stride"],
+        n_images=patches["n_images"],
+        sample_seed=patches["seed"],
+        grid=patches["grid"],
+        step=patches["step"],
+        window=patches["window"],
     )
     sources_seconds = time.perf_counter() - started
-    handle = models.LayerHandle(models.load_model(model_path), "fc1")
-    target = handle.preact_numpy(models.to_pixels(target_image[None]))[0]
-    units = losses.negative_units(target, 5)
-    settings = composites.MacroSettings(
-        boundaries=(220, 320, 470, 700, 900, 1100, 1300),
-        max_steps=2000,
-        chunk_steps=250,
-        checkpoint_every=0,
+    handle = ModelHandle(runtime.load_model(model_path), "fc1")
+    defaults = schema_defaults(MNIST_STUDY, "defaults", "macro")
+    settings = composites.MacroSettings.from_config(defaults | {"checkpoint_every": 0})
+    collision = composites.MacroComposites(settings).run(
+        handle, found.sources / 255.0, found.weights, to_pixels(target_image[None])[0]
     )
-
-    def preact(images):
-        return handle.preact(tf.reshape(images, [tf.shape(images)[0], -1]))
-
-    finder = composites.MacroCollisionFinder(preact, found.sources / 255.0, chunk_steps=250)
-    result = finder.find(composites.initial_logits(found.weights), target, units, settings)
+    result = collision.trace
     return {
         "sources_seconds": round(sources_seconds, 2),
         "compile_seconds": round(result.trace_seconds, 2),
         "optimise_seconds": round(result.seconds, 2),
-        "seconds_per_step": round(result.seconds / 2000, 4),
+        "seconds_per_step": round(result.seconds / settings.max_steps, 4),
         "final_loss_pos": np.round(result.loss_pos[-1], 2).tolist(),
         "total_seconds": round(time.perf_counter() - started, 2),
     }

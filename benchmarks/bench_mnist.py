@@ -1,7 +1,7 @@
 """Speed of the MNIST micro-level study: the figures recorded in the README.
 
 Prints, on this machine, with the trained model of the default workflow
-(run `snakemake --cores all results/mnist/model/model.keras` first):
+(run `snakemake --cores all results/models/mlp/model.keras` first):
 - the paper's 3-to-7 case: five corners to L_pos < 5 (optimisation only;
   graph tracing and XLA compilation reported separately), steps and time per step;
 - the collide stage of the whole default experiment list, in one process;
@@ -20,25 +20,27 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fooled import collisions, h5io, interpolation, losses, models  # noqa: E402
-from fooled.core.config import load_config, read_yaml  # noqa: E402
+from fooled.attacks import collision_losses, corners  # noqa: E402
+from fooled.core import h5io  # noqa: E402
+from fooled.core.config import Schemas, load_config, read_yaml  # noqa: E402
+from fooled.data.mnist import to_pixels  # noqa: E402
+from fooled.models import runtime  # noqa: E402
+from fooled.models.handle import ModelHandle  # noqa: E402
+from fooled.studies.collisions import interpolation, pairs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_SECONDS = 30 * 60
 
 
 def _prepare(experiment, handle, images, labels, predicted):
-    seed, target = models.pick_seed_and_target(experiment, labels, predicted)
-    pixels = models.to_pixels(images[[seed, target]])
+    seed, target = pairs.pick_seed_and_target(experiment, labels, predicted)
+    pixels = to_pixels(images[[seed, target]])
     preact_target = handle.preact_numpy(pixels[1:])[0]
-    settings = collisions.CornerSettings(
-        **{key: experiment[key] for key in collisions.CornerSettings.__dataclass_fields__}
-    )
     return (
         pixels[0],
         preact_target,
-        losses.negative_units(preact_target, experiment["n_corners"]),
-        settings,
+        collision_losses.negative_units(preact_target, experiment["n_corners"]),
+        corners.CornerSettings.from_config(experiment),
     )
 
 
@@ -52,26 +54,32 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     arguments = parser.parse_args()
     workdir = Path(arguments.workdir)
-    models.limit_threads(arguments.threads)
+    runtime.limit_threads(arguments.threads)
 
-    config, experiments = load_config(
-        read_yaml(arguments.config), ROOT / "workflow" / "schemas", base=ROOT
+    config, all_experiments = load_config(
+        read_yaml(arguments.config), Schemas(ROOT / "workflow" / "schemas"), [workdir, ROOT]
     )
+    study = config["studies"]["collisions_mnist"]
+    experiments = {
+        name: settings
+        for name, settings in all_experiments["collisions_mnist"].items()
+        if settings["mode"] == "micro"
+    }
     data = h5io.read_arrays(workdir / "resources/mnist/mnist.h5", ["test/images", "test/labels"])
-    predicted = h5io.read_arrays(workdir / "results/mnist/model/metrics.h5", ["test/predicted"])[
+    predicted = h5io.read_arrays(workdir / "results/models/mlp/metrics.h5", ["test/predicted"])[
         "test/predicted"
     ]
-    model = models.load_model(workdir / "results/mnist/model/model.keras")
+    model = runtime.load_model(workdir / "results/models/mlp/model.keras")
     handles = {}
 
     def finder_for(layer):
         if layer not in handles:
-            handle = models.LayerHandle(model, layer)
-            handles[layer] = (handle, collisions.MicroCollisionFinder(handle.preact))
+            handle = ModelHandle(model, layer)
+            handles[layer] = (handle, corners.MicroCollisionFinder(handle.preact))
         return handles[layer]
 
     print(f"# MNIST micro-level benchmark ({os.cpu_count()} cores, TF threads {arguments.threads})")
-    paper = experiments[config["report"]["paper_case"]]
+    paper = experiments[study["paper_case"]]
     handle, finder = finder_for(paper["layer"])
     seed, preact_target, units, settings = _prepare(
         paper, handle, data["test/images"], data["test/labels"], predicted
@@ -80,7 +88,7 @@ def main() -> None:
     seconds = statistics.median(run.seconds for run in runs)
     steps = runs[0].steps_run
     print(
-        f"paper case ({config['report']['paper_case']}): {len(units)} corners, {steps} steps, "
+        f"paper case ({study['paper_case']}): {len(units)} corners, {steps} steps, "
         f"converged {int(runs[0].converged.sum())}/{len(units)}"
     )
     print(
@@ -110,20 +118,20 @@ def main() -> None:
         f"optimisation ({steps_total} steps), {tracing:.2f} s tracing/compilation"
     )
 
-    corners = runs[0].corners
+    found = runs[0].corners
     timings = []
     for _ in range(arguments.repeats):
         started = time.perf_counter()
         interpolation.check_interpolations(
-            corners,
-            int(handle.probabilities_numpy(corners[:1]).argmax()),
+            found,
+            int(handle.probabilities_numpy(found[:1]).argmax()),
             handle.probabilities_numpy,
-            n_samples=config["interpolate"]["n_samples"],
-            seed=config["interpolate"]["seed"],
+            n_samples=study["interpolate"]["n_samples"],
+            seed=study["interpolate"]["seed"],
         )
         timings.append(time.perf_counter() - started)
     print(
-        f"{config['interpolate']['n_samples']} interpolations (weights + model): "
+        f"{study['interpolate']['n_samples']} interpolations (weights + model): "
         f"{statistics.median(timings):.4f} s"
     )
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from fooled.attacks import corners, lp_corners
 from fooled.core import h5io
-from fooled.models import mlp
+from fooled.models import runtime
+from fooled.models.handle import ModelHandle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +42,8 @@ def _time_lp(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default="paper_3_to_7")
-    parser.add_argument("--model", default=str(ROOT / "results/mnist/model/model.keras"))
-    parser.add_argument("--collide-dir", default=str(ROOT / "results/mnist/collide"))
+    parser.add_argument("--model", default=str(ROOT / "results/models/mlp/model.keras"))
+    parser.add_argument("--collide-dir", default=str(ROOT / "results/collisions_mnist/collide"))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gradient", action="store_true", help="also run the gradient finder")
     args = parser.parse_args()
@@ -52,8 +53,8 @@ def main() -> None:
         collide_path, ["seed_image", "preact_target", "negative_units", "target_image"]
     )
     attrs = h5io.read_attrs(collide_path)
-    mlp.limit_threads(1)
-    model = mlp.load_model(args.model)
+    runtime.limit_threads(1)
+    model = runtime.load_model(args.model)
     layer = str(attrs["layer"])
     kernel, bias = model.get_layer(layer).get_weights()
     units = [int(u) for u in arrays["negative_units"]]
@@ -74,15 +75,8 @@ def main() -> None:
         ("gradient corner (collide file)", [float(attrs["seconds"]) / n_corners]),
     ]
     if args.gradient:
-        handle = mlp.LayerHandle(model, layer)
-        settings = corners.CornerSettings(
-            optimizer=str(attrs["optimizer"]),
-            learning_rate=float(attrs["learning_rate"]),
-            w_pos=float(attrs["w_pos"]),
-            w_neg=float(attrs["w_neg"]),
-            threshold=float(attrs["threshold"]),
-            max_steps=int(attrs["max_steps"]),
-        )
+        handle = ModelHandle(model, layer)
+        settings = corners.CornerSettings.from_config(attrs)
         result = corners.MicroCollisionFinder(handle.preact).find(
             seed, arrays["preact_target"], units, settings
         )

@@ -6,6 +6,13 @@ import tensorflow as tf
 
 from fooled.attacks import collision_losses
 from fooled.attacks import corners as collisions
+from fooled.core.config import schema_defaults
+
+
+def _settings(**overrides):
+    """The MNIST study's micro defaults with the test's overrides."""
+    defaults = schema_defaults("studies/collisions_mnist.schema.yaml", "defaults", "micro")
+    return collisions.CornerSettings.from_config(defaults | overrides)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +33,7 @@ def layer():
 def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
     preact, seed, preact_target = layer
     units = collision_losses.negative_units(preact_target, 3)
-    settings = collisions.CornerSettings(learning_rate=0.01, w_pos=10.0, threshold=0.05)
+    settings = _settings(learning_rate=0.01, w_pos=10.0, threshold=0.05)
     finder = collisions.MicroCollisionFinder(preact)
     result = finder.find(seed, preact_target, units, settings)
     assert result.corners.shape == (3, 16)
@@ -48,9 +55,7 @@ def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
 def test_unreachable_threshold_stops_at_the_step_limit(layer):
     preact, seed, preact_target = layer
     units = collision_losses.negative_units(preact_target, 2)
-    settings = collisions.CornerSettings(
-        learning_rate=0.01, w_pos=1.0, threshold=1e-12, max_steps=7
-    )
+    settings = _settings(learning_rate=0.01, w_pos=1.0, threshold=1e-12, max_steps=7)
     result = collisions.MicroCollisionFinder(preact).find(seed, preact_target, units, settings)
     assert result.steps_run == 7
     assert not result.converged.any()
@@ -61,7 +66,7 @@ def test_unreachable_threshold_stops_at_the_step_limit(layer):
 def test_adam_also_reduces_l_pos(layer):
     preact, seed, preact_target = layer
     units = collision_losses.negative_units(preact_target, 2)
-    settings = collisions.CornerSettings(
+    settings = _settings(
         optimizer="adam", learning_rate=0.05, w_pos=3.0, threshold=1e-2, max_steps=3000
     )
     result = collisions.MicroCollisionFinder(preact).find(seed, preact_target, units, settings)
@@ -70,10 +75,41 @@ def test_adam_also_reduces_l_pos(layer):
 
 def test_unknown_optimizer_is_refused():
     with pytest.raises(ValueError, match="optimizer 'lbfgs'"):
-        collisions.CornerSettings(optimizer="lbfgs")
+        _settings(optimizer="lbfgs")
+    with pytest.raises(ValueError, match="lack n_corners"):
+        collisions.CornerSettings.from_config({"optimizer": "sgd"})
 
 
 def test_flipped_units_counts_non_positive_target_units_that_became_positive():
     target = np.array([1.0, 0.0, -1.0, -2.0])
     corners = np.array([[5.0, 0.1, -0.5, 0.3], [0.0, -1.0, -3.0, -2.0]])
     np.testing.assert_array_equal(collisions.flipped_units(corners, target), [2, 0])
+
+
+def test_gradient_corners_attack_on_a_keras_model():
+    """The attack object drives any Keras model through a ModelHandle at one ReLU layer."""
+    import keras
+
+    from fooled.models.handle import ModelHandle
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16,))
+    hidden = keras.layers.Dense(12, name="fc1")(inputs)
+    hidden = keras.layers.ReLU()(hidden)
+    outputs = keras.layers.Softmax()(keras.layers.Dense(3)(hidden))
+    model = ModelHandle(keras.Model(inputs, outputs), "fc1")
+    rng = np.random.default_rng(1)
+    seed, target = rng.uniform(0, 1, (2, 16)).astype(np.float32)
+    attack = collisions.GradientCorners(
+        _settings(n_corners=2, learning_rate=0.05, w_pos=10.0, threshold=0.05)
+    )
+    collision = attack.run(model, seed, target)
+    assert collision.corners.shape == (2, 16)
+    assert (collision.corners >= 0).all() and (collision.corners <= 1).all()
+    np.testing.assert_allclose(collision.target.preact, model.preact_numpy(target[None])[0])
+    assert collision.target.units == collision_losses.negative_units(collision.target.preact, 2)
+    np.testing.assert_allclose(collision.preact_corners, model.preact_numpy(collision.corners))
+    assert collision.corner_probabilities.shape == (2, 3)
+    datasets = collisions.corner_datasets(seed, target, collision)
+    assert datasets["corner_classes"].tolist() == collision.corner_probabilities.argmax(1).tolist()
+    assert datasets["negative_units"].tolist() == collision.target.units

@@ -1,15 +1,31 @@
-"""Schema validation: every bad config fails with one line that names the key."""
+"""The one config loader: defaults from the schemas, deep merge, one experiment-list format,
+one-line errors, and every default defined once."""
 
+import ast
 import copy
+import dataclasses
+import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fooled.core.config import ConfigError, load_config
+import fooled
+from fooled.core.config import (
+    ConfigError,
+    Schemas,
+    deep_merge,
+    load_config,
+    read_yaml,
+    schema_defaults,
+)
+from fooled.studies.collisions.checks import check_imagenet, check_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "workflow" / "schemas"
+SCHEMAS = Schemas(ROOT / "workflow" / "schemas")
+CHECKS = {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet}
+MICRO = ROOT / "config" / "studies" / "collisions_mnist" / "micro.yaml"
 
 
 @pytest.fixture
@@ -17,58 +33,263 @@ def default_config():
     return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
+def _load(config, base=ROOT):
+    return load_config(config, SCHEMAS, [Path(base), ROOT], CHECKS)
+
+
 def _error(config, base=ROOT):
     with pytest.raises(ConfigError) as caught:
-        load_config(config, SCHEMAS, base=base)
+        _load(config, base)
     message = str(caught.value)
     assert "\n" not in message
     return message
 
 
 def test_default_config_is_valid_and_experiments_inherit_defaults(default_config):
-    config, experiments = load_config(default_config, SCHEMAS, base=ROOT)
-    assert len(experiments) >= 21
-    paper = experiments["paper_3_to_7"]
+    config, experiments = _load(default_config)
+    mnist = experiments["collisions_mnist"]
+    assert len(mnist) >= 25
+    paper = mnist["paper_3_to_7"]
     assert paper["seed"] == {"class": 3, "index": 0} and paper["target"] == {"class": 7, "index": 0}
-    assert paper["w_pos"] == config["collide_defaults"]["w_pos"]
-    assert experiments["paper_3_to_7_literal"]["w_pos"] == 1.0
-    pairs = {(e["seed"]["class"], e["target"]["class"]) for e in experiments.values()}
+    micro_defaults = config["studies"]["collisions_mnist"]["defaults"]["micro"]
+    assert paper["w_pos"] == micro_defaults["w_pos"] == 4.0 and paper["mode"] == "micro"
+    assert mnist["paper_3_to_7_literal"]["w_pos"] == 1.0
+    assert mnist["macro_3_to_7"]["mode"] == "macro" and mnist["macro_3_to_7"]["w_pos"] == 1000.0
+    pairs = {(e["seed"]["class"], e["target"]["class"]) for e in mnist.values()}
     assert len(pairs) >= 20
+    # Every section is complete: defaults came from the schemas.
+    assert config["models"]["mlp"]["hidden_units"] == [256, 256]
+    assert config["datasets"]["mnist"]["retries"] == 3
+    assert config["studies"]["collisions_imagenet"]["enabled"] is False
+    assert experiments["collisions_imagenet"] == {}
+
+
+def test_paper_scale_and_sample_configs_are_valid(default_config):
+    loaded = {}
+    for name in ("imagenet.yaml", "imagenet_sample.yaml"):
+        merged = deep_merge(default_config, read_yaml(ROOT / "config" / name))
+        config, experiments = _load(merged)
+        imagenet = loaded[name] = experiments["collisions_imagenet"]
+        assert set(imagenet) >= {"home_theater_to_jeep", "church_to_cleaver"}, name
+        assert imagenet["church_to_cleaver"]["mode"] == "macro"
+        assert config["studies"]["collisions_imagenet"]["enabled"] is True
+    # config/imagenet.yaml keeps the authors' macro settings: the study's defaults.
+    assert loaded["imagenet.yaml"]["trimaran_to_obelisk"]["max_steps"] == 20000
+    assert loaded["imagenet_sample.yaml"]["trimaran_to_obelisk"]["max_steps"] == 4
+
+
+def test_merging_is_deep(default_config):
+    merged = deep_merge(
+        default_config, {"studies": {"collisions_mnist": {"defaults": {"micro": {"w_pos": 7.0}}}}}
+    )
+    config, experiments = _load(merged)
+    micro = config["studies"]["collisions_mnist"]["defaults"]["micro"]
+    assert micro["w_pos"] == 7.0 and micro["learning_rate"] == 0.005  # the rest kept
+    assert experiments["collisions_mnist"]["pair_0_to_1"]["w_pos"] == 7.0
+    assert experiments["collisions_mnist"]["paper_3_to_7_literal"]["w_pos"] == 1.0
 
 
 def test_unknown_top_level_key(default_config):
-    default_config["colide_defaults"] = {}
-    assert "unknown key colide_defaults" in _error(default_config)
+    default_config["studys"] = {}
+    assert "unknown key studys" in _error(default_config)
 
 
 def test_unknown_nested_key(default_config):
-    default_config["collide_defaults"]["wpos"] = 2
-    assert "collide_defaults.wpos" in _error(default_config)
+    default_config["studies"]["collisions_mnist"]["defaults"] = {"micro": {"wpos": 2}}
+    message = _error(default_config)
+    assert "wpos" in message and "studies.collisions_mnist.defaults.micro" in message
 
 
 def test_wrong_type(default_config):
-    default_config["train"]["epochs"] = "ten"
+    default_config["models"] = {"mlp": {"epochs": "ten"}}
     message = _error(default_config)
-    assert "train.epochs" in message and "'ten'" in message
+    assert "models.mlp.epochs" in message and "'ten'" in message
 
 
 def test_out_of_range_class_in_an_experiment_list(default_config, tmp_path):
-    experiments = yaml.safe_load((ROOT / "config/experiments/mnist_micro.yaml").read_text())
-    broken = copy.deepcopy(experiments[:2])
+    broken = copy.deepcopy(yaml.safe_load(MICRO.read_text())[:2])
     broken[1]["target"]["class"] = 12
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(broken))
-    default_config["experiment_lists"] = ["bad.yaml"]
+    default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["bad.yaml"]
     message = _error(default_config, base=tmp_path)
     assert message.startswith("bad.yaml: [1].target.class") and "12" in message
 
 
+def test_an_unknown_experiment_key_is_named(default_config, tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "x",
+                    "seed": {"class": 1, "index": 0},
+                    "target": {"class": 2, "index": 0},
+                    "wpos": 3,
+                }
+            ]
+        )
+    )
+    default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["bad.yaml"]
+    assert "unknown key [0].wpos" in _error(default_config, base=tmp_path)
+
+
+def test_a_macro_schedule_that_does_not_fit_is_refused(default_config, tmp_path):
+    entry = {
+        "name": "m",
+        "mode": "macro",
+        "seed": {"class": 3, "index": 0},
+        "target": {"class": 7, "index": 0},
+        "schedule": {"boundaries": [10], "values": [0.1]},
+    }
+    (tmp_path / "macro.yaml").write_text(yaml.safe_dump([entry]))
+    default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["macro.yaml"]
+    assert "macro.yaml: m: schedule has 1 values and 1 boundaries" in _error(
+        default_config, base=tmp_path
+    )
+
+
 def test_duplicate_experiment_name(default_config, tmp_path):
-    experiments = yaml.safe_load((ROOT / "config/experiments/mnist_micro.yaml").read_text())
+    experiments = yaml.safe_load(MICRO.read_text())
     (tmp_path / "twice.yaml").write_text(yaml.safe_dump([experiments[0], experiments[0]]))
-    default_config["experiment_lists"] = ["twice.yaml"]
+    default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["twice.yaml"]
     assert "used twice" in _error(default_config, base=tmp_path)
 
 
 def test_missing_experiment_list(default_config, tmp_path):
-    default_config["experiment_lists"] = ["nowhere.yaml"]
+    default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["nowhere.yaml"]
     assert "nowhere.yaml: file not found" in _error(default_config, base=tmp_path)
+
+
+def test_lists_resolve_in_the_working_directory_first(default_config, tmp_path):
+    own = tmp_path / "config" / "studies" / "collisions_mnist"
+    own.mkdir(parents=True)
+    (own / "micro.yaml").write_text(yaml.safe_dump(yaml.safe_load(MICRO.read_text())[:1]))
+    _, experiments = _load(default_config, base=tmp_path)
+    micro = [n for n, e in experiments["collisions_mnist"].items() if e["mode"] == "micro"]
+    assert micro == ["paper_3_to_7"]  # the working directory's list, not the repository's
+
+
+def test_a_macro_imagenet_seed_must_name_a_seed_image(default_config):
+    merged = deep_merge(default_config, read_yaml(ROOT / "config" / "imagenet_sample.yaml"))
+    merged["datasets"]["imagenet"]["seeds"] = merged["datasets"]["imagenet"]["seeds"][:1]
+    message = _error(merged)
+    assert "eggnog_to_rubber_eraser: a macro seed names a datasets.imagenet.seeds entry" in message
+
+
+def test_a_yaml_syntax_error_names_file_line_and_remedy(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("studies:\n  collisions_mnist:\n    enabled: [true\n    paper_case: x\n")
+    with pytest.raises(ConfigError) as caught:
+        read_yaml(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid YAML, line 4, column")
+    assert "fix the file" in message and "\n" not in message
+
+
+def test_schema_defaults_reach_every_level():
+    micro = schema_defaults("studies/collisions_mnist.schema.yaml", "defaults", "micro")
+    assert micro["optimizer"] == "sgd" and micro["w_pos"] == 4.0
+    imagenet = schema_defaults("studies/collisions_imagenet.schema.yaml", "defaults", "macro")
+    assert imagenet["max_steps"] == 20000 and imagenet["schedule"]["boundaries"][0] == 2200
+    assert schema_defaults("datasets/imagenet.schema.yaml", "index", "factory") == "Flat"
+
+
+# ----------------------------------------------------------------------------- defaults once
+
+
+def _schema_defaults_by_path():
+    """Every `default` in the schemas, by the config path it applies to (objects expanded)."""
+    found: dict[tuple, list] = {}
+
+    def walk(schema, base, path, seen):
+        schema, base = SCHEMAS._deref(schema, base)
+        key = id(schema)
+        if key in seen:
+            return
+        seen = seen | {key}
+        for part in schema.get("allOf", []):
+            walk(part, base, path, seen)
+        for name, subschema in schema.get("properties", {}).items():
+            resolved, sub_base = SCHEMAS._deref(subschema, base)
+            for where in (subschema, resolved):
+                if "default" in where:
+                    found.setdefault((*path, name), []).append(where["default"])
+                    if isinstance(where["default"], dict):
+                        for inner, value in where["default"].items():
+                            found.setdefault((*path, name, inner), []).append(value)
+                    break
+            walk(resolved, sub_base, (*path, name), seen)
+
+    main, base = SCHEMAS.at("config.schema.yaml")
+    walk(main, base, (), frozenset())
+    return found
+
+
+def test_each_config_key_has_at_most_one_default_in_the_schemas():
+    doubled = {
+        path: values for path, values in _schema_defaults_by_path().items() if len(values) > 1
+    }
+    assert not doubled, f"defaults defined twice: {doubled}"
+
+
+def _leaves(document, path=()):
+    if isinstance(document, dict):
+        for key, value in document.items():
+            yield from _leaves(value, (*path, key))
+    else:
+        yield path, document
+
+
+def test_no_config_file_restates_a_default():
+    defaults = {path: values[0] for path, values in _schema_defaults_by_path().items()}
+    restated = []
+    files = [*ROOT.glob("config/*.yaml"), *ROOT.glob(".test/**/config*.yaml")]
+    assert files
+    for path in files:
+        for key, value in _leaves(read_yaml(path) or {}):
+            if key in defaults and defaults[key] == value and not isinstance(value, dict):
+                restated.append(f"{path.relative_to(ROOT)}: {'.'.join(key)} = {value!r}")
+    assert not restated, "config files restate schema defaults: " + "; ".join(restated)
+
+
+def _package_modules():
+    for info in pkgutil.walk_packages(fooled.__path__, "fooled."):
+        yield info.name
+
+
+def test_settings_classes_have_no_defaults_of_their_own():
+    """Classes built from the config (``from_config``) take every value from it."""
+    offenders = []
+    for name in _package_modules():
+        path = Path(importlib.util.find_spec(name).origin)
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+            if "from_config" not in methods:
+                continue
+            module = importlib.import_module(name)
+            cls = getattr(module, node.name)
+            if dataclasses.is_dataclass(cls):
+                for field in dataclasses.fields(cls):
+                    if field.default is not dataclasses.MISSING or (
+                        field.default_factory is not dataclasses.MISSING
+                    ):
+                        offenders.append(f"{name}.{node.name}.{field.name}")
+    assert not offenders, f"settings with defaults outside the schemas: {offenders}"
+
+
+def test_no_module_keeps_a_table_of_config_defaults():
+    offenders = []
+    for name in _package_modules():
+        path = Path(importlib.util.find_spec(name).origin)
+        for node in ast.parse(path.read_text()).body:  # module-level names
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+            )
+            for target in targets:
+                if isinstance(target, ast.Name) and "DEFAULT" in target.id.upper():
+                    offenders.append(f"{name}.{target.id}")
+    assert not offenders, f"default tables outside the schemas: {offenders}"

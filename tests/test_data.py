@@ -12,7 +12,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import importlib.util
 import json
 import os
 import shutil
@@ -26,8 +25,10 @@ import h5py
 import numpy as np
 import pytest
 
+from fooled.core.config import schema_defaults
+from fooled.core.stage import Job, run_stage
+from fooled.data import stages
 from fooled.data.mnist import (
-    DEFAULT_MIRRORS,
     MNIST_FILES,
     DownloadError,
     IdxFormatError,
@@ -346,24 +347,15 @@ def test_resolve_mirrors_env_replaces_configured() -> None:
 
 
 def test_default_mirrors_are_the_canonical_ones() -> None:
-    assert DEFAULT_MIRRORS == [
+    # LeCun's original site is last: it has been intermittently unavailable for years.
+    assert schema_defaults("datasets/mnist.schema.yaml", "mirrors") == [
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
         "http://yann.lecun.com/exdb/mnist/",
     ]
 
 
-# --- the Snakemake script -----------------------------------------------------------------
-
-
-def _script():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "download_mnist_script", REPO / "scripts/download_mnist.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# --- the stage function of rule download_mnist ------------------------------------------
 
 
 SETTINGS = {
@@ -374,10 +366,15 @@ SETTINGS = {
 }
 
 
-def test_script_writes_documented_artifact(mirror: Path, tmp_path: Path) -> None:
+def _download_job(output: Path, log: Path, settings=SETTINGS) -> Job:
+    return Job.make(output={"mnist": str(output)}, params={"settings": settings}, log=str(log))
+
+
+def test_stage_writes_documented_artifact(mirror: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MNIST_MIRROR", str(mirror))
     output, log = tmp_path / "mnist" / "mnist.h5", tmp_path / "download.log"
-    status = _script().main(str(output), SETTINGS, str(log), env={"MNIST_MIRROR": str(mirror)})
-    assert status == 0
+    job = _download_job(output, log)
+    run_stage("download_mnist", job.log, lambda logger: stages.download_mnist(job, logger))
     with h5py.File(output, "r") as handle:
         shapes = {
             name: (handle[name].shape, handle[name].dtype)
@@ -402,12 +399,17 @@ def test_script_writes_documented_artifact(mirror: Path, tmp_path: Path) -> None
     assert not list(output.parent.glob(".*tmp-*"))
 
 
-def test_script_failure_logs_one_line_and_writes_nothing(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_stage_failure_logs_one_line_and_writes_nothing(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("MNIST_MIRROR", raising=False)
     empty = tmp_path / "empty"
     empty.mkdir()
     output, log = tmp_path / "out" / "mnist.h5", tmp_path / "download.log"
-    settings = dict(SETTINGS, mirrors=[str(empty)])
-    assert _script().main(str(output), settings, str(log), env={}) == 1
+    job = _download_job(output, log, dict(SETTINGS, mirrors=[str(empty)]))
+    with pytest.raises(SystemExit) as exit_status:
+        run_stage("download_mnist", job.log, lambda logger: stages.download_mnist(job, logger))
+    assert exit_status.value.code == 1
     assert not output.exists()
     errors = [line for line in log.read_text().splitlines() if " ERROR " in line]
     assert len(errors) == 1

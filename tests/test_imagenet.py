@@ -20,11 +20,11 @@ import yaml
 from workflow_runner import run_snakemake
 
 from fooled.core import h5io
-from fooled.core.config import ConfigError
+from fooled.core.config import ConfigError, Schemas
 from fooled.data import imagenet, patch_index, patches, sources
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = ROOT / "workflow" / "schemas" / "imagenet.schema.yaml"
+SCHEMAS = Schemas(ROOT / "workflow" / "schemas")
 N_CLASSES = 20
 
 
@@ -43,7 +43,12 @@ needs_sample = pytest.mark.skipif(
 
 
 def _settings(**section):
-    return imagenet.load_settings(section, SCHEMA)
+    """The ``datasets.imagenet`` section as the workflow loads it: defaults, schema, checks."""
+    schema, base = SCHEMAS.at("datasets/imagenet.schema.yaml")
+    settings = SCHEMAS.fill_defaults(section, schema, base)
+    SCHEMAS.validate(settings, schema, base, "config: datasets.imagenet")
+    imagenet.check_settings(settings)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -486,11 +491,10 @@ def test_settings_take_defaults_and_refuse_bad_keys():
 # --------------------------------------------------------------------------- workflow
 
 
-def _workflow_config(folder: Path, imagenet_section: dict) -> Path:
+def _workflow_config(folder: Path, imagenet_section: dict | None) -> Path:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["experiment_lists"] = [str(ROOT / path) for path in config["experiment_lists"]]
     if imagenet_section is not None:
-        config["imagenet"] = imagenet_section
+        config["datasets"] = {"imagenet": imagenet_section}
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -532,21 +536,36 @@ def test_the_default_config_runs_no_imagenet_job(tmp_path):
 
 
 def test_the_paper_scale_config_builds_its_dag_without_data(tmp_path):
-    section = yaml.safe_load((ROOT / "config" / "imagenet.yaml").read_text())["imagenet"]
+    paper_scale = ROOT / "config" / "imagenet.yaml"
+    section = yaml.safe_load(paper_scale.read_text())["datasets"]["imagenet"]
     env = {k: v for k, v in os.environ.items() if k != "IMAGENET_ROOT"}
-    run = _snakemake(tmp_path, _workflow_config(tmp_path, section), "-n", "imagenet", env=env)
+    config = _workflow_config(tmp_path, None)
+    run = run_snakemake(
+        tmp_path,
+        None,
+        "--configfile",  # the default config, then the paper-scale one over it
+        str(config),
+        str(paper_scale),
+        "--cores",
+        "2",
+        "-n",
+        "collisions_imagenet",
+        env=env,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     counts = _job_counts(run.stdout + run.stderr)
     assert counts["ingest_imagenet"] == section["n_shards"]
     assert counts["build_index"] == 1 and counts["evaluate_index"] == 1
     assert counts["query_sources"] == len(section["seeds"])
+    assert counts["download_vgg16"] == 1 and counts["collide_imagenet"] == 5
 
 
 def test_a_bad_imagenet_section_stops_the_workflow_in_one_line(tmp_path):
     run = _snakemake(tmp_path, _workflow_config(tmp_path, {"fraction": 2}), "-n")
     assert run.returncode != 0
-    assert "Config error: config: imagenet: fraction: 2 is greater than the maximum of 1" in (
-        run.stderr + run.stdout
+    assert (
+        "Config error: config: datasets.imagenet.fraction: 2 is greater than the maximum of 1"
+        in (run.stderr + run.stdout)
     )
 
 
@@ -614,44 +633,46 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
     }
     config_path = _workflow_config(tmp_path, section)
     config = yaml.safe_load(config_path.read_text())
-    config["imagenet_collisions"] = {
-        "model": {
-            "architecture": "vgg16",
-            "weights": "random",
-            "layer": "fc1",
-            "input_size": 48,
-            "seed": 0,
+    config["models"] = {"imagenet": {"weights": "random", "input_size": 48}}
+    (tmp_path / "cases.yaml").write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "micro_case",
+                    "table": "2a",
+                    "mode": "micro",
+                    "seed": {"synset": classes[2], "index": 0},
+                    "target": {"synset": classes[3], "index": 0},
+                },
+                {
+                    "name": "macro_case",
+                    "table": "3a",
+                    "mode": "macro",
+                    "seed": "first",
+                    "target": {"synset": classes[4], "index": 0},
+                },
+            ]
+        )
+    )
+    config["studies"]["collisions_mnist"]["enabled"] = False  # its jobs leave the DAG
+    config["studies"]["collisions_imagenet"] = {
+        "enabled": True,
+        "experiment_lists": ["cases.yaml"],
+        "defaults": {
+            "micro": {"n_corners": 2, "max_steps": 3},
+            "macro": {"n_corners": 2, "max_steps": 4, "chunk_steps": 2, "checkpoint_every": 2},
         },
-        "micro": {"n_corners": 2, "max_steps": 3, "learning_rate": 1.0, "threshold": 100.0},
-        "macro": {"n_corners": 2, "max_steps": 4, "chunk_steps": 2, "checkpoint_every": 2},
-        "interpolate": {"n_samples": 20, "seed": 0, "n_dataset_images": 10, "batch_size": 10},
-        "experiments": [
-            {
-                "name": "micro_case",
-                "table": "2a",
-                "mode": "micro",
-                "seed": {"synset": classes[2], "index": 0},
-                "target": {"synset": classes[3], "index": 0},
-            },
-            {
-                "name": "macro_case",
-                "table": "3a",
-                "mode": "macro",
-                "seed": "first",
-                "target": {"synset": classes[4], "index": 0},
-            },
-        ],
+        "interpolate": {"n_samples": 20, "n_dataset_images": 10, "batch_size": 10},
     }
     config_path.write_text(yaml.safe_dump(config))
     env = dict(os.environ, IMAGENET_ROOT=str(train_root))
-    targets = [f"results/imagenet/interpolate/{name}.h5" for name in ("micro_case", "macro_case")]
-    run = _snakemake(tmp_path, config_path, *targets, env=env)
+    run = _snakemake(tmp_path, config_path, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
     corner_keys = {"seed_image", "target_image", "corners", "negative_units", "loss_pos"}
     corner_keys |= {"preact_corners", "flipped_units", "corner_probabilities", "corner_classes"}
     macro_keys = {"loss_tv", "initial_image", "top_sources", "top_source_images", "weight_max"}
     for name, mode in (("micro_case", "micro"), ("macro_case", "macro")):
-        with h5py.File(tmp_path / f"results/imagenet/collide/{name}.h5") as handle:
+        with h5py.File(tmp_path / f"results/collisions_imagenet/collide/{name}.h5") as handle:
             assert corner_keys <= set(handle)
             assert (macro_keys <= set(handle)) == (mode == "macro")
             assert handle["corners"].shape == (2, 48, 48, 3)
@@ -660,13 +681,20 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
             assert handle.attrs["steps_run"] == (3 if mode == "micro" else 4)
             corners = handle["corners"][()]
         assert np.isfinite(corners).all() and corners.min() >= 0 and corners.max() <= 255
-        with h5py.File(tmp_path / f"results/imagenet/interpolate/{name}.h5") as handle:
+        with h5py.File(tmp_path / f"results/collisions_imagenet/interpolate/{name}.h5") as handle:
             assert handle["weights"].shape == (20, 2) and handle["predicted"].shape == (20,)
             attrs = dict(handle.attrs)
         assert attrs["n_samples"] == 20 and attrs["n_dataset_images"] == 10
         assert attrs["dist_dataset_mean"] > 0 and 0 <= attrs["interp_top_class_accuracy"] <= 1
-    with h5py.File(tmp_path / "results/imagenet/collide/macro_case.h5") as handle:
+    with h5py.File(tmp_path / "results/collisions_imagenet/collide/macro_case.h5") as handle:
         assert handle["initial_image"].shape == (48, 48, 3)
         assert handle["top_sources"].shape == (2, 8)  # 9 sources: the 8 with most weight
         assert handle.attrs["n_sources"] == 9 and handle.attrs["optimizer"] == "ema"
-    assert not list((tmp_path / "results").rglob("checkpoints/*.h5"))  # removed when done
+    assert not list((tmp_path / "results").rglob("checkpoints/**/*.h5"))  # removed when done
+    # The study's report section: Tables 2-4 with the random-weight rows set apart.
+    summary = json.loads((tmp_path / "results/report/summary.json").read_text())
+    assert "collisions_mnist" not in summary and not (tmp_path / "results/models").exists()
+    assert set(summary["collisions_imagenet"]["experiments"]) == {"micro_case", "macro_case"}
+    assert summary["index"]["recall_at_1"] == 1.0
+    page = (tmp_path / "results/report/report.html").read_text()
+    assert "micro_case — not comparable to the paper (random)" in page

@@ -13,6 +13,13 @@ import pytest
 import tensorflow as tf
 
 from fooled.attacks import composites
+from fooled.core.config import schema_defaults
+from fooled.core.progress import Progress
+
+# The authors' schedule (SPEC section 3): the ImageNet macro study's default.
+PAPER = schema_defaults("studies/collisions_imagenet.schema.yaml", "defaults", "macro")
+PAPER_BOUNDARIES = tuple(PAPER["schedule"]["boundaries"])
+PAPER_VALUES = tuple(PAPER["schedule"]["values"])
 
 
 def _random_problem(seed=0, n_sources=4, size=6, channels=3, units=12):
@@ -77,15 +84,17 @@ def test_learning_rate_schedule_is_the_authors():
         [0, 2199, 2200, 3199, 3200, 4700, 6999, 7000, 9000, 11000, 12999, 13000, 19999]
     )
     expected = [0.001, 0.001, 0.01, 0.01, 0.02, 0.04, 0.04, 0.06, 0.08, 0.1, 0.1, 0.01, 0.01]
-    np.testing.assert_allclose(composites.schedule_numpy(steps), expected)
-    bounds = tf.constant(composites.PAPER_BOUNDARIES, tf.int32)
-    rates = tf.constant(composites.PAPER_VALUES, tf.float32)
+    np.testing.assert_allclose(
+        composites.schedule_numpy(steps, PAPER_BOUNDARIES, PAPER_VALUES), expected
+    )
+    bounds = tf.constant(PAPER_BOUNDARIES, tf.int32)
+    rates = tf.constant(PAPER_VALUES, tf.float32)
     graph = [float(composites.schedule_tf(tf.constant(int(s)), bounds, rates)) for s in steps]
     np.testing.assert_allclose(graph, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="boundaries"):
-        composites.MacroSettings(boundaries=(10,), values=(0.1,))
+        _settings(boundaries=(10,), values=(0.1,))
     with pytest.raises(ValueError, match="multiple of chunk_steps"):
-        composites.MacroSettings(chunk_steps=300, checkpoint_every=1000)
+        _settings(chunk_steps=300, checkpoint_every=1000)
 
 
 def test_gradient_flows_to_the_control_logits_only():
@@ -106,8 +115,15 @@ def test_one_step_is_the_moving_average_update():
     sources, preact, weights, target = _random_problem()
     p0 = composites.initial_logits(weights)
     units = [int(u) for u in np.flatnonzero(target < 0)[:2]]
-    settings = composites.MacroSettings(
-        w_pos=10.0, w_neg=1.0, w_tv=2.0, max_steps=2, chunk_steps=2, checkpoint_every=0
+    settings = _settings(
+        w_pos=10.0,
+        w_neg=1.0,
+        w_tv=2.0,
+        max_steps=2,
+        chunk_steps=2,
+        checkpoint_every=0,
+        boundaries=PAPER_BOUNDARIES,
+        values=PAPER_VALUES,
     )
     finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=2)
     result = finder.find(p0, target, units, settings)
@@ -120,7 +136,7 @@ def test_one_step_is_the_moving_average_update():
             )
             total = tf.reduce_sum(10.0 * a + 1.0 * b + 2.0 * c)
         m = 0.99 * m + 0.01 * tape.gradient(total, p).numpy()
-        p.assign(p.numpy() - composites.schedule_numpy(step) * m)
+        p.assign(p.numpy() - composites.schedule_numpy(step, PAPER_BOUNDARIES, PAPER_VALUES) * m)
     np.testing.assert_allclose(result.logits, p.numpy(), rtol=1e-5, atol=1e-6)
     assert result.loss_pos.shape == (3, 2) and result.steps_run == 2
     np.testing.assert_allclose(
@@ -130,6 +146,9 @@ def test_one_step_is_the_moving_average_update():
 
 def _settings(**overrides):
     values = dict(
+        n_corners=3,
+        momentum=0.99,
+        threshold=5.0,
         w_pos=1000.0,
         w_neg=1.0,
         w_tv=1.0,
@@ -147,6 +166,19 @@ class Killed(Exception):
     pass
 
 
+class KillAt(Progress):
+    """Progress that raises at one step: the process dies between two chunks."""
+
+    def __init__(self, step):
+        super().__init__(10**6, "test")
+        self.kill_step = step
+
+    def update(self, n=1, **metrics):
+        super().update(n, **metrics)
+        if self.done == self.kill_step:
+            raise Killed
+
+
 def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
     sources, preact, weights, target = _random_problem()
     p0 = composites.initial_logits(weights)
@@ -157,13 +189,9 @@ def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
     )
     assert plain.checkpoints_written == [10, 20, 30]
 
-    def kill(step):
-        if step == 25:
-            raise Killed
-
     with pytest.raises(Killed):
         composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
-            p0, target, units, settings, tmp_path / "b.h5", "d", after_chunk=kill
+            p0, target, units, settings, tmp_path / "b.h5", "d", progress=KillAt(25)
         )
     with h5py_file(tmp_path / "b.h5") as handle:
         assert handle.attrs["step"] == 20 and handle["traces/loss_pos"].shape == (20, 3)
@@ -194,13 +222,20 @@ _KILL_SCRIPT = textwrap.dedent(
     import numpy as np
     sys.path.insert(0, {tests!r})
     from test_macro import _random_problem, _settings
-    from fooled import macro
+    from fooled.attacks import composites
+    from fooled.core.progress import Progress
+
+    class Slow(Progress):
+        def update(self, n=1, **metrics):
+            super().update(n, **metrics)
+            time.sleep(0.05)
+
     sources, preact, weights, target = _random_problem()
     units = [int(u) for u in np.flatnonzero(target < 0)[:3]]
     finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=5)
     result = finder.find(
         composites.initial_logits(weights), target, units, _settings(max_steps=400),
-        sys.argv[1], "d", after_chunk=lambda step: time.sleep(0.05),
+        sys.argv[1], "d", progress=Slow(400, "test"),
     )
     np.save(sys.argv[2], result.logits)
     """

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import runpy
-from pathlib import Path
-from types import SimpleNamespace
 
-import h5py
 import numpy as np
 import pytest
 
 from fooled.attacks import lp_corners
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "polytope.py"
 EPS = 1e-6
 
 
@@ -193,90 +188,3 @@ def test_bad_shapes_are_value_errors() -> None:
         lp_corners.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(3), np.ones(2))
     with pytest.raises(ValueError, match="finite"):
         lp_corners.CollisionPolytope.from_layer(np.ones((3, 2)), np.ones(2), np.array([1, np.nan]))
-
-
-def _write_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A small untrained 784-16-16-10 model and a collide file built the way rule collide does."""
-    from fooled.core import h5io
-    from fooled.models import mlp as models
-
-    models.make_deterministic(0)
-    model = models.mnist_mlp((16, 16))
-    model_path = tmp_path / "model.keras"
-    model.save(model_path)
-    rng = np.random.default_rng(1)
-    images = (rng.uniform(size=(40, 28, 28)) * 255).astype(np.uint8)
-    mnist = tmp_path / "mnist.h5"
-    with h5io.atomic_h5(mnist) as out:
-        h5io.write_datasets(out, {"test/images": images, "test/labels": np.arange(40) % 10})
-    seed_image, target_image = models.to_pixels(images[:2])
-    handle = models.LayerHandle(model, "fc1")
-    preact_target = handle.preact_numpy(target_image[None])[0]
-    units = np.flatnonzero(preact_target < 0)[:3]
-    corners = np.clip(seed_image + rng.normal(0, 0.05, (3, 784)), 0, 1).astype(np.float32)
-    collide = tmp_path / "collide.h5"
-    with h5io.atomic_h5(collide) as out:
-        h5io.write_datasets(
-            out,
-            {
-                "seed_image": seed_image.reshape(28, 28),
-                "target_image": target_image.reshape(28, 28),
-                "corners": corners.reshape(-1, 28, 28),
-                "negative_units": units.astype(np.int64),
-                "preact_target": preact_target.astype(np.float32),
-            },
-        )
-        probabilities = handle.probabilities_numpy(target_image[None])[0]
-        h5io.set_attrs(
-            out,
-            {
-                "experiment": "toy",
-                "layer": "fc1",
-                "target_predicted_class": int(probabilities.argmax()),
-            },
-        )
-    return model_path, mnist, collide
-
-
-def test_snakemake_script_writes_the_contract(tmp_path: Path, monkeypatch) -> None:
-    from fooled.models import mlp as models
-
-    model_path, mnist, collide = _write_inputs(tmp_path)
-    # TensorFlow is already initialised in this process; its thread pools cannot change now.
-    monkeypatch.setattr(models, "limit_threads", lambda threads: None)
-    output = tmp_path / "polytope" / "toy.h5"
-    smk = SimpleNamespace(
-        input=SimpleNamespace(collide=str(collide), model=str(model_path), mnist=str(mnist)),
-        params=SimpleNamespace(
-            settings={
-                "mode": "vertex",
-                "unit_weight": 1.0,
-                "pixels": [[14, 14], [0, 0]],
-                "tolerance": 1e-4,
-                "time_limit_seconds": 30,
-            },
-            interpolate={"n_samples": 50, "seed": 0, "n_dataset_images": 10},
-        ),
-        wildcards=SimpleNamespace(experiment="toy"),
-        threads=1,
-        output=[str(output)],
-        log=[str(tmp_path / "polytope.log")],
-    )
-    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
-    with h5py.File(output, "r") as handle:
-        assert handle["lp_corners"].shape == (3, 28, 28)
-        assert handle["lp_feasible"][()].all()
-        assert handle["lp_status"][()].tolist() == [0, 0, 0]
-        assert handle["lp_certificate/certified"][()].all()
-        assert handle["lp_certificate/max_equality_error"][()].max() < 1e-4
-        assert not handle["gradient_certificate/certified"][()].any()
-        assert handle["interp/weights"].shape == (50, 3)
-        assert handle["interp/certified"][()].all()
-        assert handle["pixel_ranges/low"].shape == (2,)
-        attrs = dict(handle.attrs)
-    assert attrs["experiment"] == "toy" and attrs["rank_pos"] == attrs["n_positive_units"]
-    assert attrs["lp_certified"] == 3 and attrs["gradient_certified"] == 0
-    assert attrs["target_certified"]
-    assert attrs["interp_top_class_accuracy"] == 1.0
-    assert attrs["seconds_per_lp"] > 0 and "config_digest" in attrs
-    assert [p.name for p in output.parent.iterdir()] == ["toy.h5"]

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-import runpy
 from pathlib import Path
-from types import SimpleNamespace
 
 import h5py
 import numpy as np
 import pytest
 
 from fooled.core.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
-from fooled.studies.collisions import report
+from fooled.core.stage import Job, run_stage
+from fooled.report import assemble
+from fooled.report.html import Figures
+from fooled.studies.collisions import report, sections
 from fooled.studies.collisions import summary as report_summary
 
 N_CORNERS = 5
 N_UNITS = 16
 N_INTERP = 2000
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "report.py"
+LOGGER = logging.getLogger("test_report")
 
 
 def _write_metrics(path: Path) -> None:
@@ -268,25 +270,50 @@ def test_single_experiment_std_is_null(artifacts: dict) -> None:
     json.loads(report_summary.summary_json(summary))
 
 
-def test_html_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) -> None:
-    summary = _summary(artifacts)
+def _section_job(arts: dict, out: Path, names=None, polytope=()) -> Job:
+    names = names or [n for n, *_ in EXPERIMENTS]
+    return Job.make(
+        input={
+            "metrics": str(arts["metrics"]),
+            "collide": [str(arts["collide"][n]) for n in names],
+            "interpolate": [str(arts["interpolate"][n]) for n in names],
+            "polytope": [str(arts["polytope"][n]) for n in polytope],
+        },
+        output={
+            "html": str(out / "section.html"),
+            "summary": str(out / "summary.json"),
+            "figures": str(out / "figures"),
+        },
+        params={
+            "collide_names": names,
+            "interpolate_names": names,
+            "polytope_names": list(polytope),
+            "paper_case": "paper_3_to_7",
+        },
+        log=str(out.parent / f"{out.name}.log"),
+    )
+
+
+def test_page_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) -> None:
+    out = tmp_path / "collisions_mnist"
+    job = _section_job(artifacts, out)
+    run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
     config = {
-        "report": {"paper_case": "paper_3_to_7"},
-        "mnist": {"mirrors": ["https://example.org/mnist/", "http://example.org/mnist/"]},
+        "report": {"title": "Reproduction report"},
+        "datasets": {"mnist": {"mirrors": ["https://example.org/mnist/", "http://example.org/"]}},
         "note": "<script>alert(1)</script>",
     }
-    inputs = {"metrics": artifacts["metrics"], **artifacts["collide"]}
-    page = report.render_report(
-        summary,
-        artifacts["collide"],
-        artifacts["interpolate"],
-        config,
-        report_summary.report_provenance(inputs),
+    page_job = Job.make(
+        input={"html": [str(out / "section.html")], "summary": [str(out / "summary.json")]},
+        output={"html": str(tmp_path / "report.html"), "summary": str(tmp_path / "summary.json")},
+        params={"config": config},
     )
+    assemble.assemble(page_job, LOGGER)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
     for number in ("10.21", "1.28", "100%", "1.0 / 1.0", "96.64%"):
         assert number in page
     # The paper's case sits in Table 1 beside the paper's row.
-    table1 = page.split("<h2>Model</h2>")[0]
+    table1 = page.split("<h3>Model</h3>")[0]
     assert "this reproduction: paper_3_to_7" in table1
     assert "97.12%" in table1
     for name, *_ in EXPERIMENTS:
@@ -302,34 +329,34 @@ def test_html_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) 
     assert "<link" not in page and "@import" not in page
     outside_pre = re.sub(r"<pre>.*?</pre>", "", page, flags=re.S)
     assert "http://" not in outside_pre and "https://" not in outside_pre
-    assert "http://example.org/mnist/" in page  # the config is shown, escaped
+    assert "http://example.org/" in page  # the config is shown, escaped
     images = re.findall(r'<img src="data:image/png;base64,', page)
     assert len(images) == 1 + 2 * len(EXPERIMENTS)
+    # The same figures are files for Snakemake's report (rule output, report()).
+    assert len(list((out / "figures").glob("*.png"))) == len(images)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "mean" in page and "std" in page and "worst case" in page
-
-    html_path, summary_path = tmp_path / "out" / "report.html", tmp_path / "out" / "summary.json"
-    report.write_report(html_path, summary_path, summary, page)
-    assert html_path.read_text(encoding="utf-8") == page
-    assert json.loads(summary_path.read_text())["experiments"]["paper_3_to_7"]["mode"] == "micro"
-    assert sorted(p.name for p in html_path.parent.iterdir()) == ["report.html", "summary.json"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["collisions_mnist"]["experiments"]["paper_3_to_7"]["mode"] == "micro"
+    assert summary["collisions_mnist"]["stage_seconds"]["collide/paper_literal_wpos1"] == 40.0
+    assert "library_versions" in summary["provenance"]
+    log = Path(job.log).read_text()
+    assert "wrote" in log and "paper_literal_wpos1: 4/5 corners converged" in log
 
 
 def test_missing_paper_case_is_reported(artifacts: dict) -> None:
     summary = _summary(artifacts)
-    page = report.render_report(
-        summary,
-        artifacts["collide"],
-        artifacts["interpolate"],
-        {"report": {"paper_case": "absent_case"}},
-        {},
+    page = report.render_mnist_section(
+        summary, artifacts["collide"], artifacts["interpolate"], {}, "absent_case", {}, Figures()
     )
     assert "absent_case" in page and "is not among the experiments run" in page
 
 
 def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
     summary = _summary(artifacts)
-    plain = report.render_report(summary, artifacts["collide"], artifacts["interpolate"], {}, {})
+    plain = report.render_imagenet_section(
+        summary, artifacts["collide"], artifacts["interpolate"], {}, Figures()
+    )
     assert "ImageNet patch index" not in plain
     summary["index"] = {
         "n_images": 950,
@@ -345,7 +372,9 @@ def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
         "peak_rss_mb": 1579.1,
         "on_gpu": False,
     }
-    page = report.render_report(summary, artifacts["collide"], artifacts["interpolate"], {}, {})
+    page = report.render_imagenet_section(
+        summary, artifacts["collide"], artifacts["interpolate"], {}, Figures()
+    )
     section = page[page.index("ImageNet patch index") :]
     for shown in ("274,550", "PCA64,HNSW32 efSearch=64", "0.976", "3,779", "46.1", "82x", "CPU"):
         assert shown in section, shown
@@ -378,48 +407,13 @@ def test_missing_file_is_artifact_error(tmp_path: Path, artifacts: dict) -> None
         )
 
 
-def test_snakemake_script(artifacts: dict, tmp_path: Path) -> None:
+def test_section_stage_fails_in_one_line(artifacts: dict, tmp_path: Path, capsys) -> None:
     names = [n for n, *_ in EXPERIMENTS]
-    out = tmp_path / "report"
-    smk = SimpleNamespace(
-        input=SimpleNamespace(
-            metrics=str(artifacts["metrics"]),
-            collide=[str(artifacts["collide"][n]) for n in names],
-            interpolate=[str(artifacts["interpolate"][n]) for n in names],
-        ),
-        params=SimpleNamespace(experiment_names=names, config={"report": {}}),
-        output=SimpleNamespace(html=str(out / "report.html"), summary=str(out / "summary.json")),
-        log=[str(tmp_path / "logs" / "report.log")],
-    )
-    (tmp_path / "logs").mkdir()
-    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
-    summary = json.loads((out / "summary.json").read_text())
-    assert list(summary["experiments"]) == names
-    assert summary["stage_seconds"]["collide/paper_literal_wpos1"] == 40.0
-    assert "paper_3_to_7" in (out / "report.html").read_text(encoding="utf-8")
-    log = Path(smk.log[0]).read_text()
-    assert "wrote" in log and "paper_literal_wpos1: 4/5 corners converged" in log
-
-
-def test_snakemake_script_fails_in_one_line(artifacts: dict, tmp_path: Path, capsys) -> None:
-    names = [n for n, *_ in EXPERIMENTS]
-    smk = SimpleNamespace(
-        input=SimpleNamespace(
-            metrics=str(artifacts["metrics"]),
-            collide=[str(artifacts["collide"][n]) for n in reversed(names)],
-            interpolate=[str(artifacts["interpolate"][n]) for n in names],
-        ),
-        params=SimpleNamespace(experiment_names=names, config={}),
-        output=SimpleNamespace(
-            html=str(tmp_path / "r" / "report.html"), summary=str(tmp_path / "r" / "summary.json")
-        ),
-        log=[str(tmp_path / "report.log")],
-    )
+    job = _section_job(artifacts, tmp_path / "r", names)
+    job.params["collide_names"] = list(reversed(names))  # paths no longer match their names
     with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+        run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
     assert exit_info.value.code == 1
-    assert "does not match" in capsys.readouterr().err
-    assert not (tmp_path / "r").exists()
 
 
 # --------------------------------------------------------------------------
@@ -567,24 +561,31 @@ def test_exact_section(with_polytope: dict) -> None:
 
 def test_html_certified_column_and_polytope_section(with_polytope: dict) -> None:
     summary = _summary_with_polytope(with_polytope)
-    page = report.render_report(
+    page = report.render_mnist_section(
         summary,
         with_polytope["collide"],
         with_polytope["interpolate"],
-        {"report": {"paper_case": "paper_3_to_7"}},
-        {},
         with_polytope["polytope"],
+        "paper_3_to_7",
+        {},
+        Figures(),
     )
     assert "certified: gradient / LP" in page
     assert "0/5 / 5/5" in page and "0/5 / 4/5" in page
-    assert "Exact collision polytope (fc1, linear programming)" in page
+    assert "Exact collision polytope (first layer, linear programming)" in page
     assert "88 / 88" in page and "3.00e-08" in page and "7.00e-01" in page
     assert "(0,0): 0.00–0.75" in page
     images = re.findall(r'<img src="data:image/png;base64,', page)
     assert len(images) == 1 + 2 * len(EXPERIMENTS) + len(POLYTOPE_EXPERIMENTS)
     # Without polytope files the section says the LP was not computed.
-    plain = report.render_report(
-        _summary(with_polytope), with_polytope["collide"], with_polytope["interpolate"], {}, {}
+    plain = report.render_mnist_section(
+        _summary(with_polytope),
+        with_polytope["collide"],
+        with_polytope["interpolate"],
+        {},
+        "paper_3_to_7",
+        {},
+        Figures(),
     )
     assert "the exact polytope was not computed" in plain
 
@@ -598,26 +599,13 @@ def test_polytope_of_another_experiment_is_refused(with_polytope: dict) -> None:
         )
 
 
-def test_snakemake_script_with_polytope(with_polytope: dict, tmp_path: Path) -> None:
-    names = [n for n, *_ in EXPERIMENTS]
+def test_section_stage_with_polytope(with_polytope: dict, tmp_path: Path) -> None:
     out = tmp_path / "report_lp"
-    smk = SimpleNamespace(
-        input=SimpleNamespace(
-            metrics=str(with_polytope["metrics"]),
-            collide=[str(with_polytope["collide"][n]) for n in names],
-            interpolate=[str(with_polytope["interpolate"][n]) for n in names],
-            polytope=[str(with_polytope["polytope"][n]) for n in POLYTOPE_EXPERIMENTS],
-        ),
-        params=SimpleNamespace(
-            experiment_names=names, polytope_names=POLYTOPE_EXPERIMENTS, config={"report": {}}
-        ),
-        output=SimpleNamespace(html=str(out / "report.html"), summary=str(out / "summary.json")),
-        log=[str(tmp_path / "report_lp.log")],
-    )
-    runpy.run_path(str(SCRIPT), init_globals={"snakemake": smk})
+    job = _section_job(with_polytope, out, polytope=POLYTOPE_EXPERIMENTS)
+    run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["study"] == "collisions_mnist"
     assert summary["experiments"]["paper_3_to_7"]["exact"]["lp_corners"] == 5
     assert summary["experiments"]["pair_2_to_5_s1"]["exact"] is None
     assert "polytope/paper_3_to_7" in summary["stage_seconds"]
-    log = Path(smk.log[0]).read_text()
-    assert "paper_3_to_7: 5/5 LP corners certified (gradient corners 0/5)" in log
+    assert (out / "figures" / "paper_3_to_7_lp_corners.png").is_file()

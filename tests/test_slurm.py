@@ -1,10 +1,10 @@
 """The tiny workflow through a real SLURM: a one-node cluster on 127.0.0.1 (slurm_cluster.py).
 
-Runs the tiny end-to-end configuration of tests/test_workflow.py twice, on this machine and
-through ``--executor slurm`` with the repository's SLURM profile (its site keys adapted to
-the test cluster, as a user adapts them to theirs), then checks that every job went through
-SLURM (a job id in every rule log and artifact, each job recorded as COMPLETED), that the
-outputs' datasets equal the local run's, and that a failing job is reported as failed.
+Runs the small end-to-end configuration (.test/, as tests/test_workflow.py does) twice, on
+this machine and through ``--executor slurm`` with the repository's SLURM profile (its site
+keys adapted to the test cluster, as a user adapts them to theirs), then checks that every job
+went through SLURM (a job id in every rule log and artifact, each job recorded as COMPLETED),
+that the outputs' datasets equal the local run's, and that a failing job is reported as failed.
 
 Runs when CI is set (and fails there if the cluster cannot start) or with RUN_SLURM_TESTS=1
 (`make test-slurm`); otherwise it is skipped, naming what is missing. Needs root and Debian's
@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import yaml
 from slurm_cluster import PARTITION, LocalSlurm, missing_requirements
-from test_workflow import TIMING_ATTRIBUTES, _datasets, _environment, _write_tiny_config, snakemake
-from workflow_runner import run_snakemake
+from test_workflow import _datasets, snakemake
+from workflow_runner import copy_test_config, run_snakemake, runner_environment
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -36,26 +36,26 @@ INIT_SECONDS = 5  # first status check after 5 s; the cluster keeps jobs listed 
 RUN_TIMEOUT = 900
 # Every job of the tiny DAG (rule `all` has no script and runs in the submitting process).
 RULE_LOGS = [
-    "logs/download_mnist.log",
-    "logs/train_model.log",
-    "logs/collide/three_to_seven.log",
-    "logs/collide/one_to_four.log",
-    "logs/interpolate/three_to_seven.log",
-    "logs/interpolate/one_to_four.log",
-    "logs/polytope/three_to_seven.log",
-    "logs/polytope/one_to_four.log",
+    "logs/shared/download_mnist.log",
+    "logs/shared/train_mlp.log",
+    "logs/collisions_mnist/collide_micro/three_to_seven.log",
+    "logs/collisions_mnist/collide_micro/one_to_four.log",
+    "logs/collisions_mnist/mnist_sources/macro_3_to_7.log",
+    "logs/collisions_mnist/collide_macro/macro_3_to_7.log",
+    "logs/collisions_mnist/report.log",
     "logs/report.log",
 ]
 OUTPUTS = [
     "resources/mnist/mnist.h5",
-    "results/mnist/model/metrics.h5",
-    "results/mnist/collide/three_to_seven.h5",
-    "results/mnist/collide/one_to_four.h5",
-    "results/mnist/interpolate/three_to_seven.h5",
-    "results/mnist/interpolate/one_to_four.h5",
-    "results/mnist/polytope/three_to_seven.h5",
-    "results/mnist/polytope/one_to_four.h5",
+    "results/models/mlp/metrics.h5",
+    *(
+        f"results/collisions_mnist/{stage}/{name}.h5"
+        for stage in ("collide", "interpolate", "polytope")
+        for name in ("three_to_seven", "one_to_four")
+    ),
+    "results/collisions_mnist/collide/macro_3_to_7.h5",
 ]
+TIMING_ATTRIBUTES = {"seconds", "trace_seconds", "train_seconds"}
 # Summary keys that digest an input file's bytes (model.keras differs from run to run).
 BYTE_DIGESTS = {"weights"}
 JOB_ID_LINE = re.compile(r"SLURM_JOB_ID (\S+)")
@@ -117,11 +117,11 @@ def _test_profile(folder: Path, cluster: LocalSlurm) -> Path:
 
 
 def _slurm_snakemake(folder: Path, cluster: LocalSlurm, *arguments: str, env=None):
-    environment = {**(env or _environment()), "SLURM_CONF": str(cluster.conf)}
+    environment = {**(env or runner_environment()), "SLURM_CONF": str(cluster.conf)}
     profile = str(_test_profile(folder, cluster))
     return run_snakemake(
         folder,
-        folder / "config.yaml",
+        None,
         "--workflow-profile",
         profile,
         *arguments,
@@ -141,10 +141,10 @@ def runs(cluster, tmp_path_factory):
     """The three runs, at once (SLURM jobs mostly wait on the scheduler): name -> (folder, run)."""
     folders = {name: tmp_path_factory.mktemp(name) for name in ("local", "slurm", "failing")}
     for folder in folders.values():
-        _write_tiny_config(folder)
+        copy_test_config(folder)
     empty_mirror = folders["failing"] / "empty-mirror"
     empty_mirror.mkdir()
-    failing_env = {**_environment(), "MNIST_MIRROR": str(empty_mirror)}
+    failing_env = {**runner_environment(), "MNIST_MIRROR": str(empty_mirror)}
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {
             "local": pool.submit(snakemake, folders["local"]),
@@ -178,7 +178,7 @@ def test_a_failing_job_is_reported_failed(cluster, runs):
     folder, run = runs["failing"]
     output = run.stdout + run.stderr
     assert run.returncode != 0, output[-4000:]
-    job_id = _job_id(folder / "logs/download_mnist.log")
+    job_id = _job_id(folder / "logs/shared/download_mnist.log")
     assert f"SLURM-job '{job_id}' failed" in output, output[-4000:]
     assert "Error in rule download_mnist" in output
     assert cluster.completion_records().get(job_id) == "FAILED"
@@ -205,8 +205,9 @@ def test_every_job_went_through_slurm(cluster, slurm_run):
     output = run.stdout + run.stderr
     for job_id in ids.values():
         assert f"SLURM jobid {job_id}" in output
-    with h5py.File(folder / "results/mnist/collide/three_to_seven.h5") as handle:
-        assert handle.attrs["slurm_job_id"] == ids["logs/collide/three_to_seven.log"]
+    with h5py.File(folder / "results/collisions_mnist/collide/three_to_seven.h5") as handle:
+        log = "logs/collisions_mnist/collide_micro/three_to_seven.log"
+        assert handle.attrs["slurm_job_id"] == ids[log]
     assert any((folder / ".snakemake" / "slurm_logs").rglob("*.log"))
 
 

@@ -1,4 +1,4 @@
-"""VGG-16 and the generic pre-activation handle, with random weights on small inputs."""
+"""VGG-16 and the one model handle (ModelHandle), with random weights on small inputs."""
 
 import io
 
@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fooled.attacks import collision_losses, composites
+from fooled.attacks import composites
 from fooled.attacks import corners as collisions
+from fooled.core.config import schema_defaults
 from fooled.models import vgg16
+from fooled.models.handle import VGG_MEANS_BGR, ModelHandle, preprocess_fn
 
 SIZE = 32  # VGG-16 with a 32x32 input: the same layers, a 512-value flatten
 
@@ -44,12 +46,12 @@ def test_random_weights_are_seeded(model):
 
 
 def test_fc1_preactivation_is_flatten_times_kernel_plus_bias(model):
-    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
+    handle = ModelHandle(model, "fc1", "vgg16")
     assert handle.n_units == 4096
     x = np.random.default_rng(0).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
     flatten = keras.Model(model.input, model.get_layer("flatten").output)
     kernel, bias = model.get_layer("fc1").get_weights()
-    bgr = x[..., ::-1] - np.array(vgg16.VGG_MEANS_BGR, np.float32)
+    bgr = x[..., ::-1] - np.array(VGG_MEANS_BGR, np.float32)
     expected = np.asarray(flatten(bgr)) @ kernel + bias
     preact = handle.preact_numpy(x)
     np.testing.assert_allclose(preact, expected, rtol=1e-4, atol=1e-3 * np.abs(expected).max())
@@ -71,40 +73,53 @@ def test_any_keras_model_and_relu_layer(tmp_path):
     keras.Model(inputs, outputs).save(path)
     model = vgg16.build_model("file", "file", model_file=path)
     x = np.random.default_rng(1).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
-    conv = vgg16.PreactivationHandle(model, "conv", "scale01")
+    conv = ModelHandle(model, "conv", "scale01")
     assert conv.n_units == 6 * 6 * 4 and (conv.preact_numpy(x) < 0).any()
-    relu = vgg16.PreactivationHandle(model, "dense_relu", "scale01")
-    dense = vgg16.PreactivationHandle(model, "dense", "scale01")
+    relu = ModelHandle(model, "dense_relu", "scale01")
+    dense = ModelHandle(model, "dense", "scale01")
     np.testing.assert_allclose(relu.preact_numpy(x), dense.preact_numpy(x), rtol=1e-6)
     with pytest.raises(ValueError, match="no ReLU"):
-        vgg16.PreactivationHandle(model, "out", "none")
+        ModelHandle(model, "out", "none")
     with pytest.raises(ValueError, match="not in model"):
-        vgg16.PreactivationHandle(model, "fc9", "none")
+        ModelHandle(model, "fc9", "none")
     assert vgg16.weights_label("file", path).startswith("file:")
 
 
 @pytest.mark.slow
-def test_micro_and_macro_steps_run_on_vgg(model):
-    handle = vgg16.PreactivationHandle(model, "fc1", "vgg16")
+def test_micro_and_macro_attacks_run_on_vgg(model):
+    handle = ModelHandle(model, "fc1", "vgg16")
     rng = np.random.default_rng(2)
     seed, target = rng.uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
-    preact_target = handle.preact_numpy(target[None])[0]
-    units = collision_losses.negative_units(preact_target, 2)
-    micro = collisions.MicroCollisionFinder(handle.flat_preact, 0.0, 255.0).find(
-        seed.reshape(-1),
-        preact_target,
-        units,
-        collisions.CornerSettings(optimizer="adam", learning_rate=1.0, max_steps=3, threshold=1e-9),
+    defaults = schema_defaults("studies/collisions_imagenet.schema.yaml", "defaults")
+    micro_settings = collisions.CornerSettings.from_config(
+        defaults["micro"] | {"n_corners": 2, "max_steps": 3, "threshold": 1e-9}
     )
-    assert micro.steps_run == 3 and micro.loss_pos[-1].mean() < micro.loss_pos[0].mean()
+    micro = collisions.GradientCorners(micro_settings, 0.0, 255.0).run(handle, seed, target)
+    trace = micro.trace
+    assert trace.steps_run == 3 and trace.loss_pos[-1].mean() < trace.loss_pos[0].mean()
+    assert micro.corners.shape == (2, SIZE, SIZE, 3)
     sources = rng.uniform(0, 255, (4, SIZE, SIZE, 3)).astype(np.float32)
     weights = np.full((4, SIZE, SIZE), 0.25)
-    settings = composites.MacroSettings(max_steps=4, chunk_steps=2, checkpoint_every=0)
-    result = composites.MacroCollisionFinder(handle.preact, sources, chunk_steps=2).find(
-        composites.initial_logits(weights), preact_target, units, settings
+    settings = composites.MacroSettings.from_config(
+        defaults["macro"]
+        | {"n_corners": 2, "max_steps": 4, "chunk_steps": 2, "checkpoint_every": 0}
     )
-    assert result.corners.shape == (2, SIZE, SIZE, 3) and np.isfinite(result.loss_pos).all()
-    assert result.corners.min() >= sources.min(axis=0).min() - 1e-3
+    collision = composites.MacroComposites(settings).run(handle, sources, weights, target)
+    assert collision.corners.shape == (2, SIZE, SIZE, 3)
+    assert np.isfinite(collision.trace.loss_pos).all()
+    assert collision.corners.min() >= sources.min(axis=0).min() - 1e-3
+    assert collision.target.units == micro.target.units
+
+
+def test_logits_and_probabilities_of_the_handle(model):
+    handle = ModelHandle(model, None, "vgg16")
+    x = np.random.default_rng(4).uniform(0, 255, (2, SIZE, SIZE, 3)).astype(np.float32)
+    logits = handle.logits_numpy(x)
+    probabilities = handle.probabilities_numpy(x)
+    np.testing.assert_allclose(probabilities, tf.nn.softmax(logits).numpy(), rtol=1e-4, atol=1e-7)
+    assert handle.outputs_probabilities and handle.n_classes == 1000
+    with pytest.raises(ValueError, match="no layer"):
+        handle.preact_numpy(x)
 
 
 class _Response(io.BytesIO):
@@ -135,4 +150,4 @@ def test_weights_download_checks_md5(tmp_path):
             opener=lambda *a, **k: _Response(payload),
         )
     assert not (tmp_path / "x.h5").exists()
-    assert vgg16.preprocess_fn("scale01")(tf.constant([255.0])).numpy()[0] == 1.0
+    assert preprocess_fn("scale01")(tf.constant([255.0])).numpy()[0] == 1.0

@@ -15,4 +15,4 @@ import os
 # buries the stage logs; warnings and errors still come through.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,80 +1,106 @@
-# Config validation and the helpers that turn config into file lists.
-# A bad config stops the run here, before any job, with one line naming the key.
+# The config, loaded once: validated against workflow/schemas/ with every default filled in,
+# each study's experiment lists read and merged. A bad config stops the run here, before any
+# job, with one line naming the file and key. Below: path helpers and the enabled studies.
 
+import os
 import sys
 from pathlib import Path
 
-from fooled.core.config import ConfigError, load_config
+from fooled.core.config import ConfigError, Schemas, load_config
+from fooled.core.integrity import rebuild_damaged
+from fooled.data.imagenet import check_settings as check_imagenet_dataset
+from fooled.studies.collisions.checks import check_imagenet, check_mnist
 
+# Jobs import the project's package from this checkout, also inside the per-rule conda
+# environments (workflow/envs/), which hold its dependencies only.
+SOURCE = Path(workflow.basedir) / "src"
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [str(SOURCE), os.getenv("PYTHONPATH")]))
+)
+
+SCHEMAS = Schemas(Path(workflow.basedir) / "workflow" / "schemas")
 try:
-    config, EXPERIMENTS = load_config(config, Path(workflow.basedir) / "workflow" / "schemas")
-except ConfigError as error:
-    sys.exit(f"Config error: {error}")
-
-# Macro-level MNIST experiments (issue #4, workflow/rules/macro.smk) join the micro ones with
-# mode "macro": rules interpolate and report treat both alike; rule collide only the micro ones.
-from fooled.studies.collisions.settings import load_macro_experiments
-
-try:
-    MACRO_EXPERIMENTS = load_macro_experiments(
-        config, Path(workflow.basedir) / "workflow" / "schemas", [Path("."), Path(workflow.basedir)]
+    config, EXPERIMENTS = load_config(
+        config,
+        SCHEMAS,
+        [Path("."), Path(workflow.basedir)],
+        {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet},
     )
-    _clash = sorted(set(MACRO_EXPERIMENTS) & set(EXPERIMENTS))
-    if _clash:
-        raise ConfigError(f"experiment names used by micro and macro lists: {', '.join(_clash)}")
+    check_imagenet_dataset(config["datasets"]["imagenet"])
 except ConfigError as error:
     sys.exit(f"Config error: {error}")
-MICRO_EXPERIMENTS = list(EXPERIMENTS)
-EXPERIMENTS = {**EXPERIMENTS, **MACRO_EXPERIMENTS}
+
+STUDIES = config["studies"]
 
 
-wildcard_constraints:
-    experiment="|".join(sorted(EXPERIMENTS)),
+def enabled(study):
+    return STUDIES[study]["enabled"]
 
+
+def experiments(study, mode=None):
+    """A study's experiments (of one mode), name -> merged settings."""
+    return {
+        name: settings
+        for name, settings in EXPERIMENTS[study].items()
+        if mode is None or settings.get("mode") == mode
+    }
+
+
+def names_pattern(names):
+    """A wildcard constraint matching exactly these names (none: matches nothing)."""
+    return "|".join(sorted(names)) or "(?!)"
+
+
+def benchmark(rule_name, wildcard=None):
+    """Where a rule's `benchmark:` file goes: results/benchmarks/<rule>/<wildcard value>.tsv."""
+    name = f"{{{wildcard}}}" if wildcard else "job"
+    return f"results/benchmarks/{rule_name}/{name}.tsv"
+
+
+def section_files(study):
+    """A study's report section: the files rule report joins."""
+    folder = f"results/report/{study}"
+    return {"html": f"{folder}/section.html", "summary": f"{folder}/summary.json"}
+
+
+# Artifacts whose recorded checksum no longer matches (truncated, overwritten) are moved
+# aside before the DAG is built and asked for again by rule all, so the rules that made them
+# run again, and the rules after them (fooled.core.integrity). Only the main process checks:
+# cluster jobs parse this file too, while other jobs write.
+DAMAGED = rebuild_damaged(["resources", "results"]) if workflow.is_main_process else []
+
+
+# ----------------------------------------------------------------- shared: MNIST and the MLP
 
 MNIST_H5 = "resources/mnist/mnist.h5"
-MODEL = "results/mnist/model/model.keras"
-METRICS = "results/mnist/model/metrics.h5"
+MLP_MODEL = "results/models/mlp/model.keras"
+MLP_METRICS = "results/models/mlp/metrics.h5"
+
+# ----------------------------------------------------------------- shared: the ImageNet classifier
+
+IMAGENET_MODEL = config["models"]["imagenet"]
+VGG16_WEIGHTS = "resources/models/vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+VGG16_RECORD = "resources/models/vgg16_weights.json"
 
 
-def collide_path(name):
-    return f"results/mnist/collide/{name}.h5"
+def imagenet_model_inputs():
+    """The files the ImageNet classifier needs: the download, a local file, or none (random)."""
+    weights = IMAGENET_MODEL["weights"]
+    files = {}
+    if weights == "imagenet":
+        files["weights"] = VGG16_WEIGHTS
+    elif weights not in ("random", "file"):
+        files["weights"] = os.path.expandvars(os.path.expanduser(weights))
+    if IMAGENET_MODEL["architecture"] == "file":
+        files["model_file"] = os.path.expandvars(
+            os.path.expanduser(IMAGENET_MODEL["file"])
+        )
+    return files
 
 
-def interpolate_path(name):
-    return f"results/mnist/interpolate/{name}.h5"
+# ----------------------------------------------------------------- shared: the ImageNet patch database
 
-
-def polytope_path(name):
-    return f"results/mnist/polytope/{name}.h5"
-
-
-def polytope_eligible(settings):
-    """The exact LP polytope needs a layer affine in the pixels: micro experiments on fc1."""
-    return settings.get("layer") == "fc1" and settings.get("mode", "micro") == "micro"
-
-
-POLYTOPE_EXPERIMENTS = [
-    name for name, settings in EXPERIMENTS.items() if polytope_eligible(settings)
-]
-
-
-def final_outputs():
-    return ["results/report/report.html", "results/report/summary.json"]
-
-
-# ImageNet patch database (issue #3). The `imagenet` section is optional: without it (the
-# default MNIST study) its rules exist with the defaults but no target asks for them.
-from fooled.data.imagenet import load_settings as load_imagenet_settings
-
-try:
-    IMAGENET = load_imagenet_settings(
-        config.get("imagenet"), Path(workflow.basedir) / "workflow" / "schemas" / "imagenet.schema.yaml"
-    )
-except ConfigError as error:
-    sys.exit(f"Config error: {error}")
-
-IMAGENET_ENABLED = bool(config.get("imagenet")) and IMAGENET["enabled"]
+IMAGENET = config["datasets"]["imagenet"]
 IMAGENET_SEEDS = {seed["name"]: seed for seed in IMAGENET["seeds"]}
 IMAGENET_MANIFEST = "results/imagenet/manifest.h5"
 IMAGENET_PATCH_MAP = "results/imagenet/patches.h5"
@@ -82,7 +108,14 @@ IMAGENET_INDEX = "results/imagenet/index/patches.faiss"
 IMAGENET_INDEX_RECORD = "results/imagenet/index/index.h5"
 IMAGENET_INDEX_SUMMARY = "results/imagenet/index/summary.json"
 _IMAGENET_INGEST_KEYS = (
-    "root", "extract_dir", "classes", "fraction", "min_per_class", "seed", "n_shards", "image_size"
+    "root",
+    "extract_dir",
+    "classes",
+    "fraction",
+    "min_per_class",
+    "seed",
+    "n_shards",
+    "image_size",
 )
 
 
@@ -91,7 +124,9 @@ def imagenet_shard_path(shard):
 
 
 def imagenet_shard_paths():
-    return [imagenet_shard_path(f"{shard:04d}") for shard in range(IMAGENET["n_shards"])]
+    return [
+        imagenet_shard_path(f"{shard:04d}") for shard in range(IMAGENET["n_shards"])
+    ]
 
 
 def imagenet_sources_path(seed):
@@ -109,20 +144,95 @@ def imagenet_patch_settings():
 
 
 def imagenet_index_settings():
-    index = {key: value for key, value in IMAGENET["index"].items() if key != "search_params"}
+    index = {
+        key: value for key, value in IMAGENET["index"].items() if key != "search_params"
+    }
     return imagenet_patch_settings() | {"index": index}
 
 
 def imagenet_evaluate_settings():
     return imagenet_patch_settings() | {
-        "index": IMAGENET["index"], "benchmark": IMAGENET["benchmark"], "query": IMAGENET["query"]
+        "index": IMAGENET["index"],
+        "benchmark": IMAGENET["benchmark"],
+        "query": IMAGENET["query"],
     }
 
 
 def imagenet_query_settings():
-    return imagenet_patch_settings() | {"index": IMAGENET["index"], "query": IMAGENET["query"]}
+    return imagenet_patch_settings() | {
+        "index": IMAGENET["index"],
+        "query": IMAGENET["query"],
+    }
 
 
 def imagenet_outputs():
-    """The ImageNet targets: the index's evaluation and every seed's source images."""
-    return [IMAGENET_INDEX_SUMMARY] + [imagenet_sources_path(name) for name in IMAGENET_SEEDS]
+    """The patch database's targets: the index's evaluation and every seed's source images."""
+    return [IMAGENET_INDEX_SUMMARY] + [
+        imagenet_sources_path(name) for name in IMAGENET_SEEDS
+    ]
+
+
+def checkpoint_path(study, name):
+    # Not an output: Snakemake would delete it before rerunning a killed job.
+    return f"results/checkpoints/{study}/{name}.h5"
+
+
+# ----------------------------------------------------------------- study: collisions_mnist
+
+CM = "results/collisions_mnist"
+CM_MICRO = experiments("collisions_mnist", "micro")
+CM_MACRO = experiments("collisions_mnist", "macro")
+CM_ALL = list(EXPERIMENTS["collisions_mnist"])
+
+
+def cm_path(stage, name):
+    return f"{CM}/{stage}/{name}.h5"
+
+
+def collisions_mnist_section_inputs():
+    return {
+        "metrics": MLP_METRICS,
+        "collide": [cm_path("collide", name) for name in CM_ALL],
+        "interpolate": [cm_path("interpolate", name) for name in CM_ALL],
+        "polytope": [cm_path("polytope", name) for name in CM_MICRO],
+    }
+
+
+# ----------------------------------------------------------------- study: collisions_imagenet
+
+CI = "results/collisions_imagenet"
+CI_ALL = EXPERIMENTS["collisions_imagenet"]
+
+
+def ci_path(stage, name):
+    return f"{CI}/{stage}/{name}.h5"
+
+
+def ci_collide_inputs(wildcards):
+    entry = CI_ALL[wildcards.experiment]
+    files = {"manifest": IMAGENET_MANIFEST, **imagenet_model_inputs()}
+    if entry["mode"] == "macro":
+        files["sources"] = imagenet_sources_path(entry["seed"])
+    return files
+
+
+def collisions_imagenet_section_inputs():
+    return {
+        "collide": [ci_path("collide", name) for name in CI_ALL],
+        "interpolate": [ci_path("interpolate", name) for name in CI_ALL],
+        "index": [IMAGENET_INDEX_SUMMARY],
+    }
+
+
+# ----------------------------------------------------------------- the report
+
+# The studies in the order the report shows them; rule all asks for the enabled ones.
+STUDY_ORDER = ["collisions_mnist", "collisions_imagenet"]
+ENABLED = [study for study in STUDY_ORDER if enabled(study)]
+
+
+def report_inputs():
+    return {
+        "html": [section_files(study)["html"] for study in ENABLED],
+        "summary": [section_files(study)["summary"] for study in ENABLED],
+    }

@@ -1,21 +1,25 @@
+# The report: every enabled study's section joined into one self-contained page and one
+# summary.json (`snakemake --report report.zip` builds Snakemake's browsable report too).
+
+
 rule report:
     input:
-        metrics=METRICS,
-        collide=[collide_path(name) for name in EXPERIMENTS]
-        + [imagenet_collide_path(name) for name in IMAGENET_EXPERIMENTS],
-        interpolate=[interpolate_path(name) for name in EXPERIMENTS]
-        + [imagenet_interpolate_path(name) for name in IMAGENET_EXPERIMENTS],
-        polytope=[polytope_path(name) for name in POLYTOPE_EXPERIMENTS],
-        imagenet_index=[IMAGENET_INDEX_SUMMARY] if IMAGENET_ENABLED else [],
+        **report_inputs(),
     output:
-        html="results/report/report.html",
+        html=report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
         summary="results/report/summary.json",
     log:
         "logs/report.log",
-    params:
-        experiment_names=list(EXPERIMENTS) + list(IMAGENET_EXPERIMENTS),
-        polytope_names=POLYTOPE_EXPERIMENTS,
-        config=config,
+    benchmark:
+        benchmark("report")
+    conda:
+        "../envs/report.yaml"
     threads: 1
+    params:
+        config=config,
     script:
-        "../../scripts/report.py"
+        "../../scripts/report/assemble.py"

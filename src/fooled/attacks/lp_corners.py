@@ -27,7 +27,7 @@ never as an exception: one bad target must not stop a workflow run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -476,6 +476,14 @@ class LPSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"LP mode '{self.mode}' not one of {', '.join(MODES)}")
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> LPSettings:
+        return cls(
+            mode=str(settings["mode"]),
+            unit_weight=float(settings["unit_weight"]),
+            time_limit_seconds=settings["time_limit_seconds"],
+        )
 
 
 class LPCorners:

@@ -255,7 +255,8 @@ def schema_defaults(name: str, *pointer: str) -> Any:
 # ----------------------------------------------------------------------------- experiments
 
 
-Check = Callable[[Mapping[str, Any], str], None]
+# A study's check: (merged experiment, where, the complete config) -> None or ConfigError.
+Check = Callable[[Mapping[str, Any], str, Mapping[str, Any]], None]
 
 
 def study_modes(study_schema: Mapping[str, Any]) -> list[str] | None:
@@ -269,6 +270,7 @@ def load_experiments(
     schemas: Schemas,
     bases: Sequence[Path],
     check: Check | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """A study's experiments: every list read, validated, merged over the study's defaults.
 
@@ -305,7 +307,7 @@ def load_experiments(
             if modes:
                 merged["mode"] = mode
             if check is not None:
-                check(merged, f"{list_path}: {experiment}")
+                check(merged, f"{list_path}: {experiment}", config or {})
             experiments[experiment] = merged
     return experiments
 
@@ -329,7 +331,9 @@ def load_config(
     schemas.validate(complete, main, base, "config")
     experiments = {}
     for study, section in complete.get("studies", {}).items():
-        experiments[study] = load_experiments(study, section, schemas, bases, checks.get(study))
+        experiments[study] = load_experiments(
+            study, section, schemas, bases, checks.get(study), complete
+        )
         if section.get("enabled") and "experiment_lists" in section and not experiments[study]:
             raise ConfigError(f"config: studies.{study}: experiment_lists name no experiment")
     return complete, experiments

@@ -20,17 +20,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from fooled.core import integrity
+from fooled.core.integrity import sha256_file
+
 
 class ArtifactError(RuntimeError):
     """An input artifact is missing, truncated or not what the stage expects."""
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def config_digest(settings: Any) -> str:
@@ -87,6 +82,7 @@ def atomic_h5(path: str | os.PathLike[str]) -> Iterator[h5py.File]:
     try:
         with h5py.File(temporary, "w", track_order=True) as handle:
             yield handle
+        integrity.record(temporary, target)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -101,6 +97,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     temporary = target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
     try:
         yield temporary
+        integrity.record(temporary, target)
         os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -166,7 +163,10 @@ def open_artifact(path: str | os.PathLike[str]) -> h5py.File:
     except FileNotFoundError as error:
         raise ArtifactError(f"{path}: missing input artifact") from error
     except OSError as error:
-        raise ArtifactError(f"{path}: not a readable HDF5 file (truncated or corrupt?)") from error
+        raise ArtifactError(
+            f"{path}: not a readable HDF5 file (truncated or corrupt?); delete it and rerun "
+            "the workflow to rebuild it"
+        ) from error
 
 
 def read_arrays(path: str | os.PathLike[str], names: list[str]) -> dict[str, np.ndarray]:

@@ -31,41 +31,11 @@ import h5py
 import numpy as np
 
 from fooled.core import h5io
-from fooled.core.config import ConfigError, merge_defaults, read_yaml, validate
+from fooled.core.config import ConfigError
 
 LOGGER = logging.getLogger(__name__)
 ROOT_ENVIRONMENT_VARIABLE = "IMAGENET_ROOT"
 IMAGE_SUFFIXES = (".jpeg", ".jpg")
-
-# Every key of the ``imagenet`` config section and its default; the schema
-# (workflow/schemas/imagenet.schema.yaml) checks types and ranges.
-DEFAULTS: dict[str, Any] = {
-    "enabled": True,
-    "root": None,
-    "extract_dir": "resources/imagenet/extracted",
-    "classes": "all",
-    "fraction": 0.1,
-    "min_per_class": 1,
-    "seed": 0,
-    "n_shards": 8,
-    "image_size": 256,
-    "patches": {"size": 32, "stride": 14, "heldout_images": 50, "heldout_seed": 0},
-    "index": {
-        "factory": "Flat",
-        "search_params": "",
-        "rerank_k": 10,
-        "train_size": 100000,
-        "train_seed": 0,
-        "add_batch": 32768,
-        "use_gpu": "auto",
-        "gpu_float16": True,
-        "threads": 0,
-        "preload_images": True,
-    },
-    "benchmark": {"n_queries": 2000, "seed": 0},
-    "query": {"seed_size": 224, "grid": 25, "step": 7, "window": 112, "exclude_seed_image": True},
-    "seeds": [],
-}
 
 
 class IngestError(ValueError):
@@ -76,32 +46,26 @@ class UnsafeArchiveError(IngestError):
     """An archive member would write outside the extraction folder, or is a link or device."""
 
 
-def load_settings(section: Mapping[str, Any] | None, schema_path: str | Path) -> dict[str, Any]:
-    """Validate the ``imagenet`` section and fill in the defaults of the keys it leaves out.
-
-    The section is optional in the main config (the default study is MNIST only),
-    so its schema lives beside the main one and is applied only when present.
-    """
-    section = dict(section or {})
-    validate(section, read_yaml(schema_path), "config: imagenet")
-    settings = merge_defaults(DEFAULTS, section)
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Checks across keys of ``datasets.imagenet`` that its schema cannot express."""
     names = [seed["name"] for seed in settings["seeds"]]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ConfigError(f"config: imagenet.seeds: name used twice: {', '.join(duplicates)}")
+        raise ConfigError(
+            f"config: datasets.imagenet.seeds: name used twice: {', '.join(duplicates)}"
+        )
     size, image_size = settings["patches"]["size"], settings["image_size"]
     if size > image_size or size > settings["query"]["seed_size"]:
         raise ConfigError(
-            f"config: imagenet.patches.size {size} exceeds the image size "
+            f"config: datasets.imagenet.patches.size {size} exceeds the image size "
             f"({image_size}) or the seed size ({settings['query']['seed_size']})"
         )
     query = settings["query"]
     if (query["grid"] - 1) * query["step"] + size > query["seed_size"]:
         raise ConfigError(
-            f"config: imagenet.query: a {query['grid']}x{query['grid']} grid with step "
+            f"config: datasets.imagenet.query: a {query['grid']}x{query['grid']} grid with step "
             f"{query['step']} and {size}-pixel patches does not fit a {query['seed_size']} seed"
         )
-    return settings
 
 
 def resolve_root(root: str | None) -> Path:

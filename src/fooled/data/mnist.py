@@ -41,14 +41,6 @@ MNIST_FILES: dict[str, str] = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 
-#: Canonical internet mirrors, tried in order. LeCun's original site is last
-#: because it has been intermittently unavailable (or behind a login) for years.
-DEFAULT_MIRRORS: list[str] = [
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-]
-
 #: Environment variable naming the one source to use instead of the configured
 #: mirrors (offline clusters, CI): a directory, a ``file://`` URL or an URL prefix.
 MIRROR_ENV_VAR = "MNIST_MIRROR"

@@ -7,6 +7,7 @@ followed by a separate ``ReLU`` layer: the Dense layer's output is ``f0``.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -14,10 +15,12 @@ import keras
 import numpy as np
 
 from fooled.data.mnist import to_pixels
-from fooled.models.runtime import make_deterministic
+from fooled.models.runtime import TrainingProgress, make_deterministic
+
+LOGGER = logging.getLogger(__name__)
 
 
-def mnist_mlp(hidden_units: tuple[int, ...] = (256, 256), n_classes: int = 10) -> keras.Model:
+def mnist_mlp(hidden_units: tuple[int, ...], n_classes: int = 10) -> keras.Model:
     """The paper's MNIST network: 784-256-256-10 with ReLU, logits then softmax."""
     inputs = keras.Input(shape=(784,), name="pixels")
     hidden = inputs
@@ -50,9 +53,9 @@ def train_mnist_mlp(
     epochs: int,
     batch_size: int,
     learning_rate: float,
-    hidden_units: tuple[int, ...] = (256, 256),
-    max_train_samples: int | None = None,
-    verbose: int = 2,
+    hidden_units: tuple[int, ...],
+    max_train_samples: int | None,
+    logger: logging.Logger = LOGGER,
 ) -> TrainingResult:
     """Train the MLP with Adam; the test set doubles as validation, as in the paper's report."""
     make_deterministic(seed)
@@ -75,7 +78,8 @@ def train_mnist_mlp(
         epochs=epochs,
         validation_data=(x_test, y_test),
         shuffle=True,
-        verbose=verbose,
+        verbose=0,
+        callbacks=[TrainingProgress(epochs, logger)],
     )
     seconds = time.perf_counter() - started
     probabilities = model.predict(x_test, batch_size=1024, verbose=0)

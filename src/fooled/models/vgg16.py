@@ -18,13 +18,15 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 
 from fooled.core import h5io
+from fooled.models.handle import ModelHandle
 
 VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 
@@ -152,3 +154,23 @@ def resolve_weights_path(weights: str) -> Path | None:
     if weights in ("imagenet", "random", "file"):
         return None
     return Path(os.path.expandvars(os.path.expanduser(weights)))
+
+
+def imagenet_classifier(
+    settings: Mapping[str, Any], weights_path: str | os.PathLike[str] | None, layer: str | None
+) -> tuple[ModelHandle, str]:
+    """The configured ImageNet classifier (``models.imagenet``) seen at ``layer``, and its label.
+
+    The label (``imagenet``, ``random`` or ``file:<digest>``) goes into every
+    artifact, so the report can keep random-weight rows apart from the paper's.
+    """
+    model = build_model(
+        settings["architecture"],
+        settings["weights"],
+        weights_path=weights_path,
+        model_file=settings["file"],
+        input_size=settings["input_size"],
+        seed=settings["seed"],
+    )
+    label = weights_label(settings["weights"], settings["file"])
+    return ModelHandle(model, layer, settings["preprocess"]), label

@@ -11,11 +11,15 @@ import base64
 import html
 import io
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from fooled.core.h5io import atomic_path
 
 DPI = 80  # figures are embedded; 80 dpi keeps a 100-experiment page small
 
@@ -88,3 +92,29 @@ def png(figure: Figure) -> str:
 def img(uri: str, alt: str) -> str:
     """An ``<img>`` of a ``data:`` URI from :func:`png`."""
     return f'<img src="{uri}" alt="{html.escape(alt)}">'
+
+
+class Figures:
+    """A section's figures: each embedded in the page and, given a folder, kept as a PNG file.
+
+    The files are the rule's ``report()`` outputs, so ``snakemake --report``
+    shows the same pictures as the self-contained page.
+    """
+
+    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+        self.folder = None if folder is None else Path(folder)
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+
+    def img(self, uri: str, name: str, alt: str) -> str:
+        if self.folder is not None:
+            path = self.folder / f"{name}.png"
+            write_bytes_atomic(path, base64.b64decode(uri.split(",", 1)[1]))
+            self.written.append(path)
+        return img(uri, alt)
+
+
+def write_bytes_atomic(path: Path, payload: bytes) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(payload)

@@ -19,35 +19,26 @@ from typing import Any
 
 import numpy as np
 
-from fooled.core.h5io import (
-    ArtifactError,
-    atomic_path,
-    read_arrays,
-)
+from fooled.core.h5io import ArtifactError, read_arrays
 from fooled.report.html import (
-    CSS,
+    Figures,
     escape,
-    img,
     number,
     percent,
     probability,
     scientific,
     table,
 )
-from fooled.studies.collisions import figures, tables_imagenet
+from fooled.studies.collisions import tables_imagenet
 from fooled.studies.collisions.figures import (
     curves_figure,
     images_figure,
     lp_corners_figure,
+    macro_figure,
     overview_figure,
 )
-from fooled.studies.collisions.summary import (
-    DEFAULT_PAPER_CASE,
-    PAPER_TABLE1,
-    PathLike,
-    is_mnist_micro,
-    summary_json,
-)
+from fooled.studies.collisions.paper import PAPER_TABLE1
+from fooled.studies.collisions.summary import PathLike, is_mnist_micro
 
 _TABLE1_HEADER = (
     "case",
@@ -189,10 +180,10 @@ def _certified_cell(exact: Mapping[str, Any] | None) -> str:
 def _polytope_section(summary: Mapping[str, Any]) -> str:
     """The exact collision polytope of fc1: certificates, size and spreads per experiment."""
     experiments = [(n, r) for n, r in summary["experiments"].items() if r.get("exact")]
-    parts = ["<h2>Exact collision polytope (fc1, linear programming)</h2>"]
+    parts = ["<h3>Exact collision polytope (first layer, linear programming)</h3>"]
     if not experiments:
         parts.append(
-            "<p>No experiment on layer <code>fc1</code>: the exact polytope was not computed.</p>"
+            "<p>No experiment on the first layer: the exact polytope was not computed.</p>"
         )
         return "".join(parts)
     tolerance = experiments[0][1]["exact"]["tolerance"]
@@ -314,7 +305,7 @@ def _non_converged_section(summary: Mapping[str, Any], collide_paths: Mapping[st
         for name, r in summary["experiments"].items()
         if r["corners_converged"] < r["n_corners"]
     ]
-    parts = ["<h2>Experiments where not every corner converged</h2>"]
+    parts = ["<h3>Experiments where not every corner converged</h3>"]
     if not failing:
         parts.append("<p>Every corner of every experiment reached <code>L_pos</code> below ")
         parts.append("its threshold.</p>")
@@ -332,9 +323,9 @@ def _non_converged_section(summary: Mapping[str, Any], collide_paths: Mapping[st
     for name, r in failing:
         arrays = read_arrays(collide_paths[name], ["loss_pos", "converged", "converged_step"])
         parts.append(
-            f"<h3><a href='#exp-{escape(name)}'>{escape(name)}</a>: {r['corners_converged']}/"
+            f"<h4><a href='#exp-{escape(name)}'>{escape(name)}</a>: {r['corners_converged']}/"
             f"{r['n_corners']} converged (w_pos={r['w_pos']:g}, lr={r['learning_rate']:g}, "
-            f"threshold={r['threshold']:g}, {r['steps_run']}/{r['max_steps']} steps)</h3>"
+            f"threshold={r['threshold']:g}, {r['steps_run']}/{r['max_steps']} steps)</h4>"
         )
         rows = _plateau_rows(
             np.asarray(arrays["loss_pos"], dtype=np.float64),
@@ -362,7 +353,8 @@ def _experiment_section(
     record: Mapping[str, Any],
     collide_path: PathLike,
     interpolate_path: PathLike,
-    polytope_path: PathLike | None = None,
+    polytope_path: PathLike | None,
+    figures: Figures,
 ) -> str:
     """One experiment: settings, corner table, images and curves (and LP corners on fc1)."""
     arrays = read_arrays(
@@ -431,19 +423,20 @@ def _experiment_section(
     if polytope_path is not None and record.get("exact"):
         lp = read_arrays(polytope_path, ["lp_corners", "lp_certificate/certified"])
         lp_parts.append(
-            img(
+            figures.img(
                 lp_corners_figure(
                     np.asarray(lp["lp_corners"], dtype=np.float32),
                     corners,
                     np.asarray(lp["lp_certificate/certified"], dtype=bool),
                 ),
+                f"{name}_lp_corners",
                 f"{name}: LP corners (certified ✓) above the gradient corners",
             )
         )
     return "".join(
         [
             f"<section class='experiment' id='exp-{escape(name)}'>",
-            f"<h3>{escape(name)} ({escape(record['mode'])})</h3>",
+            f"<h4>{escape(name)} ({escape(record['mode'])})</h4>",
             f"<p class='note'>{escape(settings)}</p>",
             table(
                 (
@@ -458,16 +451,22 @@ def _experiment_section(
                 ),
                 corner_rows,
             ),
-            img(images, f"{name}: seed, target, corners and corner minus target"),
-            img(curves, f"{name}: loss curves and interpolation probabilities"),
+            figures.img(
+                images, f"{name}_corners", f"{name}: seed, target, corners and corner minus target"
+            ),
+            figures.img(
+                curves, f"{name}_losses", f"{name}: loss curves and interpolation probabilities"
+            ),
             *lp_parts,
-            *_macro_parts(name, record, collide_path),
+            *_macro_parts(name, record, collide_path, figures),
             "</section>",
         ]
     )
 
 
-def _macro_parts(name: str, record: Mapping[str, Any], collide_path: PathLike) -> list[str]:
+def _macro_parts(
+    name: str, record: Mapping[str, Any], collide_path: PathLike, figures: Figures
+) -> list[str]:
     """The macro corners' control weights and source patches; a warning on random weights."""
     parts = []
     if not record.get("comparable_to_paper", True):
@@ -476,18 +475,20 @@ def _macro_parts(name: str, record: Mapping[str, Any], collide_path: PathLike) -
             f"{escape(record.get('not_comparable_reason', ''))}</p>"
         )
     if record.get("mode") == "macro":
-        figure = figures.macro_figure(collide_path)
+        figure = macro_figure(collide_path)
         if figure is not None:
             parts.append(
-                img(figure, f"{name}: corners, control weights and the top source patches")
+                figures.img(
+                    figure,
+                    f"{name}_composites",
+                    f"{name}: corners, control weights and the top source patches",
+                )
             )
     return parts
 
 
-def _provenance_section(
-    summary: Mapping[str, Any], config: Mapping[str, Any], provenance: Mapping[str, Any]
-) -> str:
-    parts = ["<h2>Provenance</h2>"]
+def _provenance_section(summary: Mapping[str, Any], provenance: Mapping[str, Any]) -> str:
+    parts = ["<details><summary>Provenance of this section</summary>"]
     seconds = dict(summary.get("stage_seconds") or provenance.get("stage_seconds") or {})
     if seconds:
         totals: dict[str, float] = {}
@@ -532,8 +533,7 @@ def _provenance_section(
             continue
         parts.append(f"<h3>{escape(key)}</h3>")
         parts.append(f"<pre>{escape(json.dumps(value, indent=2, default=str))}</pre>")
-    parts.append("<h3>Configuration</h3>")
-    parts.append(f"<pre>{escape(json.dumps(config, indent=2, sort_keys=True, default=str))}</pre>")
+    parts.append("</details>")
     return "".join(parts)
 
 
@@ -574,7 +574,7 @@ def _index_section(summary: Mapping[str, Any]) -> str:
         "device",
     )
     return (
-        "<h2>ImageNet patch index</h2><p class='note'>Recall@1 against exact brute-force "
+        "<h3>ImageNet patch index</h3><p class='note'>Recall@1 against exact brute-force "
         "search (tie-aware) on query patches from held-out images, and queries per second of "
         "both, measured in one run by rule <code>evaluate_index</code>. The paper searched "
         "37,011,074 patches with Prioritized DCI at about 5 minutes per query.</p>"
@@ -582,29 +582,48 @@ def _index_section(summary: Mapping[str, Any]) -> str:
     )
 
 
-def render_report(
+def _details(
+    summary: Mapping[str, Any],
+    names: Sequence[str],
+    collide_paths: Mapping[str, PathLike],
+    interpolate_paths: Mapping[str, PathLike],
+    polytope_paths: Mapping[str, PathLike],
+    figures: Figures,
+) -> list[str]:
+    for name in names:
+        if name not in collide_paths or name not in interpolate_paths:
+            raise ArtifactError(f"experiment '{name}': no collide/interpolate artifact given")
+    parts = ["<h3>Per-experiment details</h3>"]
+    for name in names:
+        parts.append(
+            _experiment_section(
+                name,
+                summary["experiments"][name],
+                collide_paths[name],
+                interpolate_paths[name],
+                polytope_paths.get(name),
+                figures,
+            )
+        )
+    return parts
+
+
+def render_mnist_section(
     summary: Mapping[str, Any],
     collide_paths: Mapping[str, PathLike],
     interpolate_paths: Mapping[str, PathLike],
-    config: Mapping[str, Any],
+    polytope_paths: Mapping[str, PathLike],
+    paper_case: str,
     provenance: Mapping[str, Any],
-    polytope_paths: Mapping[str, PathLike] | None = None,
+    figures: Figures,
 ) -> str:
-    """The whole report as one self-contained HTML string.
+    """The collisions_mnist section: Table 1 beside the paper, every experiment, the polytopes.
 
     ``summary`` comes from :func:`build_summary`; the paths map experiment
     names to their artifacts (figures need the arrays, the summary keeps only
-    numbers). ``config["report"]["paper_case"]`` names the experiment shown
-    beside the paper's Table 1 row. ``polytope_paths`` (fc1 experiments only)
-    adds the LP corners to each experiment's section.
+    numbers). ``paper_case`` names the experiment shown beside the paper's row.
     """
-    polytope_paths = dict(polytope_paths or {})
     experiments = summary["experiments"]
-    for name in experiments:
-        if name not in collide_paths or name not in interpolate_paths:
-            raise ArtifactError(f"experiment '{name}': no collide/interpolate artifact given")
-    paper_case = str((config.get("report") or {}).get("paper_case", DEFAULT_PAPER_CASE))
-
     table1_rows: list[tuple[str, Sequence[str]]] = [("paper", _paper_cells())]
     if paper_case in experiments:
         record = experiments[paper_case]
@@ -622,7 +641,6 @@ def render_report(
             f"<p class='note'>The paper's case '{escape(paper_case)}' is not among the "
             "experiments run; see the table of all experiments below.</p>"
         )
-
     model_rows = [
         (
             "",
@@ -636,67 +654,54 @@ def render_report(
         )
         for name, m in summary.get("model", {}).items()
     ]
-
+    micro = [n for n, r in experiments.items() if is_mnist_micro(r)]
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<title>Approximate feature collisions: reproduction report</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>A study of robustness of neural nets using approximate feature collisions "
-        "(Li, Zhang, Malik): reproduction report</h1>",
-        "<h2>Table 1: MNIST, micro level</h2>",
+        "<h2 id='collisions_mnist'>Feature collisions on MNIST (Li, Zhang, Malik; Table 1)</h2>",
+        "<h3>Table 1: MNIST, micro level</h3>",
         "<p class='note'>Distances are mean pairwise L2 on [0, 1] pixels (784-d): among the "
         "optimised corners, and among random test images. Accuracy is the fraction of 2,000 "
         "random convex combinations of the corners whose top class is the target's.</p>",
         table(_TABLE1_HEADER, table1_rows),
         table1_note,
-        "<h2>Model</h2>",
+        "<h3>Model</h3>",
         table(("model", "test acc.", "test loss", "epochs", "train seconds"), model_rows),
-        f"<h2>All MNIST micro experiments "
-        f"({sum(1 for r in experiments.values() if is_mnist_micro(r))})</h2>",
+        f"<h3>All MNIST micro experiments ({len(micro)})</h3>",
         "<p class='note'>Red rows: not every corner reached <code>L_pos</code> below the "
         "threshold. Std is the sample standard deviation over experiments. Worst case: "
         "largest corner distance and ratio, smallest accuracy and probabilities. "
-        "Certified: gradient corners / LP corners that are exact collisions (fc1 only; see "
-        "the exact collision polytope below).</p>",
+        "Certified: gradient corners / LP corners that are exact collisions (first layer "
+        "only; see the exact collision polytope below).</p>",
         _all_experiments_table(summary),
-        tables_imagenet.tables_section(summary),
+        tables_imagenet.mnist_macro_section(summary),
     ]
-    if experiments:
-        names = [n for n, r in summary["experiments"].items() if is_mnist_micro(r)]
-        overview = overview_figure(names, [summary["experiments"][n] for n in names], PAPER_TABLE1)
-        parts.append(img(overview, "distances and accuracy per experiment"))
+    if micro:
+        overview = overview_figure(micro, [experiments[n] for n in micro], PAPER_TABLE1)
+        parts.append(figures.img(overview, "overview", "distances and accuracy per experiment"))
     parts.append(_non_converged_section(summary, collide_paths))
     parts.append(_polytope_section(summary))
-    parts.append(_index_section(summary))
-    parts.append("<h2>Per-experiment details</h2>")
-    for name, record in experiments.items():
-        parts.append(
-            _experiment_section(
-                name,
-                record,
-                collide_paths[name],
-                interpolate_paths[name],
-                polytope_paths.get(name),
-            )
-        )
-    parts.append(_provenance_section(summary, config, provenance))
-    parts.append("</body></html>\n")
+    parts += _details(
+        summary, list(experiments), collide_paths, interpolate_paths, polytope_paths, figures
+    )
+    parts.append(_provenance_section(summary, provenance))
     return "\n".join(parts)
 
 
-def write_report(
-    html_path: PathLike,
-    summary_path: PathLike,
+def render_imagenet_section(
     summary: Mapping[str, Any],
-    html: str,
-) -> None:
-    """Write both outputs atomically; the JSON first, so the HTML never outlives a failed JSON.
-
-    The JSON is serialised before anything is written, so a NaN in the summary
-    fails the stage without leaving either file behind.
-    """
-    text = summary_json(summary)
-    with atomic_path(summary_path) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    with atomic_path(html_path) as temporary:
-        temporary.write_text(html, encoding="utf-8")
+    collide_paths: Mapping[str, PathLike],
+    interpolate_paths: Mapping[str, PathLike],
+    provenance: Mapping[str, Any],
+    figures: Figures,
+) -> str:
+    """The collisions_imagenet section: Tables 2-4 beside the paper, the patch index, details."""
+    parts = [
+        "<h2 id='collisions_imagenet'>Feature collisions on ImageNet "
+        "(Li, Zhang, Malik; Tables 2-4)</h2>",
+        tables_imagenet.tables_section(summary),
+        _index_section(summary),
+    ]
+    parts += _details(
+        summary, list(summary["experiments"]), collide_paths, interpolate_paths, {}, figures
+    )
+    parts.append(_provenance_section(summary, provenance))
+    return "\n".join(parts)

@@ -27,21 +27,9 @@ from fooled.core.h5io import (
     sha256_file,
 )
 from fooled.studies.collisions import tables_imagenet
+from fooled.studies.collisions.paper import PAPER_TABLE1
 
 PathLike = str | os.PathLike[str]
-
-# Table 1 of the paper (MNIST "3" -> "7", micro level, hidden layer 1 of a
-# 2x256 MLP). The reproduction is judged against these numbers.
-PAPER_TABLE1: dict[str, float] = {
-    "dist_dataset_mean": 10.21,
-    "dist_corners_mean": 1.28,
-    "interp_top_class_accuracy": 1.0,
-    "target_prob": 1.0,
-    "interp_prob_mean": 1.0,
-    "test_accuracy": 0.9664,
-}
-
-DEFAULT_PAPER_CASE = "paper_3_to_7"
 
 # Columns averaged over experiments. Settings (learning rate, w_pos) are not
 # outcomes, so they are listed per experiment but never averaged.
@@ -221,8 +209,9 @@ def collect_experiment(
     Both files must name the same experiment: the lists handed over by the
     workflow are matched by position, and a shuffled pair would otherwise put
     one experiment's interpolation beside another's corners unnoticed. The
-    same holds for ``polytope_path`` (rule ``polytope``, fc1 experiments
-    only); without it the record's ``exact`` is ``None``.
+    same holds for ``polytope_path`` (micro experiments); without it, or when
+    the experiment's layer has no pixel-space polytope, the record's ``exact``
+    is ``None``.
     """
     collide = _require_attrs(collide_path, _COLLIDE_ATTRS)
     interp = _require_attrs(interpolate_path, _INTERP_ATTRS)
@@ -233,13 +222,15 @@ def collect_experiment(
         )
     exact = None
     if polytope_path is not None:
-        polytope_experiment = str(_require_attrs(polytope_path, ("experiment",))["experiment"])
+        polytope_attrs = _require_attrs(polytope_path, ("experiment",))
+        polytope_experiment = str(polytope_attrs["experiment"])
         if polytope_experiment != str(collide["experiment"]):
             raise ArtifactError(
                 f"{polytope_path}: experiment '{polytope_experiment}' does not match "
                 f"'{collide['experiment']}' of {collide_path}"
             )
-        exact = collect_exact(polytope_path)
+        if polytope_attrs.get("applicable", True):
+            exact = collect_exact(polytope_path)
     arrays = read_arrays(
         collide_path,
         ["converged", "corner_classes", "corner_probabilities", "flipped_units", "loss_pos"],
@@ -446,3 +437,31 @@ def build_summary(
 def summary_json(summary: Mapping[str, Any]) -> str:
     """Strict JSON (NaN refused: it would not parse in most readers)."""
     return json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def collect_experiments(
+    collide_paths: Mapping[str, PathLike],
+    interpolate_paths: Mapping[str, PathLike],
+    polytope_paths: Mapping[str, PathLike],
+    logger: Any,
+) -> list[dict[str, Any]]:
+    """Every experiment's record, each artifact checked to hold the experiment it is named for."""
+    unknown = sorted(set(polytope_paths) - set(collide_paths))
+    if unknown:
+        raise ValueError(f"polytope inputs for unknown experiments: {', '.join(unknown)}")
+    records = []
+    for name, collide_path in collide_paths.items():
+        record = collect_experiment(collide_path, interpolate_paths[name], polytope_paths.get(name))
+        if record["name"] != name:
+            raise ArtifactError(
+                f"{collide_path}: holds experiment '{record['name']}', expected '{name}'"
+            )
+        records.append(record)
+        logger.info(
+            "%s: %d/%d corners converged, interpolation accuracy %.4f",
+            name,
+            record["corners_converged"],
+            record["n_corners"],
+            record["interp_top_class_accuracy"],
+        )
+    return records

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fooled.report.html import escape, number, percent, table
-from fooled.studies.collisions.settings import PAPER_IMAGENET
+from fooled.studies.collisions.paper import PAPER_IMAGENET
 
 NOT_COMPARABLE = "not comparable to the paper"
 
@@ -80,8 +80,8 @@ def _paper_cells(key: str) -> list[str]:
     ]
 
 
-def tables_section(summary: Mapping[str, Any]) -> str:
-    """Tables 2, 3 and 4 (ImageNet) and the Table-3-style MNIST macro rows."""
+def mnist_macro_section(summary: Mapping[str, Any]) -> str:
+    """The Table-3-style MNIST macro rows (the collisions_mnist section)."""
     experiments = summary["experiments"]
     parts: list[str] = []
     mnist_macro = [
@@ -89,7 +89,7 @@ def tables_section(summary: Mapping[str, Any]) -> str:
         for n, r in experiments.items()
         if r.get("mode") == "macro" and r.get("dataset", "mnist") == "mnist"
     ]
-    parts.append("<h2>Table 3-style, MNIST macro level</h2>")
+    parts.append("<h3>Table 3-style, MNIST macro level</h3>")
     parts.append(
         "<p class='note'>The macro method (composite of source digits from a patch database "
         "of MNIST training digits, only the per-pixel control weights optimised) on the "
@@ -112,10 +112,16 @@ def tables_section(summary: Mapping[str, Any]) -> str:
         )
     else:
         parts.append("<p>No macro-level MNIST experiment in this configuration.</p>")
+    return "".join(parts)
 
+
+def tables_section(summary: Mapping[str, Any]) -> str:
+    """Tables 2, 3 and 4 beside the paper (the collisions_imagenet section)."""
+    experiments = summary["experiments"]
+    parts: list[str] = []
     imagenet = [(n, r) for n, r in experiments.items() if r.get("dataset") == "imagenet"]
     for _, title, keys in _TABLES:
-        parts.append(f"<h2>{escape(title)}</h2>")
+        parts.append(f"<h3>{escape(title)}</h3>")
         rows: list[tuple[str, Sequence[str]]] = []
         other: list[tuple[str, Sequence[str]]] = []
         for key in keys:

@@ -1,0 +1,62 @@
+"""Stage functions of the shared model rules: the project's MLP and VGG-16's weights."""
+
+from __future__ import annotations
+
+import logging
+
+from fooled.core import h5io
+from fooled.core.stage import Job
+from fooled.models import mlp, runtime, vgg16
+
+
+def train_mlp(job: Job, logger: logging.Logger) -> None:
+    """The paper's MNIST MLP, trained reproducibly; its test predictions beside it."""
+    runtime.limit_threads(job.threads)
+    settings = dict(job.params.settings)
+    mnist = h5io.read_arrays(
+        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
+    )
+    trained = mlp.train_mnist_mlp(
+        mnist["train/images"],
+        mnist["train/labels"],
+        mnist["test/images"],
+        mnist["test/labels"],
+        seed=settings["seed"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        hidden_units=tuple(settings["hidden_units"]),
+        max_train_samples=settings["max_train_samples"],
+        logger=logger,
+    )
+    logger.info("test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
+    with h5io.atomic_path(job.output.model) as temporary:
+        trained.model.save(temporary)
+    h5io.write_artifact(
+        job.output.metrics,
+        {f"history/{key}": values for key, values in trained.history.items()}
+        | {
+            "test/predicted": trained.test_predicted,
+            "test/top_probability": trained.test_top_probability,
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
+        {
+            "model_name": trained.model.name,
+            "test_accuracy": trained.test_accuracy,
+            "test_loss": trained.test_loss,
+            "train_seconds": trained.seconds,
+            "epochs": settings["epochs"],
+            "seed": settings["seed"],
+        },
+    )
+
+
+def download_vgg16(job: Job, logger: logging.Logger) -> None:
+    """Keras' VGG-16 weights, MD5 verified, with a record of their SHA-256 beside them."""
+    settings = dict(job.params.settings)
+    logger.info("downloading %s", settings["url"])
+    record = vgg16.download_weights(
+        settings["url"], job.output.weights, settings["md5"], retries=settings["retries"]
+    )
+    vgg16.write_weights_record(job.output.record, record)
+    logger.info("MD5 %s verified; SHA-256 %s", record["md5"], record["sha256"])

@@ -1,0 +1,309 @@
+"""Stage functions of the collisions_mnist study (workflow/rules/studies/collisions_mnist.smk).
+
+One job per experiment does the whole per-experiment chain, writing one
+artifact per stage: the corners (collide), their 2,000 convex combinations
+(interpolate) and, at the micro level, the exact polytope of the first
+hidden layer (polytope). A job starts TensorFlow once for all three, which
+is most of a small job's time, and changing one experiment's settings still
+reruns that experiment's job alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from fooled.attacks import composites
+from fooled.attacks.corners import Collision, CornerSettings, GradientCorners, corner_datasets
+from fooled.core import h5io
+from fooled.core.stage import Job
+from fooled.data import mnist_patches
+from fooled.data.mnist import to_pixels
+from fooled.models import runtime
+from fooled.models.handle import ModelHandle
+from fooled.studies.collisions import exact, interpolation, pairs
+
+SIDE = 28
+# The experiment's settings kept as attributes of its collide artifact (the report's columns).
+MICRO_KEYS = ("layer", "n_corners", "optimizer", "learning_rate", "w_pos", "w_neg", "threshold")
+MICRO_KEYS += ("max_steps",)
+MACRO_KEYS = ("layer", "n_corners", "w_pos", "w_neg", "w_tv", "momentum", "threshold")
+MACRO_KEYS += ("max_steps", "chunk_steps", "checkpoint_every")
+
+
+def _model(job: Job, layer: str) -> ModelHandle:
+    runtime.limit_threads(job.threads)
+    runtime.make_deterministic(0)
+    return ModelHandle(runtime.load_model(job.input.model), layer)
+
+
+def _log_collision(logger: logging.Logger, name: str, collision: Collision) -> None:
+    trace = collision.trace
+    logger.info(
+        "%s: %d steps in %.4f s (compile %.2f s); converged %s; final L_pos %s",
+        name,
+        trace.steps_run,
+        trace.seconds,
+        trace.trace_seconds,
+        np.asarray(trace.converged).tolist(),
+        np.round(trace.loss_pos[-1], 3).tolist(),
+    )
+
+
+def write_interpolations(
+    job: Job,
+    model: ModelHandle,
+    collide_attrs: Mapping[str, Any],
+    corners: np.ndarray,
+    logger: logging.Logger,
+) -> None:
+    """The paper's check: random convex combinations of the corners keep the target's class."""
+    settings = dict(job.params.interpolate)
+    test_images = h5io.read_arrays(job.input.mnist, ["test/images"])["test/images"]
+    started = time.perf_counter()
+    result = interpolation.check_interpolations(
+        corners,
+        int(collide_attrs["target_predicted_class"]),
+        lambda rows: model.probabilities_numpy(rows, settings["batch_size"]),
+        n_samples=settings["n_samples"],
+        seed=settings["seed"],
+    )
+    seconds = time.perf_counter() - started
+    rng = np.random.default_rng(settings["seed"])
+    sample = rng.choice(len(test_images), size=settings["n_dataset_images"], replace=False)
+    attrs = result.attrs(
+        job.wildcards.experiment,
+        collide_attrs,
+        corners,
+        to_pixels(test_images[sample]),
+        settings["seed"],
+        seconds,
+    )
+    logger.info("%s", interpolation.describe(attrs))
+    h5io.write_artifact(
+        job.output.interpolate,
+        result.arrays(),
+        h5io.provenance(
+            settings,
+            {"collide": job.output.collide, "model": job.input.model, "mnist": job.input.mnist},
+            {"interpolate": settings["seed"]},
+        ),
+        attrs,
+    )
+
+
+def collide_micro(job: Job, logger: logging.Logger) -> None:
+    """One micro experiment: gradient corners, their interpolations, the exact polytope."""
+    experiment = dict(job.params.experiment)
+    name = job.wildcards.experiment
+    pair = pairs.read_seed_and_target(job.input.mnist, job.input.metrics, experiment)
+    model = _model(job, experiment["layer"])
+    logger.info("%s: seed test[%d] -> target test[%d]", name, pair.seed_index, pair.target_index)
+    collision = GradientCorners(CornerSettings.from_config(experiment)).run(
+        model, pair.seed_pixels, pair.target_pixels
+    )
+    _log_collision(logger, name, collision)
+    trace = collision.trace
+    attrs = {
+        "experiment": name,
+        "mode": "micro",
+        **pair.attrs(experiment, collision.target.probabilities),
+        "steps_run": trace.steps_run,
+        "seconds": trace.seconds,
+        "trace_seconds": trace.trace_seconds,
+    } | {key: experiment[key] for key in MICRO_KEYS}
+    corners = collision.corners.reshape(-1, SIDE, SIDE)
+    h5io.write_artifact(
+        job.output.collide,
+        corner_datasets(
+            pair.seed_pixels.reshape(SIDE, SIDE),
+            pair.target_pixels.reshape(SIDE, SIDE),
+            collision_with(collision, corners),
+        ),
+        h5io.provenance(
+            experiment, {"mnist": job.input.mnist, "model": job.input.model}, {"collide": 0}
+        ),
+        attrs,
+    )
+    write_interpolations(job, model, attrs, corners, logger)
+    write_polytope(job, model, logger)
+
+
+def collision_with(collision: Collision, corners: np.ndarray) -> Collision:
+    """The same collision with its corners reshaped (images instead of flat rows)."""
+    return Collision(
+        corners,
+        collision.target,
+        collision.preact_corners,
+        collision.corner_probabilities,
+        collision.trace,
+    )
+
+
+def write_polytope(job: Job, model: ModelHandle, logger: logging.Logger) -> None:
+    """The exact polytope of the experiment's layer, or a record of why there is none."""
+    settings = dict(job.params.polytope)
+    interp_settings = dict(job.params.interpolate)
+    name = job.wildcards.experiment
+    provenance = h5io.provenance(
+        {"polytope": settings, "interpolate": interp_settings},
+        {"collide": job.output.collide, "model": job.input.model, "mnist": job.input.mnist},
+        {"interpolate": int(interp_settings["seed"])},
+    )
+    kernel = model.layer_weights()[0]
+    if kernel.ndim != 2 or kernel.shape[0] != model.input_size:
+        reason = (
+            f"layer '{model.layer}' is not fed by the pixels, so its collision set is not a "
+            "polytope in pixel space: no LP corners"
+        )
+        logger.info("%s: %s", name, reason)
+        h5io.write_artifact(
+            job.output.polytope,
+            {},
+            provenance,
+            {"experiment": name, "layer": model.layer, "applicable": False, "reason": reason},
+        )
+        return
+    test_images = h5io.read_arrays(job.input.mnist, ["test/images"])["test/images"]
+    datasets, attrs = exact.exact_polytope(
+        model, job.output.collide, test_images, settings, interp_settings, name, logger
+    )
+    h5io.write_artifact(job.output.polytope, datasets, provenance, attrs | {"applicable": True})
+
+
+def mnist_sources(job: Job, logger: logging.Logger) -> None:
+    """A macro experiment's source digits: the nearest training patch of every seed patch."""
+    settings = dict(job.params.patches)
+    seed = dict(job.params.seed)
+    mnist = h5io.read_arrays(
+        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
+    )
+    predicted = h5io.read_arrays(job.input.metrics, ["test/predicted"])["test/predicted"]
+    seed_index = pairs.pick_correct_example(
+        mnist["test/labels"], predicted, seed["class"], seed["index"]
+    )
+    seed_image = mnist["test/images"][seed_index]
+    found = mnist_patches.mnist_sources(
+        mnist["train/images"],
+        mnist["train/labels"],
+        seed_image,
+        size=settings["size"],
+        stride=settings["stride"],
+        n_images=settings["n_images"],
+        sample_seed=settings["seed"],
+        grid=settings["grid"],
+        step=settings["step"],
+        window=settings["window"],
+    )
+    logger.info(
+        "seed test[%d]: %d sources from %d patches of %d digits, search %.2f s, "
+        "mean patch distance %.1f",
+        seed_index,
+        len(found.sources),
+        found.n_patches,
+        len(found.database_images),
+        found.search_seconds,
+        float(found.distances.mean()),
+    )
+    h5io.write_artifact(
+        job.output.sources,
+        {
+            "seed_image": seed_image,
+            "sources": found.sources,
+            "weights": found.weights,
+            "coverage": found.coverage,
+            "query_positions": found.query_positions,
+            "neighbour_images": found.neighbour_images,
+            "neighbour_positions": found.neighbour_positions,
+            "neighbour_labels": found.neighbour_labels,
+            "distances": found.distances,
+        },
+        h5io.provenance(
+            {"patches": settings, "seed": seed},
+            {"mnist": job.input.mnist, "metrics": job.input.metrics},
+            {"database_sample": settings["seed"]},
+        ),
+        {
+            "seed": job.wildcards.experiment,
+            "seed_index": seed_index,
+            "n_sources": len(found.sources),
+            "n_patches": found.n_patches,
+            "n_database_images": int(len(found.database_images)),
+            "search_seconds": found.search_seconds,
+            "mean_distance": float(np.mean(found.distances)),
+        },
+    )
+
+
+def collide_macro(job: Job, logger: logging.Logger) -> None:
+    """One macro experiment: composites of source digits, resumable, and their interpolations.
+
+    The optimiser's state is checkpointed to ``params.checkpoint`` every
+    ``checkpoint_every`` steps; a rerun after a kill resumes from it (same
+    settings and inputs only) and gives the same corners as an uninterrupted run.
+    """
+    experiment = dict(job.params.experiment)
+    name = job.wildcards.experiment
+    pair = pairs.read_seed_and_target(job.input.mnist, job.input.metrics, experiment)
+    found = h5io.read_arrays(job.input.sources, ["sources", "weights", "seed_image"])
+    if not np.array_equal(found["seed_image"].reshape(-1), pair.seed_image.ravel()):
+        raise h5io.ArtifactError(f"{job.input.sources}: sources of another seed image")
+    sources = found["sources"].astype(np.float32) / 255.0  # (K, 28, 28, 1) in [0, 1]
+    model = _model(job, experiment["layer"])
+    settings = composites.MacroSettings.from_config(experiment)
+    inputs = {"sources": job.input.sources, "model": job.input.model, "mnist": job.input.mnist}
+    provenance = h5io.provenance(experiment, inputs, {"collide": 0})
+    logger.info(
+        "%s: seed test[%d] -> target test[%d], %d sources",
+        name,
+        pair.seed_index,
+        pair.target_index,
+        len(sources),
+    )
+    collision = composites.MacroComposites(settings).run(
+        model,
+        sources,
+        found["weights"],
+        pair.target_pixels,
+        checkpoint=composites.Checkpoint.for_artifact(job.params.checkpoint, provenance),
+        logger=logger,
+    )
+    _log_collision(logger, name, collision)
+    result = collision.trace
+    corners = collision.corners[..., 0]
+    macro_datasets = composites.result_datasets(result, found["weights"], found["sources"], sources)
+    macro_datasets["initial_image"] = macro_datasets["initial_image"][..., 0]
+    attrs = (
+        {
+            "experiment": name,
+            "mode": "macro",
+            "dataset": "mnist",
+            "weights": "trained",  # this workflow's model; its SHA-256 is in input_checksums
+            **pair.attrs(experiment, collision.target.probabilities),
+            "steps_run": result.steps_run,
+            "resumed_from": result.resumed_from,
+            "seconds": result.seconds,
+            "trace_seconds": result.trace_seconds,
+            "n_sources": len(sources),
+        }
+        | composites.schedule_attrs(settings)
+        | {key: experiment[key] for key in MACRO_KEYS}
+    )
+    h5io.write_artifact(
+        job.output.collide,
+        corner_datasets(
+            pair.seed_pixels.reshape(SIDE, SIDE),
+            pair.target_pixels.reshape(SIDE, SIDE),
+            collision_with(collision, corners),
+        )
+        | macro_datasets
+        | {"logits": result.logits},
+        provenance,
+        attrs,
+    )
+    composites.remove_checkpoint(job.params.checkpoint)
+    write_interpolations(job, model, attrs, corners.reshape(len(corners), -1), logger)

@@ -1,0 +1,37 @@
+# MNIST, downloaded and checksummed, and the project's MLP trained on it: shared by the
+# MNIST studies.
+
+
+rule download_mnist:
+    output:
+        mnist=MNIST_H5,
+    log:
+        "logs/shared/download_mnist.log",
+    benchmark:
+        benchmark("download_mnist")
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    params:
+        settings=config["datasets"]["mnist"],
+    script:
+        "../../../scripts/shared/download_mnist.py"
+
+
+rule train_mlp:
+    input:
+        mnist=MNIST_H5,
+    output:
+        model=MLP_MODEL,
+        metrics=MLP_METRICS,
+    log:
+        "logs/shared/train_mlp.log",
+    benchmark:
+        benchmark("train_mlp")
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: workflow.cores
+    params:
+        settings=config["models"]["mlp"],
+    script:
+        "../../../scripts/shared/train_mlp.py"

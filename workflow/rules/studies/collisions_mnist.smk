@@ -1,0 +1,112 @@
+# Feature collisions on MNIST (Li, Zhang, Malik, Table 1): one job per experiment writes its
+# corners, their 2,000 interpolations and (micro) the exact polytope; macro experiments first
+# find their source digits. Target: `snakemake collisions_mnist`.
+
+
+rule collide_micro:
+    input:
+        mnist=MNIST_H5,
+        model=MLP_MODEL,
+        metrics=MLP_METRICS,
+    output:
+        collide=cm_path("collide", "{experiment}"),
+        interpolate=cm_path("interpolate", "{experiment}"),
+        polytope=cm_path("polytope", "{experiment}"),
+    log:
+        "logs/collisions_mnist/collide_micro/{experiment}.log",
+    benchmark:
+        benchmark("collide_micro", "experiment")
+    wildcard_constraints:
+        experiment=names_pattern(CM_MICRO),
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        experiment=lambda wildcards: CM_MICRO[wildcards.experiment],
+        interpolate=STUDIES["collisions_mnist"]["interpolate"],
+        polytope=STUDIES["collisions_mnist"]["polytope"],
+    script:
+        "../../../scripts/collisions_mnist/collide_micro.py"
+
+
+rule mnist_sources:
+    input:
+        mnist=MNIST_H5,
+        metrics=MLP_METRICS,
+    output:
+        sources=cm_path("sources", "{experiment}"),
+    log:
+        "logs/collisions_mnist/mnist_sources/{experiment}.log",
+    benchmark:
+        benchmark("mnist_sources", "experiment")
+    wildcard_constraints:
+        experiment=names_pattern(CM_MACRO),
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    params:
+        patches=STUDIES["collisions_mnist"]["mnist_patches"],
+        seed=lambda wildcards: CM_MACRO[wildcards.experiment]["seed"],
+    script:
+        "../../../scripts/collisions_mnist/mnist_sources.py"
+
+
+rule collide_macro:
+    input:
+        sources=cm_path("sources", "{experiment}"),
+        mnist=MNIST_H5,
+        model=MLP_MODEL,
+        metrics=MLP_METRICS,
+    output:
+        collide=cm_path("collide", "{experiment}"),
+        interpolate=cm_path("interpolate", "{experiment}"),
+    log:
+        "logs/collisions_mnist/collide_macro/{experiment}.log",
+    benchmark:
+        benchmark("collide_macro", "experiment")
+    wildcard_constraints:
+        experiment=names_pattern(CM_MACRO),
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        experiment=lambda wildcards: CM_MACRO[wildcards.experiment],
+        interpolate=STUDIES["collisions_mnist"]["interpolate"],
+        checkpoint=lambda wildcards: checkpoint_path(
+            "collisions_mnist", wildcards.experiment
+        ),
+    script:
+        "../../../scripts/collisions_mnist/collide_macro.py"
+
+
+rule collisions_mnist_report:
+    input:
+        **collisions_mnist_section_inputs(),
+    output:
+        **section_files("collisions_mnist"),
+        figures=report(
+            directory("results/report/collisions_mnist/figures"),
+            patterns=["{name}.png"],
+            caption="../../report/collisions_mnist/figures.rst",
+            category="Feature collisions (MNIST)",
+        ),
+    log:
+        "logs/collisions_mnist/report.log",
+    benchmark:
+        benchmark("collisions_mnist_report")
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    params:
+        collide_names=CM_ALL,
+        interpolate_names=CM_ALL,
+        polytope_names=list(CM_MICRO),
+        paper_case=STUDIES["collisions_mnist"]["paper_case"],
+    script:
+        "../../../scripts/collisions_mnist/report.py"
+
+
+rule collisions_mnist:
+    default_target: False
+    input:
+        **section_files("collisions_mnist"),
