@@ -1,4 +1,4 @@
-"""The registry of input kinds: every reader on real HDF5 files, missing kinds skipped, not errors."""
+"""The registry of input kinds: every reader on real HDF5 files; missing kinds are skipped."""
 
 from pathlib import Path
 

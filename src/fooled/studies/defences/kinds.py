@@ -85,8 +85,8 @@ def as_images(array: np.ndarray, path: str, dataset: str) -> np.ndarray:
     images = array.astype(np.float32).reshape(-1, *IMAGE_SHAPE)
     if images.size and (images.min() < -PIXEL_TOLERANCE or images.max() > 1 + PIXEL_TOLERANCE):
         raise ArtifactError(
-            f"{path}: dataset '{dataset}' holds values in [{images.min():.3g}, {images.max():.3g}], "
-            "not pixels in [0, 1]"
+            f"{path}: dataset '{dataset}' holds values in "
+            f"[{images.min():.3g}, {images.max():.3g}], not pixels in [0, 1]"
         )
     return np.clip(images, 0.0, 1.0)
 
@@ -285,7 +285,8 @@ def read_interpolations(paths: Sequence[str], context: Context) -> list[InputSet
         corners = as_images(read_arrays(source, ["corners"])["corners"], source, "corners")
         if weights.ndim != 2 or weights.shape[1] != len(corners):
             raise ArtifactError(
-                f"{path}: weights {weights.shape} do not match the {len(corners)} corners of {source}"
+                f"{path}: weights {weights.shape} do not match "
+                f"the {len(corners)} corners of {source}"
             )
         rows.append((path, collision_mode(source), interpolate(weights, corners)))
     return _by_level(rows, "interpolations", "interpolations of the corners", ", weights @ corners")
@@ -350,8 +351,9 @@ def collect(
     """Read every kind (``kinds``: a subset, in registry order by default) whose files exist.
 
     A kind with no existing file is skipped with a reason; files of it that
-    are named but absent are mentioned in the reason. Each row holds at most
-    ``context.max_per_set`` images (a seeded sample).
+    are named but absent are mentioned in the reason. Each row but the clean
+    images (the negatives, all kept) holds at most ``context.max_per_set``
+    images (a seeded sample).
     """
     names = list(KINDS) if kinds is None else list(kinds)
     unknown = [name for name in list(names) + list(paths_by_kind) if name not in KINDS]
@@ -375,7 +377,7 @@ def collect(
             skipped[name] = f"{kind.label}: the artifacts hold no images"
             continue
         for position, row in enumerate(rows):
-            if len(row.images) > context.max_per_set:
+            if row.kind != "clean" and len(row.images) > context.max_per_set:
                 row.note += f"{'; ' if row.note else ''}{context.max_per_set} of {len(row.images)}"
                 row.images = subsample(row.images, context.max_per_set, context.seed + position)
         if absent:
