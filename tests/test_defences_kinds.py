@@ -134,3 +134,16 @@ def test_damaged_inputs_fail_with_a_line_naming_the_file(tmp_path: Path, digits:
     orphan = _write(tmp_path / "interpolate/pair_z.h5", {"weights": np.ones((2, 2), np.float32)})
     with pytest.raises(h5io.ArtifactError, match="its corners .* are missing"):
         kinds.collect({"interpolations": [orphan]}, _context(digits), kinds=["interpolations"])
+
+
+def test_imagenet_runs_of_the_same_attacks_are_left_out(tmp_path: Path, digits: np.ndarray):
+    evolve = tmp_path / "results/fooling/evolve"
+    mnist = _write(evolve / "lenet_direct_0.h5", {"elites": digits[:10]})
+    imagenet = _write(evolve / "vgg16_cppn_0.h5", {"elites": np.zeros((2, 32, 32, 3), np.float32)})
+    rows = kinds.collect({"evolved": [mnist, imagenet]}, _context(digits), kinds=["evolved"]).sets
+    assert [row.name for row in rows] == ["evolved_lenet_direct"]
+    assert "left out vgg16_cppn_0.h5" in rows[0].note
+    only = kinds.collect({"evolved": [imagenet]}, _context(digits), kinds=["evolved"])
+    assert only.sets == [] and "no MNIST images" in only.skipped["evolved"]
+    assert kinds.is_mnist_shape((5, 28, 28, 1)) and kinds.is_mnist_shape((5, 784))
+    assert not kinds.is_mnist_shape((5, 224, 224, 3))

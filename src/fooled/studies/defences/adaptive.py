@@ -207,34 +207,39 @@ HOOKS: tuple[Hook, ...] = (
         "lbfgs",
         "szegedy",
         "fooled.attacks.lbfgs",
-        "run(model, images, targets, penalty=R) minimises c|r| + loss_f(x + r, l) "
-        "+ penalty_weight * R(x + r) (settings.penalty_weight)",
+        "LBFGSAttack(settings, penalty=R).run(model, images, targets) minimises "
+        "c |r|^2 + loss_f(x + r, l) + settings.penalty_weight * R(x + r)",
     ),
     Hook(
         "ascent",
         "fooling",
         "fooled.attacks.ascent",
-        "run(model, ..., penalty=R) ascends log p_class(x) - penalty_weight * R(x)",
+        "GradientAscent(settings).run(model, ..., penalty=R) ascends "
+        "score_c(x) - settings.penalty_weight * R(x)",
     ),
     Hook(
         "evolve",
         "fooling",
-        "fooled.attacks.evolve",
-        "run(model, ..., penalty=R.numpy) uses fitness p_class(x) - penalty_weight * R(x)",
+        "fooled.attacks.evolution",
+        "MapElites(settings).run(model, seed=..., penalty=R) uses the fitness "
+        "p_c(x) - settings.penalty_weight * R(x)",
     ),
     Hook(
         "collisions",
         "collisions_mnist",
         "fooled.attacks.corners",
-        "GradientCorners / MacroComposites through PenalisedHandle (here, no change needed)",
+        "GradientCorners / MacroComposites through PenalisedHandle (no change needed)",
     ),
 )
 
 
 def accepts_penalty(attack_class: type) -> bool:
-    """Whether an attack class's ``run`` takes a ``penalty`` argument."""
-    run = getattr(attack_class, "run", None)
-    return run is not None and "penalty" in inspect.signature(run).parameters
+    """Whether an attack class takes a ``penalty`` argument (in ``run`` or its constructor)."""
+    methods = [getattr(attack_class, name, None) for name in ("run", "__init__")]
+    return any(
+        method is not None and "penalty" in inspect.signature(method).parameters
+        for method in methods
+    )
 
 
 def hook_status(hook: Hook) -> str:
@@ -252,4 +257,4 @@ def hook_status(hook: Hook) -> str:
     ]
     if any(accepts_penalty(attack) for attack in attacks):
         return "ready"
-    return f"{hook.module}: no attack's run() takes penalty= yet"
+    return f"{hook.module}: no attack takes penalty= yet"

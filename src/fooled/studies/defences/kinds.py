@@ -75,12 +75,24 @@ class InputKind:
 # ----------------------------------------------------------------------------- helpers
 
 
+class NotMnistImages(ArtifactError):
+    """An artifact holds images of another size (an ImageNet run of the same attack)."""
+
+
+def is_mnist_shape(shape: tuple[int, ...]) -> bool:
+    """Whether a dataset of this shape holds MNIST images: (..., 28, 28[, 1]) or (..., 784)."""
+    shape = tuple(shape)
+    if shape[-1:] == (1,) and len(shape) >= 3:
+        shape = shape[:-1]
+    return shape[-2:] == IMAGE_SHAPE or shape[-1:] == (IMAGE_SHAPE[0] * IMAGE_SHAPE[1],)
+
+
 def as_images(array: np.ndarray, path: str, dataset: str) -> np.ndarray:
     """``array`` as (n, 28, 28) float32 pixels in [0, 1], or a one-line error naming the file."""
     array = np.asarray(array)
-    if array.size % (IMAGE_SHAPE[0] * IMAGE_SHAPE[1]) != 0:
-        raise ArtifactError(
-            f"{path}: dataset '{dataset}' of shape {array.shape} is not 28x28 images"
+    if not is_mnist_shape(array.shape):
+        raise NotMnistImages(
+            f"{path}: dataset '{dataset}' of shape {array.shape} does not hold 28x28 images"
         )
     images = array.astype(np.float32).reshape(-1, *IMAGE_SHAPE)
     if images.size and (images.min() < -PIXEL_TOLERANCE or images.max() > 1 + PIXEL_TOLERANCE):
@@ -97,6 +109,25 @@ def subsample(images: np.ndarray, limit: int, seed: int) -> np.ndarray:
         return images
     chosen = np.sort(np.random.default_rng(seed).choice(len(images), limit, replace=False))
     return images[chosen]
+
+
+def mnist_files(paths: Sequence[str], dataset: str) -> tuple[list[str], list[str]]:
+    """The files whose ``dataset`` holds MNIST images, and a note for each other one.
+
+    The fooling study runs the same attacks on ImageNet models; their
+    artifacts may lie beside the MNIST ones and are left out, not an error.
+    """
+    kept, notes = [], []
+    for path in paths:
+        with open_artifact(path) as handle:
+            if dataset not in handle:
+                raise ArtifactError(f"{path}: dataset '{dataset}' is missing")
+            shape = handle[dataset].shape
+        if is_mnist_shape(shape):
+            kept.append(path)
+        else:
+            notes.append(f"left out {Path(path).name} (images of shape {shape[1:]}, not MNIST)")
+    return kept, notes
 
 
 def _stem(path: str) -> str:
@@ -154,7 +185,7 @@ def read_fgsm(paths: Sequence[str], context: Context) -> list[InputSet]:
 def read_lbfgs(paths: Sequence[str], context: Context) -> list[InputSet]:
     """The Szegedy study's L-BFGS examples (the successful ones), one row per attacked model."""
     sets = []
-    for path in paths:
+    for path in mnist_files(paths, "adversarial")[0]:
         with open_artifact(path) as handle:
             has_success = "success" in handle
         names = ["adversarial", "success"] if has_success else ["adversarial"]
@@ -186,6 +217,7 @@ def _evolve_group(path: str) -> tuple[str, str]:
 
 def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
     """The fooling study's MAP-Elites elites, one row per model and encoding (runs pooled)."""
+    paths, left_out = mnist_files(paths, "elites")
     groups: dict[tuple[str, str], list[str]] = {}
     for path in paths:
         groups.setdefault(_evolve_group(path), []).append(path)
@@ -201,7 +233,7 @@ def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
                 f"evolved fooling images ({encoding}, {model})",
                 images,
                 list(members),
-                f"{len(members)} run(s) pooled",
+                "; ".join([f"{len(members)} run(s) pooled", *left_out]),
             )
         )
     return sets
@@ -209,6 +241,7 @@ def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
 
 def read_ascent(paths: Sequence[str], context: Context) -> list[InputSet]:
     """The fooling study's gradient-ascent images, one row per model."""
+    paths, left_out = mnist_files(paths, "images")
     return [
         InputSet(
             f"ascent_{_stem(path)}",
@@ -216,6 +249,7 @@ def read_ascent(paths: Sequence[str], context: Context) -> list[InputSet]:
             f"gradient-ascent fooling images ({_stem(path)})",
             as_images(read_arrays(path, ["images"])["images"], path, "images"),
             [path],
+            "; ".join(left_out),
         )
         for path in paths
     ]
@@ -374,7 +408,7 @@ def collect(
         rows = kind.read(present, context)
         rows = [row for row in rows if len(row.images)]
         if not rows:
-            skipped[name] = f"{kind.label}: the artifacts hold no images"
+            skipped[name] = f"{kind.label}: the artifacts hold no MNIST images"
             continue
         for position, row in enumerate(rows):
             if row.kind != "clean" and len(row.images) > context.max_per_set:
