@@ -32,7 +32,7 @@ TINY = {
         "fgsm_weights": [0.0, 0.01],
         "collision_experiments": None,
         "n_interpolations": 40,
-        "corner_weight": 100.0,
+        "corner_weights": [10.0, 100.0],
     },
 }
 
@@ -140,8 +140,12 @@ def test_every_stage_writes_its_artifact(run_root: Path):
     # weight 0 is plain FGSM: the same error as the fgsm stage's
     assert fgsm_rows[1]["error_rate"] == pytest.approx(rows[1]["error_rate"])
     corner_rows = json.loads(adaptive["corner_rows"])
-    assert [row["experiment"] for row in corner_rows] == ["tiny_2_to_7"]
-    assert corner_rows[0]["mean_score"] < corner_rows[0]["plain_mean_score"]
+    assert [(row["experiment"], row["weight"]) for row in corner_rows] == [
+        ("tiny_2_to_7", 10.0), ("tiny_2_to_7", 100.0)
+    ]  # fmt: skip
+    # the heavier the reconstruction term, the lower the corners' reconstruction error
+    assert corner_rows[1]["mean_score"] < corner_rows[0]["mean_score"]
+    assert corner_rows[1]["mean_score"] < corner_rows[1]["plain_mean_score"]
 
 
 def test_the_report_section(run_root: Path):

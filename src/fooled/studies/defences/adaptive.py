@@ -66,14 +66,17 @@ class PenalisedHandle:
     ``sqrt(scale * penalty(x))``; ``preact_numpy`` (what the attacks read the
     target's pre-activation and the corners' from) appends 0, the value the
     extra unit is pulled to. Everything else is the wrapped handle's.
+
+    ``scale`` is a variable read inside the attacks' compiled graphs, so a
+    sweep over weights (:meth:`set_scale`) compiles each attack once.
     """
 
-    def __init__(self, model: ModelHandle, penalty: Penalty, scale: float) -> None:
+    def __init__(self, model: ModelHandle, penalty: Penalty, scale: float = 0.0) -> None:
         if model.layer is None:
             raise ValueError("a collision attack needs a handle seen at a layer")
         self.base = model
         self.penalty = penalty
-        self.scale = float(scale)
+        self.scale = tf.Variable(float(scale), trainable=False, dtype=tf.float32)
         self.layer = model.layer
         self.model = model.model
         self.input_shape = model.input_shape
@@ -81,6 +84,9 @@ class PenalisedHandle:
         self.n_classes = model.n_classes
         self.n_units = model.n_units + 1
         self._compiled: dict[Any, Any] = {}
+
+    def set_scale(self, scale: float) -> None:
+        self.scale.assign(float(scale))
 
     def preact(self, x: tf.Tensor) -> tf.Tensor:
         base = self.base.preact(x)
@@ -157,36 +163,38 @@ def remeasure(
 
 
 def adaptive_corners(
-    model: ModelHandle,
+    penalised: PenalisedHandle,
     seed: np.ndarray,
     target: np.ndarray,
     settings: CornerSettings,
-    penalty: Penalty,
     weight: float,
     score: Callable[[np.ndarray], np.ndarray],
 ) -> AdaptiveCorners:
-    """Micro-level corners from ``seed`` colliding with ``target``, ``weight * R`` in the loss."""
-    penalised = PenalisedHandle(model, penalty, weight / settings.w_pos)
+    """Micro-level corners from ``seed`` colliding with ``target``, ``weight * R`` in the loss.
+
+    ``penalised`` wraps the model (seen at the experiment's layer) and the
+    penalty; one per layer serves every experiment and weight.
+    """
+    penalised.set_scale(weight / settings.w_pos)
     collision = GradientCorners(settings).run(penalised, seed, target)
-    return remeasure(model, collision, target, settings.threshold, score)
+    return remeasure(penalised.base, collision, target, settings.threshold, score)
 
 
 def adaptive_macro_corners(
-    model: ModelHandle,
+    penalised: PenalisedHandle,
     sources: np.ndarray,
     weights: np.ndarray,
     target: np.ndarray,
     settings: Any,
-    penalty: Penalty,
     weight: float,
     score: Callable[[np.ndarray], np.ndarray],
 ) -> AdaptiveCorners:
     """Macro-level composites (``settings``: ``MacroSettings``), ``weight * R`` in the loss."""
     from fooled.attacks.composites import MacroComposites
 
-    penalised = PenalisedHandle(model, penalty, weight / settings.w_pos)
+    penalised.set_scale(weight / settings.w_pos)
     collision = MacroComposites(settings).run(penalised, sources, weights, target)
-    return remeasure(model, collision, target, settings.threshold, score)
+    return remeasure(penalised.base, collision, target, settings.threshold, score)
 
 
 # ----------------------------------------------------------------------------- hooks

@@ -56,40 +56,62 @@ def _datasets(path: PathLike, prefix: str) -> dict[str, np.ndarray]:
         return found
 
 
+def _attacker_order(row: Mapping[str, Any]) -> tuple[float, float, float]:
+    """How an attacker ranks weights: most inputs that work and go undetected, then most that
+    work at all, then fewest detected."""
+    works = row.get("error_rate", row.get("collided", 0.0))
+    evaded = row.get("evaded_and_fooled", row.get("evaded_collisions", 0.0))
+    return (evaded, works, -row["detection_rate"])
+
+
 def _best_fgsm(rows: Sequence[Mapping[str, Any]], epsilon: float) -> Mapping[str, Any] | None:
-    """The adaptive FGSM row at ``epsilon`` whose images most often fool and go undetected."""
+    """The adaptive FGSM row at ``epsilon`` an attacker would pick (:func:`_attacker_order`)."""
     chosen = [row for row in rows if math.isclose(row["epsilon"], epsilon)]
-    return max(chosen, key=lambda row: row["evaded_and_fooled"], default=None)
+    return max(chosen, key=_attacker_order, default=None)
 
 
-def _pooled_corners(rows: Sequence[Mapping[str, Any]], level: str) -> dict[str, Any] | None:
-    """Adaptive corner rows of one level pooled (means weighted by corners)."""
-    chosen = [row for row in rows if row["level"] == level]
-    if not chosen:
-        return None
-    weights = np.asarray([row["n"] for row in chosen], np.float64)
+POOLED_KEYS = (
+    "detection_rate",
+    "auc",
+    "mean_confidence",
+    "collided",
+    "mean_loss_pos",
+    "class_kept",
+    "mean_score",
+    "plain_mean_score",
+    "plain_detection_rate",
+    "evaded_collisions",
+    "interpolation_auc",
+    "interpolation_detection_rate",
+    "interpolation_class_kept",
+)
 
-    def mean(key: str) -> float:
-        return float(np.average([row[key] for row in chosen], weights=weights))
 
-    return {
-        "n_experiments": len(chosen),
-        "weight": chosen[0]["weight"],
-        **{
-            key: mean(key)
-            for key in (
-                "detection_rate",
-                "auc",
-                "mean_confidence",
-                "collided",
-                "class_kept",
-                "evaded_collisions",
-                "interpolation_auc",
-                "interpolation_detection_rate",
-                "interpolation_class_kept",
+def pooled_corners(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Adaptive corner rows pooled over experiments, one per level and weight (corner-weighted)."""
+    pooled = []
+    for level in ("micro", "macro"):
+        for weight in sorted({row["weight"] for row in rows if row["level"] == level}):
+            chosen = [row for row in rows if row["level"] == level and row["weight"] == weight]
+            counts = np.asarray([row["n"] for row in chosen], np.float64)
+            pooled.append(
+                {
+                    "level": level,
+                    "weight": weight,
+                    "n_experiments": len(chosen),
+                    "n": int(counts.sum()),
+                    **{
+                        key: float(np.average([row[key] for row in chosen], weights=counts))
+                        for key in POOLED_KEYS
+                    },
+                }
             )
-        },
-    }
+    return pooled
+
+
+def _best_corners(pooled: Sequence[Mapping[str, Any]], level: str) -> Mapping[str, Any] | None:
+    """The pooled corner row of ``level`` an attacker would pick (:func:`_attacker_order`)."""
+    return max((row for row in pooled if row["level"] == level), key=_attacker_order, default=None)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -163,7 +185,7 @@ def histogram_figure(
     clean: np.ndarray, others: Sequence[tuple[str, np.ndarray]], threshold: float
 ) -> str:
     """Score distributions: clean test images against every other kind, the threshold marked."""
-    figure = Figure(figsize=(6.2, 3.2))
+    figure = Figure(figsize=(9.0, 3.4))
     ax = figure.subplots()
     everything = np.concatenate([clean, *[scores for _, scores in others]])
     high = float(np.percentile(everything, 99.5))
@@ -174,7 +196,7 @@ def histogram_figure(
     ax.axvline(threshold, color="k", lw=0.8, ls="--", label="threshold")
     ax.set_xlabel("reconstruction error")
     ax.set_ylabel("density")
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     return png(figure)
 
@@ -265,6 +287,7 @@ def _detection_table(
         "detected",
         "ROC-AUC",
         "confidence",
+        "adaptive: weight",
         "adaptive: detected",
         "adaptive: ROC-AUC",
         "adaptive: confidence",
@@ -273,9 +296,10 @@ def _detection_table(
     rows = []
     for row in sets:
         extra = adaptive.get(row["name"])
-        adaptive_cells = ["—", "—", "—", "—"]
+        adaptive_cells = ["—", "—", "—", "—", "—"]
         if extra is not None:
             adaptive_cells = [
+                f"{extra['weight']:g}",
                 percent(extra["detection_rate"]),
                 number(extra["auc"], 3),
                 probability(extra["mean_confidence"]),
@@ -327,12 +351,12 @@ def _adaptive_fgsm_table(rows: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def _adaptive_corners_table(rows: Sequence[Mapping[str, Any]]) -> str:
+def _adaptive_corners_table(pooled: Sequence[Mapping[str, Any]]) -> str:
     header = (
-        "experiment",
         "level",
         "weight",
-        "collided",
+        "experiments",
+        "collided (mean L_pos)",
         "target class kept",
         "score (plain)",
         "detected (plain)",
@@ -346,20 +370,20 @@ def _adaptive_corners_table(rows: Sequence[Mapping[str, Any]]) -> str:
             (
                 "",
                 [
-                    row["experiment"],
                     row["level"],
                     f"{row['weight']:g}",
-                    percent(row["collided"]),
+                    str(row["n_experiments"]),
+                    f"{percent(row['collided'])} ({number(row['mean_loss_pos'], 2)})",
                     percent(row["class_kept"]),
                     f"{number(row['mean_score'], 4)} ({number(row['plain_mean_score'], 4)})",
                     f"{percent(row['detection_rate'])} ({percent(row['plain_detection_rate'])})",
-                    f"{number(row['auc'], 3)} ({number(row['plain_auc'], 3)})",
+                    number(row["auc"], 3),
                     percent(row["evaded_collisions"]),
                     f"{percent(row['interpolation_detection_rate'])} / "
                     f"{percent(row['interpolation_class_kept'])}",
                 ],
             )
-            for row in rows
+            for row in pooled
         ],
     )
 
@@ -401,6 +425,7 @@ def build_section(
     training_attrs["lbfgs"] = decode(training_attrs["lbfgs"])
     clean = decode(ae_attrs["clean"])
 
+    corner_pooled = pooled_corners(corner_rows)
     adaptive_by_set: dict[str, dict[str, Any] | None] = {}
     for row in sets:
         if row["kind"] == "fgsm":
@@ -416,8 +441,7 @@ def build_section(
                     "evaded": best["evaded_and_fooled"],
                 }
         elif row["kind"] in ("collisions", "interpolations"):
-            level = row["name"].rsplit("_", 1)[1]
-            pooled = _pooled_corners(corner_rows, level)
+            pooled = _best_corners(corner_pooled, row["name"].rsplit("_", 1)[1])
             if pooled is None:
                 continue
             if row["kind"] == "collisions":
@@ -427,6 +451,7 @@ def build_section(
                     "auc": pooled["auc"],
                     "mean_confidence": pooled["mean_confidence"],
                     "evaded": pooled["evaded_collisions"],
+                    "collided": pooled["collided"],
                     "n_experiments": pooled["n_experiments"],
                 }
             else:
@@ -529,13 +554,23 @@ def build_section(
             k = int(np.argmin(np.abs(epsilons - float(name.rsplit("eps", 1)[1]))))
             label = f"adaptive FGSM eps {epsilons[k]:g}, weight {weights[w]:g}"
             curves.append((label, adaptive_arrays["scores"][w, k], "--"))
-    corner_scores = [
-        adaptive_arrays[key]
-        for key in adaptive_arrays
-        if key.startswith("corners/") and key.endswith("/scores")
-    ]
-    if corner_scores:
-        curves.append(("adaptive collision corners", np.concatenate(corner_scores), "--"))
+    for level in ("micro", "macro"):
+        best = _best_corners(corner_pooled, level)
+        if best is None:
+            continue
+        suffix = f"/weight_{best['weight']:g}/scores"
+        scores = [
+            value
+            for key, value in adaptive_arrays.items()
+            if key.startswith("corners/")
+            and key.endswith(suffix)
+            and any(
+                r["experiment"] == key.split("/")[1] and r["level"] == level for r in corner_rows
+            )
+        ]
+        if scores:
+            label = f"adaptive {level} collision corners, weight {best['weight']:g}"
+            curves.append((label, np.concatenate(scores), "--"))
     if curves:
         parts.append(img(roc_figure(clean_scores, curves), "ROC curves"))
         parts.append(
@@ -569,7 +604,7 @@ def build_section(
     )
     parts.append("<h4>Collision corners with the reconstruction error in their loss</h4>")
     if corner_rows:
-        parts.append(_adaptive_corners_table(corner_rows))
+        parts.append(_adaptive_corners_table(corner_pooled))
     if corner_skipped:
         parts.append(
             "<ul>"
@@ -628,7 +663,8 @@ def build_section(
         "skipped": skipped,
         "adaptive": {
             "fgsm": fgsm_rows_adaptive,
-            "corners": corner_rows,
+            "corners": corner_pooled,
+            "corner_runs": corner_rows,
             "corners_skipped": corner_skipped,
             "hooks": hooks,
         },

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -582,6 +582,70 @@ def _dirichlet_weights(n_samples: int, n_corners: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).dirichlet(np.ones(n_corners), n_samples).astype(np.float32)
 
 
+def corner_row(
+    result: Any,
+    plain_scores: np.ndarray,
+    clean_scores: np.ndarray,
+    threshold: float,
+    classify: Callable[[np.ndarray], np.ndarray],
+    score: Callable[[np.ndarray], np.ndarray],
+    settings: Mapping[str, Any],
+    position: int,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One adaptive corner run as the detector and the classifier see it, and its arrays.
+
+    A corner *evades* when it still collides (true ``L_pos`` below the
+    threshold), keeps the target's class and scores at most the detector's
+    threshold. Its ``n_interpolations`` convex combinations are scored too.
+    """
+    corners = result.corners.reshape(-1, 28, 28)
+    mix = _dirichlet_weights(
+        settings["n_interpolations"], len(corners), settings["seed"] + position
+    )
+    between = kinds.interpolate(mix, corners)
+    reconstruction_scores = result.penalty
+    between_scores = np.zeros(0, np.float32)
+    between_classes = np.zeros(0, np.int64)
+    if len(between):
+        between_scores = score(between)
+        between_classes = classify(between).argmax(axis=1).astype(np.int64)
+    kept = result.probabilities.argmax(axis=1) == result.target_class
+    row = {
+        "n": int(len(corners)),
+        "target_class": result.target_class,
+        "collided": float(result.collided.mean()),
+        "mean_loss_pos": float(result.loss_pos.mean()),
+        "class_kept": float(kept.mean()),
+        "mean_confidence": float(result.probabilities.max(axis=1).mean()),
+        "mean_score": float(reconstruction_scores.mean()),
+        "plain_mean_score": float(plain_scores.mean()),
+        "auc": detector.roc_auc(clean_scores, reconstruction_scores),
+        "plain_auc": detector.roc_auc(clean_scores, plain_scores),
+        "detection_rate": detector.detection_rate(reconstruction_scores, threshold),
+        "plain_detection_rate": detector.detection_rate(plain_scores, threshold),
+        "evaded_collisions": float(
+            (result.collided & kept & (reconstruction_scores <= threshold)).mean()
+        ),
+        "interpolation_auc": detector.roc_auc(clean_scores, between_scores),
+        "interpolation_detection_rate": detector.detection_rate(between_scores, threshold),
+        "interpolation_class_kept": float((between_classes == result.target_class).mean())
+        if len(between_classes)
+        else float("nan"),
+        "steps_run": result.steps_run,
+        "seconds": result.seconds,
+    }
+    arrays = {
+        "corners": corners,
+        "loss_pos": result.loss_pos,
+        "collided": result.collided,
+        "scores": reconstruction_scores,
+        "probabilities": result.probabilities,
+        "interpolation_scores": between_scores,
+        "interpolation_predicted": between_classes,
+    }
+    return row, arrays
+
+
 def adaptive(job: Job, logger: logging.Logger) -> None:
     """The attacks again, with ``weight * reconstruction error`` in their loss.
 
@@ -657,101 +721,90 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     }
     if not collide_paths:
         corner_skipped["*"] = "no collision experiments in this run (collisions_mnist)"
+    penalised: dict[str, Any] = {}  # one per layer: its compiled attacks serve every weight
     for position, path in enumerate(present):
         name = Path(path).name.removesuffix(".h5")
         attrs = h5io.read_attrs(path)
         level = kinds.collision_mode(path)
         found = h5io.read_arrays(path, ["seed_image", "target_image", "corners"])
-        handle = _classifier(job.input.model, layer=str(attrs["layer"]))
-        weight = float(settings["corner_weight"])
+        layer = str(attrs["layer"])
+        if layer not in penalised:
+            penalised[layer] = attacks.PenalisedHandle(
+                _classifier(job.input.model, layer=layer), reconstruction
+            )
         if level == "macro":
             sources_path = Path(path).parent.parent / SOURCES_FOLDER / Path(path).name
             if not sources_path.is_file():
                 corner_skipped[name] = f"macro experiment without its sources ({sources_path})"
                 continue
             arrays = h5io.read_arrays(sources_path, ["sources", "weights"])
-            macro = dict(attrs, schedule=json.loads(attrs["schedule"]), checkpoint_every=0)
-            result = attacks.adaptive_macro_corners(
-                handle,
-                arrays["sources"].astype(np.float32) / 255.0,
-                arrays["weights"],
-                found["target_image"].reshape(28, 28, 1),
-                MacroSettings.from_config(macro),
-                reconstruction,
-                weight,
-                reconstruction.numpy,
+            macro = MacroSettings.from_config(
+                dict(attrs, schedule=json.loads(attrs["schedule"]), checkpoint_every=0)
             )
+
+            def run(weight: float, arrays=arrays, macro=macro, found=found, layer=layer):
+                return attacks.adaptive_macro_corners(
+                    penalised[layer],
+                    arrays["sources"].astype(np.float32) / 255.0,
+                    arrays["weights"],
+                    found["target_image"].reshape(28, 28, 1),
+                    macro,
+                    weight,
+                    reconstruction.numpy,
+                )
         else:
-            result = attacks.adaptive_corners(
-                handle,
-                found["seed_image"].reshape(-1),
-                found["target_image"].reshape(-1),
-                CornerSettings.from_config(attrs),
-                reconstruction,
-                weight,
-                reconstruction.numpy,
-            )
-        corners = result.corners.reshape(-1, 28, 28)
+            micro = CornerSettings.from_config(attrs)
+
+            def run(weight: float, micro=micro, found=found, layer=layer):
+                return attacks.adaptive_corners(
+                    penalised[layer],
+                    found["seed_image"].reshape(-1),
+                    found["target_image"].reshape(-1),
+                    micro,
+                    weight,
+                    reconstruction.numpy,
+                )
+
         plain_scores = reconstruction.numpy(found["corners"])
-        mix = _dirichlet_weights(
-            settings["n_interpolations"], len(corners), settings["seed"] + position
-        )
-        between = kinds.interpolate(mix, corners)
-        between_scores = reconstruction.numpy(between)
-        between_classes = model.probabilities_numpy(between).argmax(axis=1)
-        kept = result.probabilities.argmax(axis=1) == result.target_class
-        row = {
-            "experiment": name,
-            "level": level,
-            "weight": weight,
-            "n": int(len(corners)),
-            "target_class": result.target_class,
-            "collided": float(result.collided.mean()),
-            "class_kept": float(kept.mean()),
-            "mean_confidence": float(result.probabilities.max(axis=1).mean()),
-            "mean_score": float(result.penalty.mean()),
-            "plain_mean_score": float(plain_scores.mean()),
-            "auc": detector.roc_auc(clean_scores, result.penalty),
-            "plain_auc": detector.roc_auc(clean_scores, plain_scores),
-            "detection_rate": detector.detection_rate(result.penalty, threshold),
-            "plain_detection_rate": detector.detection_rate(plain_scores, threshold),
-            "evaded_collisions": float(
-                (result.collided & kept & (result.penalty <= threshold)).mean()
-            ),
-            "interpolation_auc": detector.roc_auc(clean_scores, between_scores),
-            "interpolation_detection_rate": detector.detection_rate(between_scores, threshold),
-            "interpolation_class_kept": float((between_classes == result.target_class).mean()),
-            "steps_run": result.steps_run,
-            "seconds": result.seconds,
-        }
-        corner_table.append(row)
         datasets |= {
-            f"corners/{name}/corners": corners,
             f"corners/{name}/plain_corners": found["corners"].astype(np.float32),
+            f"corners/{name}/plain_scores": plain_scores,
             f"corners/{name}/seed_image": found["seed_image"].astype(np.float32),
             f"corners/{name}/target_image": found["target_image"].astype(np.float32),
-            f"corners/{name}/loss_pos": result.loss_pos,
-            f"corners/{name}/collided": result.collided,
-            f"corners/{name}/scores": result.penalty,
-            f"corners/{name}/plain_scores": plain_scores,
-            f"corners/{name}/probabilities": result.probabilities,
-            f"corners/{name}/interpolation_scores": between_scores,
-            f"corners/{name}/interpolation_predicted": between_classes.astype(np.int64),
         }
-        logger.info(
-            "adaptive corners %s (%s, weight %g): collided %.0f%%, class kept %.0f%%, score "
-            "%.4f (plain %.4f), detected %.0f%% (plain %.0f%%), %d steps",
-            name,
-            level,
-            weight,
-            100 * row["collided"],
-            100 * row["class_kept"],
-            row["mean_score"],
-            row["plain_mean_score"],
-            100 * row["detection_rate"],
-            100 * row["plain_detection_rate"],
-            row["steps_run"],
-        )
+        for weight in [float(w) for w in settings["corner_weights"]]:
+            result = run(weight)
+            row, arrays_of_run = corner_row(
+                result,
+                plain_scores,
+                clean_scores,
+                threshold,
+                model.probabilities_numpy,
+                reconstruction.numpy,
+                settings,
+                position,
+            )
+            row |= {"experiment": name, "level": level, "weight": weight}
+            corner_table.append(row)
+            datasets |= {
+                f"corners/{name}/weight_{weight:g}/{key}": value
+                for key, value in arrays_of_run.items()
+            }
+            logger.info(
+                "adaptive corners %s (%s, weight %g): collided %.0f%% (mean L_pos %.2f), class "
+                "kept %.0f%%, score %.4f (plain %.4f), detected %.0f%% (plain %.0f%%), %d steps",
+                name,
+                level,
+                weight,
+                100 * row["collided"],
+                row["mean_loss_pos"],
+                100 * row["class_kept"],
+                row["mean_score"],
+                row["plain_mean_score"],
+                100 * row["detection_rate"],
+                100 * row["plain_detection_rate"],
+                row["steps_run"],
+            )
     hooks = {hook.attack: attacks.hook_status(hook) for hook in attacks.HOOKS}
     inputs = {"mnist": job.input.mnist, "model": job.input.model}
     inputs |= {"autoencoder": job.input.autoencoder, "errors": job.input.errors}
