@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
@@ -122,12 +123,20 @@ def roc_figure(clean: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]])
     figure = Figure(figsize=(6.2, 4.6))
     ax = figure.subplots()
     ax.plot([0, 1], [0, 1], color="#bbb", lw=0.8, ls=":")
-    for label, scores, style in curves:
+    colours = colormaps["tab20"].colors
+    for position, (label, scores, style) in enumerate(curves):
         fpr, tpr = detector.roc_curve(clean, scores)
         step = max(1, len(fpr) // MAX_CURVE_POINTS)
         keep = np.unique(np.r_[np.arange(0, len(fpr), step), len(fpr) - 1])
         auc = detector.roc_auc(clean, scores)
-        ax.plot(fpr[keep], tpr[keep], ls=style, lw=1.2, label=f"{label} (AUC {auc:.3f})")
+        ax.plot(
+            fpr[keep],
+            tpr[keep],
+            ls=style,
+            lw=1.2,
+            color=colours[position % len(colours)],
+            label=f"{label} (AUC {auc:.3f})",
+        )
     ax.set_xlabel("false-positive rate (clean test images flagged)")
     ax.set_ylabel("detection rate")
     ax.set_xlim(0, 1)
@@ -190,9 +199,17 @@ def histogram_figure(
     everything = np.concatenate([clean, *[scores for _, scores in others]])
     high = float(np.percentile(everything, 99.5))
     bins = np.linspace(0.0, max(high, threshold * 1.2), 60)
-    ax.hist(clean, bins=bins, density=True, histtype="stepfilled", alpha=0.35, label="clean test")
-    for label, scores in others:
-        ax.hist(np.clip(scores, 0, bins[-1]), bins=bins, density=True, histtype="step", label=label)
+    ax.hist(clean, bins=bins, density=True, histtype="stepfilled", color="#bbb", label="clean test")
+    colours = colormaps["tab20"].colors
+    for position, (label, scores) in enumerate(others):
+        ax.hist(
+            np.clip(scores, 0, bins[-1]),
+            bins=bins,
+            density=True,
+            histtype="step",
+            color=colours[position % len(colours)],
+            label=label,
+        )
     ax.axvline(threshold, color="k", lw=0.8, ls="--", label="threshold")
     ax.set_xlabel("reconstruction error")
     ax.set_ylabel("density")
@@ -360,7 +377,7 @@ def _adaptive_corners_table(pooled: Sequence[Mapping[str, Any]]) -> str:
         "target class kept",
         "score (plain)",
         "detected (plain)",
-        "ROC-AUC (plain)",
+        "ROC-AUC",
         "collided, kept, undetected",
         "interpolations: detected / class kept",
     )
@@ -526,8 +543,11 @@ def build_section(
         "<h3>Every kind of input, one detector</h3>"
         '<p class="note">Detected: share above the threshold. ROC-AUC: against the clean test '
         "images. Confidence: the MLP's mean top-class probability. Adaptive: the attack also "
-        "minimises the reconstruction error (FGSM: the weight that most often fools and evades; "
-        "collisions: corners redone with the term, pooled over the redone experiments).</p>"
+        "minimises the reconstruction error, at the weight an attacker would pick (most inputs "
+        "that fool the MLP, or still collide, and go undetected; then most that fool or "
+        "collide; then fewest detected). Collisions: the redone experiments' corners, pooled. "
+        "Fooled and undetected: misclassified (FGSM) or still colliding with the target's "
+        "class kept (corners), and at most the threshold.</p>"
         + _detection_table(sets, adaptive_by_set)
     )
     if skipped:
