@@ -168,6 +168,52 @@ def examples_figure(
     return png(figure)
 
 
+def adaptive_corners_figure(
+    arrays: Mapping[str, np.ndarray],
+    rows: Sequence[Mapping[str, Any]],
+    threshold: float,
+    max_experiments: int = 4,
+) -> str:
+    """Per redone experiment: seed, target, a plain corner, and that corner at every weight."""
+    names = list(dict.fromkeys(row["experiment"] for row in rows))[:max_experiments]
+    weights = sorted({row["weight"] for row in rows})
+    columns = 3 + len(weights)
+    figure = Figure(figsize=(1.3 * columns, 1.45 * len(names) + 0.2))
+    axes = figure.subplots(len(names), columns, squeeze=False)
+    for r, name in enumerate(names):
+        base = f"corners/{name}"
+        plain_score = arrays[f"{base}/plain_scores"][0]
+        panels = [
+            (arrays[f"{base}/seed_image"], "seed", "k"),
+            (arrays[f"{base}/target_image"], "target", "k"),
+            (arrays[f"{base}/plain_corners"][0], f"plain R {plain_score:.2f}", "k"),
+        ]
+        for weight in weights:
+            run = f"{base}/weight_{weight:g}"
+            if f"{run}/corners" not in arrays:
+                panels.append((np.zeros((28, 28)), f"w {weight:g}: —", "k"))
+                continue
+            score, loss = arrays[f"{run}/scores"][0], arrays[f"{run}/loss_pos"][0]
+            limit = next(
+                row.get("collision_threshold", 5.0)
+                for row in rows
+                if row["experiment"] == name and row["weight"] == weight
+            )
+            collides = loss < limit
+            colour = "#070" if score <= threshold else "#b00"
+            text = f"w {weight:g}: R {score:.2f}\nL_pos {loss:.1f}{'' if collides else ' (no)'}"
+            panels.append((arrays[f"{run}/corners"][0], text, colour))
+        for c, (image, title, colour) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=6.5, color=colour)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(name, fontsize=6.5)
+    figure.tight_layout()
+    return png(figure)
+
+
 def reconstructions_figure(examples: np.ndarray, reconstructions: np.ndarray) -> str:
     """Clean test digits above their reconstructions."""
     n = len(examples)
@@ -625,6 +671,15 @@ def build_section(
     parts.append("<h4>Collision corners with the reconstruction error in their loss</h4>")
     if corner_rows:
         parts.append(_adaptive_corners_table(corner_pooled))
+        parts.append(
+            '<p class="note">Corner 0 of a few redone experiments at every weight: R is the '
+            "reconstruction error (green: at most the threshold), L_pos the collision loss "
+            '("no": at or above the collision threshold).</p>'
+            + img(
+                adaptive_corners_figure(adaptive_arrays, corner_rows, threshold),
+                "adaptive collision corners",
+            )
+        )
     if corner_skipped:
         parts.append(
             "<ul>"

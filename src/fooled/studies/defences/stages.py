@@ -784,7 +784,12 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
                 settings,
                 position,
             )
-            row |= {"experiment": name, "level": level, "weight": weight}
+            row |= {
+                "experiment": name,
+                "level": level,
+                "weight": weight,
+                "collision_threshold": float(attrs["threshold"]),
+            }
             corner_table.append(row)
             datasets |= {
                 f"corners/{name}/weight_{weight:g}/{key}": value
