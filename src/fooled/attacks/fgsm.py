@@ -1,0 +1,197 @@
+"""The fast gradient sign method (Goodfellow, Shlens, Szegedy 2015), with an optional penalty.
+
+``x' = clip(x + eps * sign(grad_x J(x, y)), 0, 1)`` for the cross-entropy
+``J`` of the true label ``y``: one step that moves every pixel by ``eps``
+(less where the pixel box clips it, none where the gradient is exactly 0).
+
+Adaptive variant: a per-example penalty ``P(x)`` (a TensorFlow callable, one
+value per image, e.g. an autoencoder's reconstruction error) enters the
+objective whose gradient sign is taken, ``J(x, y) - penalty_weight * P(x)``:
+the attack raises the classifier's loss while keeping ``P`` low, so a
+detector thresholding ``P`` has to be beaten as well.
+
+``steps > 1`` gives the basic iterative method (Kurakin et al. 2017): steps
+of ``2.5 * eps / steps`` (Madry et al.'s rule), each projected back onto the
+``eps`` box around ``x`` and onto the pixel box. With ``steps = 1`` the first
+step overshoots and the projection puts every pixel exactly ``eps`` away:
+plain FGSM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from fooled.models.handle import ModelHandle
+
+Penalty = Callable[[tf.Tensor], tf.Tensor]
+STEP_FACTOR = 2.5  # step size of the iterative variant: STEP_FACTOR * eps / steps
+
+
+@dataclass(frozen=True)
+class FGSMSettings:
+    """The attack's settings (config keys of the same names; no defaults here).
+
+    ``epsilons``: the L-infinity sizes to attack at (pixels in [0, 1]).
+    ``steps``: 1 is FGSM; more is the iterative method.
+    ``batch_size``: images per compiled gradient pass.
+    ``penalty_weight``: weight of the per-example penalty (with 0 a penalty given is only
+    measured on the adversarial images, not optimised).
+    """
+
+    epsilons: tuple[float, ...]
+    steps: int
+    batch_size: int
+    penalty_weight: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilons", tuple(float(eps) for eps in self.epsilons))
+        if not self.epsilons or min(self.epsilons) < 0:
+            raise ValueError(f"epsilons must be a non-empty list of values >= 0: {self.epsilons}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"steps and batch_size must be >= 1 ({self.steps}, {self.batch_size})")
+        if self.penalty_weight < 0:
+            raise ValueError(f"penalty_weight must be >= 0, got {self.penalty_weight}")
+
+    @classmethod
+    def from_config(cls, settings: Mapping[str, Any]) -> FGSMSettings:
+        """The settings of a config mapping (keys named as the fields; others ignored)."""
+        missing = [field.name for field in fields(cls) if field.name not in settings]
+        if missing:
+            raise ValueError(f"FGSM settings lack {', '.join(missing)}")
+        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+
+
+@dataclass
+class FGSMResult:
+    """Adversarial images at every epsilon and what the model makes of them.
+
+    ``k`` epsilons, ``n`` images. ``confidence`` is the top-class probability;
+    ``error_rate`` counts every adversarial image not given its true label
+    (images the model already got wrong included, as Goodfellow et al. count).
+    ``penalty`` holds the penalty of each adversarial image when one was given.
+    """
+
+    epsilons: np.ndarray
+    adversarial: np.ndarray
+    predicted: np.ndarray
+    confidence: np.ndarray
+    true_probability: np.ndarray
+    clean_predicted: np.ndarray
+    clean_confidence: np.ndarray
+    labels: np.ndarray
+    penalty: np.ndarray | None
+    seconds: float
+
+    @property
+    def error_rate(self) -> np.ndarray:
+        return (self.predicted != self.labels[None]).mean(axis=1)
+
+    @property
+    def mean_confidence(self) -> np.ndarray:
+        return self.confidence.mean(axis=1)
+
+    @property
+    def mean_confidence_misclassified(self) -> np.ndarray:
+        """Mean top-class probability over the misclassified images (the paper's figure)."""
+        wrong = self.predicted != self.labels[None]
+        totals = np.where(wrong, self.confidence, 0.0).sum(axis=1)
+        counts = wrong.sum(axis=1)
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+    @property
+    def clean_error(self) -> float:
+        return float((self.clean_predicted != self.labels).mean())
+
+
+def sign_gradient_step(
+    model: ModelHandle, penalty: Penalty | None
+) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+    """A compiled function ``(x0, y, eps, steps, weight) -> (x_adv, penalty of x_adv)``."""
+
+    def objective(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model.logits(x))
+        if penalty is not None:
+            loss = loss - weight * penalty(x)
+        return tf.reduce_sum(loss)  # per-example terms: the gradient of the sum is per image
+
+    @tf.function(reduce_retracing=True)
+    def attack(x0, y, eps, steps, weight):
+        step_size = STEP_FACTOR * eps / tf.cast(steps, tf.float32)
+        x = x0
+        for _ in tf.range(steps):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = objective(x, y, weight)
+            x = x + step_size * tf.sign(tape.gradient(value, x))
+            x = tf.clip_by_value(tf.clip_by_value(x, x0 - eps, x0 + eps), 0.0, 1.0)
+        scored = penalty(x) if penalty is not None else tf.zeros([tf.shape(x)[0]], tf.float32)
+        return x, scored
+
+    return attack
+
+
+class FGSM:
+    """Fast gradient sign examples at every epsilon of the settings: an attack configured once.
+
+    ``run(model, images, labels, penalty=None)`` takes images in ``[low, high]``
+    of any shape with the batch first and returns a :class:`FGSMResult` whose
+    adversarial images have the same shape.
+    """
+
+    def __init__(self, settings: FGSMSettings, low: float = 0.0, high: float = 1.0) -> None:
+        if (low, high) != (0.0, 1.0):
+            raise ValueError("FGSM works on pixels in [0, 1] (the MNIST studies' scale)")
+        self.settings = settings
+
+    def run(
+        self,
+        model: ModelHandle,
+        images: np.ndarray,
+        labels: np.ndarray,
+        penalty: Penalty | None = None,
+    ) -> FGSMResult:
+        images = np.asarray(images, np.float32)
+        labels = np.asarray(labels, np.int64).reshape(-1)
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        attack = model.compiled(("fgsm", penalty), lambda: sign_gradient_step(model, penalty))
+        flat = images.reshape(len(images), -1)
+        started = time.perf_counter()
+        adversarial, penalties = [], []
+        for eps in self.settings.epsilons:
+            parts, scores = [], []
+            for start in range(0, len(flat), self.settings.batch_size):
+                x_adv, score = attack(
+                    tf.constant(flat[start : start + self.settings.batch_size]),
+                    tf.constant(labels[start : start + self.settings.batch_size]),
+                    tf.constant(eps, tf.float32),
+                    tf.constant(self.settings.steps, tf.int32),
+                    tf.constant(self.settings.penalty_weight, tf.float32),
+                )
+                parts.append(x_adv.numpy())
+                scores.append(score.numpy())
+            adversarial.append(np.concatenate(parts) if parts else flat[:0])
+            penalties.append(np.concatenate(scores) if scores else np.zeros(0, np.float32))
+        seconds = time.perf_counter() - started
+        adversarial_array = np.stack(adversarial)
+        probabilities = model.probabilities_numpy(adversarial_array.reshape(-1, flat.shape[1]))
+        probabilities = probabilities.reshape(len(self.settings.epsilons), len(flat), -1)
+        clean = model.probabilities_numpy(flat)
+        return FGSMResult(
+            epsilons=np.asarray(self.settings.epsilons, np.float64),
+            adversarial=adversarial_array.reshape(len(self.settings.epsilons), *images.shape),
+            predicted=probabilities.argmax(axis=-1).astype(np.int64),
+            confidence=probabilities.max(axis=-1).astype(np.float32),
+            true_probability=probabilities[:, np.arange(len(labels)), labels].astype(np.float32),
+            clean_predicted=clean.argmax(axis=-1).astype(np.int64),
+            clean_confidence=clean.max(axis=-1).astype(np.float32),
+            labels=labels,
+            penalty=np.stack(penalties).astype(np.float32) if penalty is not None else None,
+            seconds=seconds,
+        )

@@ -1,0 +1,420 @@
+"""The registry of input kinds the detector is scored on: where each lies and how to read it.
+
+One entry per kind of input the project makes: clean test images and
+Gaussian noise (made here), this study's FGSM examples, the Szegedy study's
+L-BFGS examples, the fooling study's evolved and gradient-ascent images, and
+the collision study's micro- and macro-level corners and their
+interpolations. Every reader returns :class:`InputSet` rows of ``(n, 28, 28)``
+float32 images in [0, 1]; a kind whose artifacts are not in the run is
+skipped with a reason, never an error (:func:`collect`).
+
+``patterns`` say where a kind's artifacts lie, relative to the working
+directory, with ``{wildcards}``: the workflow expands them for the studies
+and experiments that are enabled (names can be adjusted here, in one place);
+:func:`find_artifacts` globs them instead (benchmarks, tools).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fooled.core.h5io import ArtifactError, open_artifact, read_arrays, read_attrs
+
+IMAGE_SHAPE = (28, 28)
+PIXEL_TOLERANCE = 1e-4  # float32 round-off allowed outside [0, 1]
+# The collide artifact an interpolate artifact belongs to: same name, this sibling folder.
+COLLIDE_FOLDER = "collide"
+
+
+@dataclass
+class InputSet:
+    """One row of the detection table: images of one kind (and variant)."""
+
+    name: str
+    kind: str
+    label: str
+    images: np.ndarray
+    sources: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the readers of made-here kinds need: the clean images, noise sizes, sampling."""
+
+    clean: np.ndarray
+    noise_stddevs: tuple[float, ...]
+    seed: int
+    max_per_set: int
+
+
+Reader = Callable[[Sequence[str], Context], list[InputSet]]
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """A kind of input: its name, row label, the study making it and where its files lie."""
+
+    name: str
+    label: str
+    made_by: str
+    patterns: tuple[str, ...]
+    read: Reader
+
+    @property
+    def needs_files(self) -> bool:
+        return bool(self.patterns)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class NotMnistImages(ArtifactError):
+    """An artifact holds images of another size (an ImageNet run of the same attack)."""
+
+
+def is_mnist_shape(shape: tuple[int, ...]) -> bool:
+    """Whether a dataset of this shape holds MNIST images: (..., 28, 28[, 1]) or (..., 784)."""
+    shape = tuple(shape)
+    if shape[-1:] == (1,) and len(shape) >= 3:
+        shape = shape[:-1]
+    return shape[-2:] == IMAGE_SHAPE or shape[-1:] == (IMAGE_SHAPE[0] * IMAGE_SHAPE[1],)
+
+
+def as_images(array: np.ndarray, path: str, dataset: str) -> np.ndarray:
+    """``array`` as (n, 28, 28) float32 pixels in [0, 1], or a one-line error naming the file."""
+    array = np.asarray(array)
+    if not is_mnist_shape(array.shape):
+        raise NotMnistImages(
+            f"{path}: dataset '{dataset}' of shape {array.shape} does not hold 28x28 images"
+        )
+    images = array.astype(np.float32).reshape(-1, *IMAGE_SHAPE)
+    if images.size and (images.min() < -PIXEL_TOLERANCE or images.max() > 1 + PIXEL_TOLERANCE):
+        raise ArtifactError(
+            f"{path}: dataset '{dataset}' holds values in "
+            f"[{images.min():.3g}, {images.max():.3g}], not pixels in [0, 1]"
+        )
+    return np.clip(images, 0.0, 1.0)
+
+
+def subsample(images: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """At most ``limit`` images, a seeded sample in their original order."""
+    if len(images) <= limit:
+        return images
+    chosen = np.sort(np.random.default_rng(seed).choice(len(images), limit, replace=False))
+    return images[chosen]
+
+
+def mnist_files(paths: Sequence[str], dataset: str) -> tuple[list[str], list[str]]:
+    """The files whose ``dataset`` holds MNIST images, and a note for each other one.
+
+    The fooling study runs the same attacks on ImageNet models; their
+    artifacts may lie beside the MNIST ones and are left out, not an error.
+    """
+    kept, notes = [], []
+    for path in paths:
+        with open_artifact(path) as handle:
+            if dataset not in handle:
+                raise ArtifactError(f"{path}: dataset '{dataset}' is missing")
+            shape = handle[dataset].shape
+        if is_mnist_shape(shape):
+            kept.append(path)
+        else:
+            notes.append(f"left out {Path(path).name} (images of shape {shape[1:]}, not MNIST)")
+    return kept, notes
+
+
+def _stem(path: str) -> str:
+    return Path(path).name.removesuffix(".h5")
+
+
+def _tag(value: float) -> str:
+    return f"{value:g}"
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def read_clean(paths: Sequence[str], context: Context) -> list[InputSet]:
+    return [InputSet("clean", "clean", "clean test images", context.clean, note="the negatives")]
+
+
+def read_noise(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """Clean test images plus Gaussian noise of each standard deviation, clipped to [0, 1]."""
+    sets = []
+    for position, stddev in enumerate(context.noise_stddevs):
+        rng = np.random.default_rng([context.seed, position])
+        noisy = context.clean + rng.normal(0.0, stddev, context.clean.shape).astype(np.float32)
+        sets.append(
+            InputSet(
+                f"noise_{_tag(stddev)}",
+                "noise",
+                f"Gaussian noise, stddev {_tag(stddev)}",
+                np.clip(noisy, 0.0, 1.0).astype(np.float32),
+                note="added to the clean test images, clipped to [0, 1]",
+            )
+        )
+    return sets
+
+
+def read_fgsm(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """This study's FGSM artifacts: one row per epsilon (and per file when there are several)."""
+    sets = []
+    for path in paths:
+        arrays = read_arrays(path, ["epsilons", "adversarial"])
+        prefix = "" if len(paths) == 1 else f"{_stem(path)}_"
+        for eps, adversarial in zip(arrays["epsilons"], arrays["adversarial"], strict=True):
+            sets.append(
+                InputSet(
+                    f"fgsm_{prefix}eps{_tag(eps)}",
+                    "fgsm",
+                    f"FGSM, eps {_tag(eps)}" + (f" ({_stem(path)})" if prefix else ""),
+                    as_images(adversarial, path, "adversarial"),
+                    [path],
+                )
+            )
+    return sets
+
+
+def read_lbfgs(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """The Szegedy study's L-BFGS examples (the successful ones), one row per attacked model."""
+    sets = []
+    for path in mnist_files(paths, "adversarial")[0]:
+        with open_artifact(path) as handle:
+            has_success = "success" in handle
+        names = ["adversarial", "success"] if has_success else ["adversarial"]
+        arrays = read_arrays(path, names)
+        images = as_images(arrays["adversarial"], path, "adversarial")
+        note = f"made against {_stem(path)}"
+        if has_success:
+            success = np.asarray(arrays["success"], bool).reshape(-1)
+            images = images[success]
+            note += f"; the {int(success.sum())} successful of {len(success)}"
+        sets.append(
+            InputSet(
+                f"lbfgs_{_stem(path)}",
+                "lbfgs",
+                f"L-BFGS adversarial ({_stem(path)})",
+                images,
+                [path],
+                note,
+            )
+        )
+    return sets
+
+
+def _evolve_group(path: str) -> tuple[str, str]:
+    """``{model}_{encoding}_{run}.h5`` -> (model, encoding); the model name may hold '_'."""
+    parts = _stem(path).rsplit("_", 2)
+    return (parts[0], parts[1]) if len(parts) == 3 else (_stem(path), "unknown")
+
+
+def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """The fooling study's MAP-Elites elites, one row per model and encoding (runs pooled)."""
+    paths, left_out = mnist_files(paths, "elites")
+    groups: dict[tuple[str, str], list[str]] = {}
+    for path in paths:
+        groups.setdefault(_evolve_group(path), []).append(path)
+    sets = []
+    for (model, encoding), members in sorted(groups.items()):
+        images = np.concatenate(
+            [as_images(read_arrays(p, ["elites"])["elites"], p, "elites") for p in members]
+        )
+        sets.append(
+            InputSet(
+                f"evolved_{model}_{encoding}",
+                "evolved",
+                f"evolved fooling images ({encoding}, {model})",
+                images,
+                list(members),
+                "; ".join([f"{len(members)} run(s) pooled", *left_out]),
+            )
+        )
+    return sets
+
+
+def read_ascent(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """The fooling study's gradient-ascent images, one row per model."""
+    paths, left_out = mnist_files(paths, "images")
+    return [
+        InputSet(
+            f"ascent_{_stem(path)}",
+            "ascent",
+            f"gradient-ascent fooling images ({_stem(path)})",
+            as_images(read_arrays(path, ["images"])["images"], path, "images"),
+            [path],
+            "; ".join(left_out),
+        )
+        for path in paths
+    ]
+
+
+def collision_mode(path: str) -> str:
+    """``micro`` or ``macro`` (the collide artifact's ``mode`` attribute; micro when absent)."""
+    mode = str(read_attrs(path).get("mode", "micro"))
+    if mode not in ("micro", "macro"):
+        raise ArtifactError(f"{path}: attribute mode '{mode}' is neither micro nor macro")
+    return mode
+
+
+def _by_level(
+    rows: list[tuple[str, str, np.ndarray]], kind: str, label: str, note: str
+) -> list[InputSet]:
+    sets = []
+    for level in ("micro", "macro"):
+        chosen = [(path, images) for path, mode, images in rows if mode == level]
+        if chosen:
+            sets.append(
+                InputSet(
+                    f"{kind}_{level}",
+                    kind,
+                    f"{level}-level {label}",
+                    np.concatenate([images for _, images in chosen]),
+                    [path for path, _ in chosen],
+                    f"{len(chosen)} experiment(s){note}",
+                )
+            )
+    return sets
+
+
+def read_collisions(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """The collision study's corners, pooled over experiments into a micro and a macro row."""
+    rows = [
+        (
+            path,
+            collision_mode(path),
+            as_images(read_arrays(path, ["corners"])["corners"], path, "corners"),
+        )
+        for path in paths
+    ]
+    return _by_level(rows, "collisions", "feature collisions (corners)", "")
+
+
+def corners_path(interpolate_path: str) -> str:
+    """The collide artifact an interpolate artifact was made from (same name, sibling folder)."""
+    path = Path(interpolate_path)
+    return str(path.parent.parent / COLLIDE_FOLDER / path.name)
+
+
+def interpolate(weights: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Convex combinations ``weights @ corners``: (m, n) x (n, 28, 28) -> (m, 28, 28)."""
+    flat = np.asarray(corners, np.float32).reshape(len(corners), -1)
+    return (np.asarray(weights, np.float32) @ flat).reshape(len(weights), *IMAGE_SHAPE)
+
+
+def read_interpolations(paths: Sequence[str], context: Context) -> list[InputSet]:
+    """The 2,000 interpolations of each collision experiment, recomputed from the corners."""
+    rows = []
+    for path in paths:
+        source = corners_path(path)
+        if not Path(source).is_file():
+            raise ArtifactError(f"{path}: its corners {source} are missing")
+        weights = read_arrays(path, ["weights"])["weights"]
+        corners = as_images(read_arrays(source, ["corners"])["corners"], source, "corners")
+        if weights.ndim != 2 or weights.shape[1] != len(corners):
+            raise ArtifactError(
+                f"{path}: weights {weights.shape} do not match "
+                f"the {len(corners)} corners of {source}"
+            )
+        rows.append((path, collision_mode(source), interpolate(weights, corners)))
+    return _by_level(rows, "interpolations", "interpolations of the corners", ", weights @ corners")
+
+
+# ----------------------------------------------------------------------------- the registry
+
+KINDS: dict[str, InputKind] = {
+    kind.name: kind
+    for kind in (
+        InputKind("clean", "clean test images", "mnist", (), read_clean),
+        InputKind("noise", "Gaussian noise", "defences (score)", (), read_noise),
+        InputKind("fgsm", "FGSM", "defences (fgsm)", ("results/defences/fgsm.h5",), read_fgsm),
+        InputKind(
+            "lbfgs", "L-BFGS adversarial examples", "szegedy",
+            ("results/szegedy/attack/{model}.h5",), read_lbfgs,
+        ),
+        InputKind(
+            "evolved", "evolved fooling images", "fooling",
+            ("results/fooling/evolve/{model}_{encoding}_{run}.h5",), read_evolved,
+        ),
+        InputKind(
+            "ascent", "gradient-ascent fooling images", "fooling",
+            ("results/fooling/ascend/{model}.h5",), read_ascent,
+        ),
+        InputKind(
+            "collisions", "feature collisions (micro and macro corners)", "collisions_mnist",
+            ("results/collisions_mnist/collide/{experiment}.h5",), read_collisions,
+        ),
+        InputKind(
+            "interpolations", "interpolations of the collision corners", "collisions_mnist",
+            ("results/collisions_mnist/interpolate/{experiment}.h5",), read_interpolations,
+        ),
+    )
+}  # fmt: skip
+
+
+def find_artifacts(root: str | Path = ".") -> dict[str, list[str]]:
+    """Every kind's artifacts present under ``root`` (its patterns, wildcards globbed)."""
+    found = {}
+    for kind in KINDS.values():
+        paths: list[str] = []
+        for pattern in kind.patterns:
+            paths += glob.glob(str(Path(root) / re.sub(r"\{[^}]+\}", "*", pattern)))
+        found[kind.name] = sorted(paths)
+    return found
+
+
+@dataclass
+class Collected:
+    """The rows to score, and a reason for every kind left out."""
+
+    sets: list[InputSet]
+    skipped: dict[str, str]
+
+
+def collect(
+    paths_by_kind: Mapping[str, Sequence[str]],
+    context: Context,
+    kinds: Sequence[str] | None = None,
+) -> Collected:
+    """Read every kind (``kinds``: a subset, in registry order by default) whose files exist.
+
+    A kind with no existing file is skipped with a reason; files of it that
+    are named but absent are mentioned in the reason. Each row but the clean
+    images (the negatives, all kept) holds at most ``context.max_per_set``
+    images (a seeded sample).
+    """
+    names = list(KINDS) if kinds is None else list(kinds)
+    unknown = [name for name in list(names) + list(paths_by_kind) if name not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown input kind(s) {', '.join(unknown)} (known: {', '.join(KINDS)})")
+    sets: list[InputSet] = []
+    skipped: dict[str, str] = {}
+    for name in names:
+        kind = KINDS[name]
+        given = [str(path) for path in paths_by_kind.get(name, [])]
+        present = [path for path in given if Path(path).is_file()]
+        absent = [path for path in given if not Path(path).is_file()]
+        if kind.needs_files and not present:
+            reason = f"no {kind.label} in this run (made by {kind.made_by}"
+            reason += f"; absent: {', '.join(absent)})" if absent else ")"
+            skipped[name] = reason
+            continue
+        rows = kind.read(present, context)
+        rows = [row for row in rows if len(row.images)]
+        if not rows:
+            skipped[name] = f"{kind.label}: the artifacts hold no MNIST images"
+            continue
+        for position, row in enumerate(rows):
+            if row.kind != "clean" and len(row.images) > context.max_per_set:
+                row.note += f"{'; ' if row.note else ''}{context.max_per_set} of {len(row.images)}"
+                row.images = subsample(row.images, context.max_per_set, context.seed + position)
+        if absent:
+            rows[0].note += f"{'; ' if rows[0].note else ''}absent: {', '.join(absent)}"
+        sets += rows
+    return Collected(sets, skipped)

@@ -1,0 +1,748 @@
+"""The defences study's report section: does a model of the data manifold catch what fools?
+
+One table scores every input kind of the run with the same autoencoder
+(detection rate at the threshold, ROC-AUC against clean test images, the
+classifier's confidence), with and without the adaptive term; beside it the
+FGSM and adversarial-training tables with the paper's rows, the autoencoder's
+error distribution with the slides', ROC curves, and example images with
+their scores marked "OK" or "LIAR" as in the slides.
+
+Reads the study's HDF5 artifacts only (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+
+from fooled.core import h5io
+from fooled.report.html import escape, img, number, percent, png, probability, table
+from fooled.report.sections import Section
+from fooled.studies.defences import detector, paper
+
+PathLike = str | os.PathLike[str]
+STUDY = "defences"
+TITLE = "Defences: fast gradient sign, adversarial training and an autoencoder detector"
+MAX_CURVE_POINTS = 400  # ROC curves are thinned to about this many points
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def json_attr(value: Any) -> Any:
+    """An attribute written by ``h5io.set_attrs``: JSON text, or a numeric array (a list)."""
+    if isinstance(value, str):
+        return json.loads(value) if value else None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _datasets(path: PathLike, prefix: str) -> dict[str, np.ndarray]:
+    """Every dataset under the group ``prefix`` of an artifact, by its path below the group."""
+    with h5io.open_artifact(path) as handle:
+        if prefix not in handle:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        handle[prefix].visititems(
+            lambda name, node: found.__setitem__(name, node[()]) if hasattr(node, "shape") else None
+        )
+        return found
+
+
+def _attacker_order(row: Mapping[str, Any]) -> tuple[float, float, float]:
+    """How an attacker ranks weights: most inputs that work and go undetected, then most that
+    work at all, then fewest detected."""
+    works = row.get("error_rate", row.get("collided", 0.0))
+    evaded = row.get("evaded_and_fooled", row.get("evaded_collisions", 0.0))
+    return (evaded, works, -row["detection_rate"])
+
+
+def _best_fgsm(rows: Sequence[Mapping[str, Any]], epsilon: float) -> Mapping[str, Any] | None:
+    """The adaptive FGSM row at ``epsilon`` an attacker would pick (:func:`_attacker_order`)."""
+    chosen = [row for row in rows if math.isclose(row["epsilon"], epsilon)]
+    return max(chosen, key=_attacker_order, default=None)
+
+
+POOLED_KEYS = (
+    "detection_rate",
+    "auc",
+    "mean_confidence",
+    "collided",
+    "mean_loss_pos",
+    "class_kept",
+    "mean_score",
+    "plain_mean_score",
+    "plain_detection_rate",
+    "evaded_collisions",
+    "interpolation_auc",
+    "interpolation_detection_rate",
+    "interpolation_class_kept",
+)
+
+
+def pooled_corners(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Adaptive corner rows pooled over experiments, one per level and weight (corner-weighted)."""
+    pooled = []
+    for level in ("micro", "macro"):
+        for weight in sorted({row["weight"] for row in rows if row["level"] == level}):
+            chosen = [row for row in rows if row["level"] == level and row["weight"] == weight]
+            counts = np.asarray([row["n"] for row in chosen], np.float64)
+            pooled.append(
+                {
+                    "level": level,
+                    "weight": weight,
+                    "n_experiments": len(chosen),
+                    "n": int(counts.sum()),
+                    **{
+                        key: float(np.average([row[key] for row in chosen], weights=counts))
+                        for key in POOLED_KEYS
+                    },
+                }
+            )
+    return pooled
+
+
+def _best_corners(pooled: Sequence[Mapping[str, Any]], level: str) -> Mapping[str, Any] | None:
+    """The pooled corner row of ``level`` an attacker would pick (:func:`_attacker_order`)."""
+    return max((row for row in pooled if row["level"] == level), key=_attacker_order, default=None)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def roc_figure(clean: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]]) -> str:
+    """ROC curves of several score sets against the clean scores (label, scores, line style)."""
+    figure = Figure(figsize=(6.2, 4.6))
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="#bbb", lw=0.8, ls=":")
+    colours = colormaps["tab20"].colors
+    for position, (label, scores, style) in enumerate(curves):
+        fpr, tpr = detector.roc_curve(clean, scores)
+        step = max(1, len(fpr) // MAX_CURVE_POINTS)
+        keep = np.unique(np.r_[np.arange(0, len(fpr), step), len(fpr) - 1])
+        auc = detector.roc_auc(clean, scores)
+        ax.plot(
+            fpr[keep],
+            tpr[keep],
+            ls=style,
+            lw=1.2,
+            color=colours[position % len(colours)],
+            label=f"{label} (AUC {auc:.3f})",
+        )
+    ax.set_xlabel("false-positive rate (clean test images flagged)")
+    ax.set_ylabel("detection rate")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.legend(fontsize=6.5, loc="lower right")
+    figure.tight_layout()
+    return png(figure)
+
+
+def examples_figure(
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], threshold: float
+) -> str:
+    """The slides' "OK" / "LIAR" figure: per row (label, images, scores, classes) a few images."""
+    columns = max((len(images) for _, images, _, _ in rows), default=1) or 1
+    figure = Figure(figsize=(1.25 * columns + 2.2, 1.25 * len(rows) + 0.3))
+    axes = figure.subplots(len(rows), columns + 1, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.axis("off")
+    for r, (label, images, scores, classes) in enumerate(rows):
+        axes[r, 0].text(1.0, 0.5, label, ha="right", va="center", fontsize=7, wrap=True)
+        for c, (image, score, predicted) in enumerate(zip(images, scores, classes, strict=True)):
+            ax = axes[r, c + 1]
+            ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+            verdict, colour = ("LIAR!", "#b00") if score > threshold else ("OK", "#070")
+            ax.set_title(f"{score:.3f} {verdict} ({predicted})", fontsize=6.5, color=colour)
+    figure.tight_layout()
+    return png(figure)
+
+
+def adaptive_corners_figure(
+    arrays: Mapping[str, np.ndarray],
+    rows: Sequence[Mapping[str, Any]],
+    threshold: float,
+    max_experiments: int = 4,
+) -> str:
+    """Per redone experiment: seed, target, a plain corner, and that corner at every weight."""
+    names = list(dict.fromkeys(row["experiment"] for row in rows))[:max_experiments]
+    weights = sorted({row["weight"] for row in rows})
+    columns = 3 + len(weights)
+    figure = Figure(figsize=(1.3 * columns, 1.45 * len(names) + 0.2))
+    axes = figure.subplots(len(names), columns, squeeze=False)
+    for r, name in enumerate(names):
+        base = f"corners/{name}"
+        plain_score = arrays[f"{base}/plain_scores"][0]
+        panels = [
+            (arrays[f"{base}/seed_image"], "seed", "k"),
+            (arrays[f"{base}/target_image"], "target", "k"),
+            (arrays[f"{base}/plain_corners"][0], f"plain R {plain_score:.2f}", "k"),
+        ]
+        for weight in weights:
+            run = f"{base}/weight_{weight:g}"
+            if f"{run}/corners" not in arrays:
+                panels.append((np.zeros((28, 28)), f"w {weight:g}: —", "k"))
+                continue
+            score, loss = arrays[f"{run}/scores"][0], arrays[f"{run}/loss_pos"][0]
+            limit = next(
+                row.get("collision_threshold", 5.0)
+                for row in rows
+                if row["experiment"] == name and row["weight"] == weight
+            )
+            collides = loss < limit
+            colour = "#070" if score <= threshold else "#b00"
+            text = f"w {weight:g}: R {score:.2f}\nL_pos {loss:.1f}{'' if collides else ' (no)'}"
+            panels.append((arrays[f"{run}/corners"][0], text, colour))
+        for c, (image, title, colour) in enumerate(panels):
+            ax = axes[r, c]
+            ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(title, fontsize=6.5, color=colour)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[r, 0].set_ylabel(name, fontsize=6.5)
+    figure.tight_layout()
+    return png(figure)
+
+
+def reconstructions_figure(examples: np.ndarray, reconstructions: np.ndarray) -> str:
+    """Clean test digits above their reconstructions."""
+    n = len(examples)
+    figure = Figure(figsize=(1.0 * n, 2.2))
+    axes = figure.subplots(2, n, squeeze=False)
+    for k in range(n):
+        for row, image in enumerate((examples[k], reconstructions[k])):
+            axes[row, k].imshow(
+                np.asarray(image).reshape(28, 28),
+                cmap="gray",
+                vmin=0,
+                vmax=1,
+                interpolation="nearest",
+            )
+            axes[row, k].set_xticks([])
+            axes[row, k].set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=7)
+    axes[1, 0].set_ylabel("output", fontsize=7)
+    figure.tight_layout()
+    return png(figure)
+
+
+def histogram_figure(
+    clean: np.ndarray, others: Sequence[tuple[str, np.ndarray]], threshold: float
+) -> str:
+    """Score distributions: clean test images against every other kind, the threshold marked."""
+    figure = Figure(figsize=(9.0, 3.4))
+    ax = figure.subplots()
+    everything = np.concatenate([clean, *[scores for _, scores in others]])
+    high = float(np.percentile(everything, 99.5))
+    bins = np.linspace(0.0, max(high, threshold * 1.2), 60)
+    ax.hist(clean, bins=bins, density=True, histtype="stepfilled", color="#bbb", label="clean test")
+    colours = colormaps["tab20"].colors
+    for position, (label, scores) in enumerate(others):
+        ax.hist(
+            np.clip(scores, 0, bins[-1]),
+            bins=bins,
+            density=True,
+            histtype="step",
+            color=colours[position % len(colours)],
+            label=label,
+        )
+    ax.axvline(threshold, color="k", lw=0.8, ls="--", label="threshold")
+    ax.set_xlabel("reconstruction error")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.tight_layout()
+    return png(figure)
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _fgsm_table(attrs: Mapping[str, Any]) -> str:
+    rows = [
+        (
+            "",
+            [
+                f"project MLP (this run, {attrs['n_images']} test images)",
+                number(row["epsilon"], 2),
+                percent(row["error_rate"]),
+                probability(row["mean_confidence"]),
+                probability(row["mean_confidence_misclassified"]),
+            ],
+        )
+        for row in attrs["rows"]
+    ]
+    for model, error in paper.FGSM_ERROR.items():
+        rows.append(
+            (
+                "paper",
+                [
+                    f"paper: {model}",
+                    number(paper.FGSM_EPSILON, 2),
+                    percent(error),
+                    "—",
+                    f"{probability(paper.FGSM_CONFIDENCE_RECALLED[model])} (recalled)",
+                ],
+            )
+        )
+    header = ("model", "eps", "error", "mean confidence", "confidence (misclassified)")
+    return table(header, rows)
+
+
+def _training_table(attrs: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
+    epsilons = arrays["epsilons"]
+    lbfgs = attrs.get("lbfgs") or {"before": [], "after": []}
+    header = ["model", "clean error", *[f"FGSM error, eps {eps:g}" for eps in epsilons]]
+    header += [f"L-BFGS error ({row['attacked_model']})" for row in lbfgs["before"]]
+
+    def cells(label: str, clean: float, errors: np.ndarray, key: str) -> list[str]:
+        return [label, percent(clean), *[percent(e) for e in errors]] + [
+            percent(row["error"]) for row in lbfgs[key]
+        ]
+
+    scale = f"{attrs['init']} init, {attrs['epochs']} epoch(s) on {attrs['n_train']} images"
+    rows = [
+        (
+            "",
+            cells(
+                "project MLP", attrs["clean_error_before"], arrays["fgsm_error_before"], "before"
+            ),
+        ),
+        (
+            "",
+            cells(
+                f"adversarially trained ({scale})",
+                attrs["clean_error_after"],
+                arrays["fgsm_error_after"],
+                "after",
+            ),
+        ),
+    ]
+    reference = paper.ADVERSARIAL_TRAINING
+    for moment in ("before", "after"):
+        paper_cells = [f"paper: maxout, {moment}", percent(reference[f"clean_error_{moment}"])]
+        paper_cells += [
+            percent(reference[f"fgsm_error_{moment}"])
+            if math.isclose(eps, paper.FGSM_EPSILON)
+            else "—"
+            for eps in epsilons
+        ]
+        paper_cells += ["—"] * len(lbfgs["before"])
+        rows.append(("paper", paper_cells))
+    return table(header, rows)
+
+
+def _detection_table(
+    sets: Sequence[Mapping[str, Any]], adaptive: Mapping[str, Mapping[str, Any] | None]
+) -> str:
+    header = (
+        "input",
+        "n",
+        "detected",
+        "ROC-AUC",
+        "confidence",
+        "adaptive: weight",
+        "adaptive: detected",
+        "adaptive: ROC-AUC",
+        "adaptive: confidence",
+        "adaptive: fooled and undetected",
+    )
+    rows = []
+    for row in sets:
+        extra = adaptive.get(row["name"])
+        adaptive_cells = ["—", "—", "—", "—", "—"]
+        if extra is not None:
+            adaptive_cells = [
+                f"{extra['weight']:g}",
+                percent(extra["detection_rate"]),
+                number(extra["auc"], 3),
+                probability(extra["mean_confidence"]),
+                percent(extra.get("evaded")) if extra.get("evaded") is not None else "—",
+            ]
+        rows.append(
+            (
+                "",
+                [
+                    row["label"],
+                    str(row["n"]),
+                    percent(row["detection_rate"]),
+                    "— (negatives)" if row["auc"] is None else number(row["auc"], 3),
+                    probability(row["mean_confidence"]),
+                    *adaptive_cells,
+                ],
+            )
+        )
+    return table(header, rows)
+
+
+def _adaptive_fgsm_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    header = (
+        "weight",
+        "eps",
+        "error",
+        "detected",
+        "ROC-AUC",
+        "fooled and undetected",
+        "mean score",
+    )
+    return table(
+        header,
+        [
+            (
+                "",
+                [
+                    f"{row['weight']:g}",
+                    number(row["epsilon"], 2),
+                    percent(row["error_rate"]),
+                    percent(row["detection_rate"]),
+                    number(row["auc"], 3),
+                    percent(row["evaded_and_fooled"]),
+                    number(row["mean_score"], 4),
+                ],
+            )
+            for row in rows
+        ],
+    )
+
+
+def _adaptive_corners_table(pooled: Sequence[Mapping[str, Any]]) -> str:
+    header = (
+        "level",
+        "weight",
+        "experiments",
+        "collided (mean L_pos)",
+        "target class kept",
+        "score (plain)",
+        "detected (plain)",
+        "ROC-AUC",
+        "collided, kept, undetected",
+        "interpolations: detected / class kept",
+    )
+    return table(
+        header,
+        [
+            (
+                "",
+                [
+                    row["level"],
+                    f"{row['weight']:g}",
+                    str(row["n_experiments"]),
+                    f"{percent(row['collided'])} ({number(row['mean_loss_pos'], 2)})",
+                    percent(row["class_kept"]),
+                    f"{number(row['mean_score'], 4)} ({number(row['plain_mean_score'], 4)})",
+                    f"{percent(row['detection_rate'])} ({percent(row['plain_detection_rate'])})",
+                    number(row["auc"], 3),
+                    percent(row["evaded_collisions"]),
+                    f"{percent(row['interpolation_detection_rate'])} / "
+                    f"{percent(row['interpolation_class_kept'])}",
+                ],
+            )
+            for row in pooled
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------- the section
+
+
+def build_section(
+    fgsm: PathLike,
+    adversarial_training: PathLike,
+    autoencoder: PathLike,
+    score: PathLike,
+    adaptive: PathLike,
+) -> Section:
+    """The section and its ``summary.json`` part from the study's five artifacts."""
+    fgsm_attrs = h5io.read_attrs(fgsm)
+    training_attrs = h5io.read_attrs(adversarial_training)
+    training_arrays = h5io.read_arrays(
+        adversarial_training, ["epsilons", "fgsm_error_before", "fgsm_error_after"]
+    )
+    ae_attrs = h5io.read_attrs(autoencoder)
+    ae_arrays = h5io.read_arrays(autoencoder, ["test_errors", "examples", "reconstructions"])
+    score_attrs = h5io.read_attrs(score)
+    clean_scores = h5io.read_arrays(score, ["clean_scores"])["clean_scores"]
+    per_set = _datasets(score, "sets")
+    adaptive_attrs = h5io.read_attrs(adaptive)
+    adaptive_arrays = _datasets(adaptive, "fgsm") | {
+        f"corners/{key}": value for key, value in _datasets(adaptive, "corners").items()
+    }
+    decode = json_attr
+    sets = decode(score_attrs["sets"])
+    skipped = decode(score_attrs["skipped"])
+    threshold = float(score_attrs["threshold"])
+    fgsm_rows_adaptive = decode(adaptive_attrs["fgsm_rows"])
+    corner_rows = decode(adaptive_attrs["corner_rows"])
+    corner_skipped = decode(adaptive_attrs["corner_skipped"])
+    hooks = decode(adaptive_attrs["hooks"])
+    fgsm_attrs["rows"] = decode(fgsm_attrs["rows"])
+    training_attrs["lbfgs"] = decode(training_attrs["lbfgs"])
+    clean = decode(ae_attrs["clean"])
+
+    corner_pooled = pooled_corners(corner_rows)
+    adaptive_by_set: dict[str, dict[str, Any] | None] = {}
+    for row in sets:
+        if row["kind"] == "fgsm":
+            epsilon = float(row["name"].rsplit("eps", 1)[1])
+            best = _best_fgsm(fgsm_rows_adaptive, epsilon)
+            if best is not None:
+                adaptive_by_set[row["name"]] = {
+                    "weight": best["weight"],
+                    "detection_rate": best["detection_rate"],
+                    "auc": best["auc"],
+                    "mean_confidence": best["mean_confidence"],
+                    "error_rate": best["error_rate"],
+                    "evaded": best["evaded_and_fooled"],
+                }
+        elif row["kind"] in ("collisions", "interpolations"):
+            pooled = _best_corners(corner_pooled, row["name"].rsplit("_", 1)[1])
+            if pooled is None:
+                continue
+            if row["kind"] == "collisions":
+                adaptive_by_set[row["name"]] = {
+                    "weight": pooled["weight"],
+                    "detection_rate": pooled["detection_rate"],
+                    "auc": pooled["auc"],
+                    "mean_confidence": pooled["mean_confidence"],
+                    "evaded": pooled["evaded_collisions"],
+                    "collided": pooled["collided"],
+                    "n_experiments": pooled["n_experiments"],
+                }
+            else:
+                adaptive_by_set[row["name"]] = {
+                    "weight": pooled["weight"],
+                    "detection_rate": pooled["interpolation_detection_rate"],
+                    "auc": pooled["interpolation_auc"],
+                    "mean_confidence": None,
+                    "class_kept": pooled["interpolation_class_kept"],
+                    "n_experiments": pooled["n_experiments"],
+                }
+
+    parts = [f"<h2>{escape(TITLE)}</h2>"]
+    parts.append(
+        '<p class="note">Seeds 002 and 003 (STUDIES.md section 3). The classifier is the '
+        "project's 784-256-256-10 ReLU MLP, not the paper's maxout network or shallow "
+        "softmax; rows of this run name their training length (the quick scale trains the "
+        "autoencoder and the adversarial model for a few epochs only).</p>"
+    )
+    parts.append("<h3>Fast gradient sign</h3>" + _fgsm_table(fgsm_attrs))
+    parts.append(
+        "<h3>Adversarial training</h3>"
+        f'<p class="note">alpha {training_attrs["alpha"]:g}, eps {training_attrs["epsilon"]:g}; '
+        "FGSM examples made against each model itself on "
+        f"{training_attrs['n_attacked']} test images. "
+        f"{escape(training_attrs.get('lbfgs_skipped', ''))}</p>"
+        + _training_table(training_attrs, training_arrays)
+    )
+    ae_note = (
+        f"{escape(ae_attrs['architecture'])} autoencoder {escape(ae_attrs['hidden_units'])}, loss "
+        f"{escape(ae_attrs['loss'])}, {ae_attrs['epochs']} epoch(s) on {ae_attrs['n_train']} "
+        f"training images; threshold {number(threshold, 4)} at a "
+        f"{percent(ae_attrs['false_positive_rate'])} false-positive rate on "
+        f"{ae_attrs['n_holdout']} held-out training images "
+        f"({percent(ae_attrs['test_flagged'])} of clean test images flagged)."
+    )
+    ae_rows = [
+        (
+            "",
+            [
+                f"this run ({ae_attrs['epochs']} epochs)",
+                ae_attrs["loss"],
+                number(clean["mean"], 4),
+                number(clean["std"], 4),
+                "—",
+                "—",
+            ],
+        ),
+        (
+            "paper",
+            [
+                "slides (Keras blog autoencoder)",
+                paper.AUTOENCODER["loss"],
+                number(paper.AUTOENCODER["clean_mean"], 3),
+                number(paper.AUTOENCODER["clean_std"], 3),
+                number(paper.AUTOENCODER["accepted_example"], 3),
+                number(paper.AUTOENCODER["fooling_example"], 3),
+            ],
+        ),
+    ]
+    parts.append(
+        f'<h3>Autoencoder</h3><p class="note">{ae_note}</p>'
+        + table(
+            ("", "loss", "clean mean", "clean std", "accepted example", "fooling example"), ae_rows
+        )
+        + img(
+            reconstructions_figure(ae_arrays["examples"], ae_arrays["reconstructions"]),
+            "reconstructions",
+        )
+    )
+    parts.append(
+        "<h3>Every kind of input, one detector</h3>"
+        '<p class="note">Detected: share above the threshold. ROC-AUC: against the clean test '
+        "images. Confidence: the MLP's mean top-class probability. Adaptive: the attack also "
+        "minimises the reconstruction error, at the weight an attacker would pick (most inputs "
+        "that fool the MLP, or still collide, and go undetected; then most that fool or "
+        "collide; then fewest detected). Collisions: the redone experiments' corners, pooled. "
+        "Fooled and undetected: misclassified (FGSM) or still colliding with the target's "
+        "class kept (corners), and at most the threshold.</p>"
+        + _detection_table(sets, adaptive_by_set)
+    )
+    if skipped:
+        parts.append(
+            "<ul>"
+            + "".join(
+                f"<li>skipped {escape(name)}: {escape(reason)}</li>"
+                for name, reason in skipped.items()
+            )
+            + "</ul>"
+        )
+    curves = [
+        (row["label"], per_set[f"{row['name']}/scores"], "-")
+        for row in sets
+        if row["name"] != "clean" and f"{row['name']}/scores" in per_set
+    ]
+    weights = adaptive_arrays.get("weights")
+    epsilons = adaptive_arrays.get("epsilons")
+    if weights is not None and epsilons is not None:
+        for name, extra in adaptive_by_set.items():
+            if extra is None or not name.startswith("fgsm_"):
+                continue
+            w = int(np.argmin(np.abs(weights - extra["weight"])))
+            k = int(np.argmin(np.abs(epsilons - float(name.rsplit("eps", 1)[1]))))
+            label = f"adaptive FGSM eps {epsilons[k]:g}, weight {weights[w]:g}"
+            curves.append((label, adaptive_arrays["scores"][w, k], "--"))
+    for level in ("micro", "macro"):
+        best = _best_corners(corner_pooled, level)
+        if best is None:
+            continue
+        suffix = f"/weight_{best['weight']:g}/scores"
+        scores = [
+            value
+            for key, value in adaptive_arrays.items()
+            if key.startswith("corners/")
+            and key.endswith(suffix)
+            and any(
+                r["experiment"] == key.split("/")[1] and r["level"] == level for r in corner_rows
+            )
+        ]
+        if scores:
+            label = f"adaptive {level} collision corners, weight {best['weight']:g}"
+            curves.append((label, np.concatenate(scores), "--"))
+    if curves:
+        parts.append(img(roc_figure(clean_scores, curves), "ROC curves"))
+        parts.append(
+            img(
+                histogram_figure(
+                    clean_scores, [(label, scores) for label, scores, _ in curves], threshold
+                ),
+                "score distributions",
+            )
+        )
+    example_rows = [
+        (
+            row["label"],
+            per_set[f"{row['name']}/examples"],
+            per_set[f"{row['name']}/example_scores"],
+            per_set[f"{row['name']}/example_predicted"],
+        )
+        for row in sets
+        if f"{row['name']}/examples" in per_set
+    ]
+    if example_rows:
+        parts.append(
+            "<h3>Examples: OK or LIAR?</h3>"
+            '<p class="note">Each image with its reconstruction error, the verdict at the '
+            "threshold and the MLP's class.</p>"
+            + img(examples_figure(example_rows, threshold), "examples")
+        )
+    parts.append(
+        "<h3>Adaptive attacks</h3><h4>FGSM with the reconstruction error in its objective</h4>"
+        + _adaptive_fgsm_table(fgsm_rows_adaptive)
+    )
+    parts.append("<h4>Collision corners with the reconstruction error in their loss</h4>")
+    if corner_rows:
+        parts.append(_adaptive_corners_table(corner_pooled))
+        parts.append(
+            '<p class="note">Corner 0 of a few redone experiments at every weight: R is the '
+            "reconstruction error (green: at most the threshold), L_pos the collision loss "
+            '("no": at or above the collision threshold).</p>'
+            + img(
+                adaptive_corners_figure(adaptive_arrays, corner_rows, threshold),
+                "adaptive collision corners",
+            )
+        )
+    if corner_skipped:
+        parts.append(
+            "<ul>"
+            + "".join(
+                f"<li>{escape(name)}: {escape(reason)}</li>"
+                for name, reason in corner_skipped.items()
+            )
+            + "</ul>"
+        )
+    parts.append(
+        '<p class="note">Hooks for the other attacks: '
+        + "; ".join(f"{escape(name)}: {escape(status)}" for name, status in hooks.items())
+        + "</p>"
+    )
+    summary = {
+        "fgsm": {
+            "n_images": fgsm_attrs["n_images"],
+            "steps": fgsm_attrs["steps"],
+            "clean_error": fgsm_attrs["clean_error"],
+            "rows": fgsm_attrs["rows"],
+        },
+        "adversarial_training": {
+            "init": training_attrs["init"],
+            "epochs": training_attrs["epochs"],
+            "n_train": training_attrs["n_train"],
+            "alpha": training_attrs["alpha"],
+            "epsilon": training_attrs["epsilon"],
+            "clean_error_before": training_attrs["clean_error_before"],
+            "clean_error_after": training_attrs["clean_error_after"],
+            "epsilons": training_arrays["epsilons"].tolist(),
+            "fgsm_error_before": training_arrays["fgsm_error_before"].tolist(),
+            "fgsm_error_after": training_arrays["fgsm_error_after"].tolist(),
+            "lbfgs": training_attrs["lbfgs"],
+        },
+        "autoencoder": {
+            "architecture": ae_attrs["architecture"],
+            "hidden_units": decode(ae_attrs["hidden_units"]),
+            "loss": ae_attrs["loss"],
+            "epochs": ae_attrs["epochs"],
+            "clean": clean,
+            "threshold": threshold,
+            "false_positive_rate": ae_attrs["false_positive_rate"],
+            "test_flagged": ae_attrs["test_flagged"],
+        },
+        "detection": {
+            row["name"]: {
+                "label": row["label"],
+                "n": row["n"],
+                "detection_rate": row["detection_rate"],
+                "auc": row["auc"],
+                "mean_confidence": row["mean_confidence"],
+                "adaptive": adaptive_by_set.get(row["name"]),
+            }
+            for row in sets
+        },
+        "skipped": skipped,
+        "adaptive": {
+            "fgsm": fgsm_rows_adaptive,
+            "corners": corner_pooled,
+            "corner_runs": corner_rows,
+            "corners_skipped": corner_skipped,
+            "hooks": hooks,
+        },
+        "paper": paper.as_summary(),
+    }
+    return Section(STUDY, TITLE, "\n".join(parts), summary)

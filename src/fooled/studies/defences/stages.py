@@ -1,0 +1,853 @@
+"""The defences study's stage functions, one per workflow rule: ``stage(job, logger) -> None``.
+
+Inputs and outputs are named (``job.input.mnist``, ``job.output.fgsm``, ...)
+as the rules name them (docs/studies/defences.md, "Stages"); each stage
+receives only its own settings, ``job.params.settings`` (its section of
+``studies.defences``), plus ``job.params.fgsm`` where it makes FGSM
+examples. Inputs of other studies (``lbfgs``, ``evolved``, ``ascent``,
+``collisions``, ``interpolations``) are lists of paths, possibly empty;
+absent ones are skipped with a line in the artifact, never an error.
+
+TensorFlow is imported inside the stages that use it, so the report stage
+starts without it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fooled.core import h5io
+from fooled.core.stage import Job
+from fooled.studies.defences import detector, kinds
+
+OTHER_KINDS = ("lbfgs", "evolved", "ascent", "collisions", "interpolations")
+SOURCES_FOLDER = "sources"  # a macro experiment's source digits: sibling of its collide artifact
+
+#: The study's files (relative to the working directory), as the workflow's rules name them.
+MNIST_H5 = "resources/mnist/mnist.h5"
+MLP_MODEL = "results/models/mlp/model.keras"
+FOLDER = "results/defences"
+ARTIFACTS = {
+    "fgsm": f"{FOLDER}/fgsm.h5",
+    "adversarial_model": f"{FOLDER}/adversarial_training/model.keras",
+    "adversarial_metrics": f"{FOLDER}/adversarial_training.h5",
+    "autoencoder": f"{FOLDER}/autoencoder/model.keras",
+    "errors": f"{FOLDER}/autoencoder.h5",
+    "score": f"{FOLDER}/score.h5",
+    "adaptive": f"{FOLDER}/adaptive.h5",
+    "html": "results/report/defences/section.html",
+    "summary": "results/report/defences/summary.json",
+}
+STAGES = ("fgsm", "adversarial_training", "autoencoder", "score", "adaptive", "report")
+
+
+# ----------------------------------------------------------------------------- the jobs
+
+SCHEMA = "studies/defences.schema.yaml"
+
+
+def study_settings(section: Mapping[str, Any] | None = None, source: str = "config") -> dict:
+    """``studies.defences`` of a config, validated, every default filled in (benchmarks, tests).
+
+    The workflow gets the same from its config loader once the study is in
+    ``config.schema.yaml``.
+    """
+    from fooled.core.config import project_schemas
+
+    schemas = project_schemas()
+    schema, base = schemas.at(SCHEMA)
+    complete = schemas.fill_defaults(dict(section or {}), schema, base)
+    schemas.validate(complete, schema, base, source, prefix=["studies", "defences"])
+    return complete
+
+
+def plan_jobs(
+    settings: Mapping[str, Any],
+    found: Mapping[str, Sequence[str]],
+    root: str | Path = ".",
+    threads: int = 1,
+) -> dict[str, Job]:
+    """Every stage's job for ``settings`` (the ``studies.defences`` section, defaults filled).
+
+    ``found`` lists the other studies' artifacts by kind (``kinds.find_artifacts``
+    or the workflow's own lists); paths are under ``root``. What the rules pass
+    each job, in one place (the benchmark and the tests run the study this way).
+    """
+    path = {name: str(Path(root) / file) for name, file in ARTIFACTS.items()}
+    base = {"mnist": str(Path(root) / MNIST_H5), "model": str(Path(root) / MLP_MODEL)}
+    detector_files = {"autoencoder": path["autoencoder"], "errors": path["errors"]}
+    wanted = settings["adaptive"]["collision_experiments"]
+    redo = [
+        collide
+        for collide in found.get("collisions", [])
+        if wanted is None or Path(collide).name.removesuffix(".h5") in wanted
+    ]
+    return {
+        "fgsm": Job.make(
+            input=base,
+            output={"fgsm": path["fgsm"]},
+            params={"settings": settings["fgsm"]},
+            threads=threads,
+        ),
+        "adversarial_training": Job.make(
+            input=base | {"lbfgs": list(found.get("lbfgs", []))},
+            output={"model": path["adversarial_model"], "metrics": path["adversarial_metrics"]},
+            params={"settings": settings["adversarial_training"], "fgsm": settings["fgsm"]},
+            threads=threads,
+        ),
+        "autoencoder": Job.make(
+            input={"mnist": base["mnist"]},
+            output={"model": path["autoencoder"], "errors": path["errors"]},
+            params={"settings": settings["autoencoder"]},
+            threads=threads,
+        ),
+        "score": Job.make(
+            input=base
+            | detector_files
+            | {"fgsm": path["fgsm"]}
+            | {name: list(found.get(name, [])) for name in OTHER_KINDS},
+            output={"score": path["score"]},
+            params={"settings": settings["score"]},
+            threads=threads,
+        ),
+        "adaptive": Job.make(
+            input=base | detector_files | {"collisions": redo},
+            output={"adaptive": path["adaptive"]},
+            params={"settings": settings["adaptive"], "fgsm": settings["fgsm"]},
+            threads=threads,
+        ),
+        "report": Job.make(
+            input={
+                "fgsm": path["fgsm"],
+                "metrics": path["adversarial_metrics"],
+                "errors": path["errors"],
+                "score": path["score"],
+                "adaptive": path["adaptive"],
+            },
+            output={"html": path["html"], "summary": path["summary"]},
+            threads=1,
+        ),
+    }
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def paths_of(job: Job, name: str) -> list[str]:
+    """A named input as a list of paths (absent name: empty; one path: a list of one)."""
+    value = job.input.get(name, [])
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [str(value)]
+    return [str(path) for path in value]
+
+
+def read_mnist(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """A split of the MNIST artifact as float32 (n, 28, 28) pixels in [0, 1] and int64 labels."""
+    arrays = h5io.read_arrays(path, [f"{split}/images", f"{split}/labels"])
+    images = arrays[f"{split}/images"].astype(np.float32) / 255.0
+    return images, arrays[f"{split}/labels"].astype(np.int64)
+
+
+def _setup(job: Job, seed: int = 0) -> None:
+    from fooled.models.runtime import limit_threads, make_deterministic
+
+    try:
+        limit_threads(job.threads)
+    except RuntimeError:  # thread pools are fixed once TensorFlow started (tests: one process)
+        pass
+    make_deterministic(seed)
+
+
+def _classifier(path: str, layer: str | None = None):
+    from fooled.models.handle import ModelHandle
+    from fooled.models.runtime import load_model
+
+    return ModelHandle(load_model(path), layer=layer)
+
+
+def _detector(model_path: str, errors_path: str):
+    """The autoencoder's score function and the threshold of the autoencoder stage."""
+    from fooled.models.autoencoder import ReconstructionError
+    from fooled.models.runtime import load_model
+
+    attrs = h5io.read_attrs(errors_path)
+    return ReconstructionError(load_model(model_path), str(attrs["loss"])), attrs
+
+
+def _fgsm_settings(settings: Mapping[str, Any], penalty_weight: float = 0.0):
+    from fooled.attacks.fgsm import FGSMSettings
+
+    return FGSMSettings.from_config({**settings, "penalty_weight": penalty_weight})
+
+
+def fgsm_rows(result: Any) -> list[dict[str, float]]:
+    """Error rate and confidences of an FGSM result, one row per epsilon."""
+    return [
+        {
+            "epsilon": float(eps),
+            "error_rate": float(error),
+            "mean_confidence": float(confidence),
+            "mean_confidence_misclassified": float(wrong),
+        }
+        for eps, error, confidence, wrong in zip(
+            result.epsilons,
+            result.error_rate,
+            result.mean_confidence,
+            result.mean_confidence_misclassified,
+            strict=True,
+        )
+    ]
+
+
+def score_examples(scores: np.ndarray, count: int) -> np.ndarray:
+    """Indices of ``count`` examples spread over the scores (10th to 90th percentile)."""
+    if len(scores) == 0 or count == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(scores, kind="stable")
+    positions = np.linspace(0.1, 0.9, count) if count > 1 else np.array([0.5])
+    return order[np.round(positions * (len(scores) - 1)).astype(int)].astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- fgsm
+
+
+def fgsm(job: Job, logger: logging.Logger) -> None:
+    """FGSM on the project's MLP: adversarial test images at every epsilon, error and confidence.
+
+    Inputs ``mnist``, ``model``; output ``fgsm``; params ``settings`` (defences.fgsm).
+    """
+    from fooled.attacks.fgsm import FGSM
+
+    settings = dict(job.params.settings)
+    _setup(job)
+    images, labels = read_mnist(job.input.mnist, "test")
+    images, labels = images[: settings["n_images"]], labels[: settings["n_images"]]
+    model = _classifier(job.input.model)
+    result = FGSM(_fgsm_settings(settings)).run(model, images, labels)
+    rows = fgsm_rows(result)
+    for row in rows:
+        logger.info(
+            "eps %.3g: error %.1f%%, mean confidence %.3f (%.3f on the misclassified)",
+            row["epsilon"],
+            100 * row["error_rate"],
+            row["mean_confidence"],
+            row["mean_confidence_misclassified"],
+        )
+    h5io.write_artifact(
+        job.output.fgsm,
+        {
+            "epsilons": result.epsilons,
+            "indices": np.arange(len(images), dtype=np.int64),
+            "labels": labels,
+            "adversarial": result.adversarial.astype(np.float32),
+            "predicted": result.predicted,
+            "confidence": result.confidence,
+            "true_probability": result.true_probability,
+            "clean_predicted": result.clean_predicted,
+            "clean_confidence": result.clean_confidence,
+            "error_rate": result.error_rate,
+            "mean_confidence": result.mean_confidence,
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist, "model": job.input.model}),
+        {
+            "model": Path(job.input.model).parent.name,
+            "n_images": len(images),
+            "steps": settings["steps"],
+            "clean_error": result.clean_error,
+            "rows": rows,
+            "seconds": result.seconds,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- adversarial training
+
+
+def lbfgs_errors(handle: Any, paths: Sequence[str]) -> list[dict[str, Any]]:
+    """Error (against the true label) and target hit rate of a classifier on L-BFGS examples."""
+    rows = []
+    for path in paths:
+        with h5io.open_artifact(path) as handle_h5:
+            names = [name for name in ("labels", "targets", "success") if name in handle_h5]
+        arrays = h5io.read_arrays(path, ["adversarial", *names])
+        images = kinds.as_images(arrays["adversarial"], path, "adversarial")
+        keep = np.asarray(arrays.get("success", np.ones(len(images), bool)), bool).reshape(-1)
+        if "labels" not in arrays:
+            raise h5io.ArtifactError(f"{path}: dataset 'labels' is missing")
+        predicted = handle.probabilities_numpy(images[keep]).argmax(axis=1)
+        labels = np.asarray(arrays["labels"]).reshape(-1)[keep]
+        row = {
+            "source": path,
+            "attacked_model": Path(path).name.removesuffix(".h5"),
+            "n": int(keep.sum()),
+            "error": float((predicted != labels).mean()) if keep.any() else float("nan"),
+        }
+        if "targets" in arrays:
+            targets = np.asarray(arrays["targets"]).reshape(-1)[keep]
+            row["target_hit"] = float((predicted == targets).mean()) if keep.any() else float("nan")
+        rows.append(row)
+    return rows
+
+
+def adversarial_training(job: Job, logger: logging.Logger) -> None:
+    """The MLP trained on clean and FGSM examples; errors before and after.
+
+    Inputs ``mnist``, ``model`` (the project's MLP, "before"), ``lbfgs`` (list,
+    possibly empty); outputs ``model`` (the adversarially trained MLP),
+    ``metrics``; params ``settings`` (defences.adversarial_training), ``fgsm``.
+    """
+    import keras
+
+    from fooled.attacks.fgsm import FGSM
+    from fooled.core.h5io import atomic_path
+    from fooled.models.adversarial_training import (
+        AdversarialTrainingSettings,
+        train_adversarially,
+    )
+    from fooled.models.handle import ModelHandle
+    from fooled.models.runtime import load_model, make_deterministic
+
+    settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
+    _setup(job, settings["seed"])
+    train_images, train_labels = read_mnist(job.input.mnist, "train")
+    test_images, test_labels = read_mnist(job.input.mnist, "test")
+    attack_images = test_images[: fgsm_config["n_images"]]
+    attack_labels = test_labels[: fgsm_config["n_images"]]
+    attack = FGSM(_fgsm_settings(fgsm_config))
+    lbfgs_paths = [path for path in paths_of(job, "lbfgs") if Path(path).is_file()]
+
+    def evaluate(model: keras.Model) -> dict[str, Any]:
+        handle = ModelHandle(model)
+        predicted = handle.probabilities_numpy(test_images).argmax(axis=1)
+        result = attack.run(handle, attack_images, attack_labels)
+        return {
+            "clean_error": float((predicted != test_labels).mean()),
+            "fgsm": fgsm_rows(result),
+            "lbfgs": lbfgs_errors(handle, lbfgs_paths),
+        }
+
+    baseline = load_model(job.input.model)
+    before = evaluate(baseline)
+    if settings["init"] == "scratch":
+        make_deterministic(settings["seed"])
+        model = keras.models.clone_model(baseline)  # same architecture, fresh initial weights
+    else:
+        model = load_model(job.input.model)
+    training = train_adversarially(
+        model,
+        train_images,
+        train_labels,
+        AdversarialTrainingSettings.from_config(settings),
+        logger=logger,
+    )
+    after = evaluate(model)
+    for label, figures in (("before", before), ("after", after)):
+        logger.info(
+            "%s: clean error %.2f%%, FGSM error %s",
+            label,
+            100 * figures["clean_error"],
+            ", ".join(
+                f"{100 * row['error_rate']:.1f}% at {row['epsilon']:g}" for row in figures["fgsm"]
+            ),
+        )
+    with atomic_path(job.output.model) as temporary:
+        model.save(temporary)
+    epsilons = [row["epsilon"] for row in before["fgsm"]]
+    h5io.write_artifact(
+        job.output.metrics,
+        {
+            **{f"history/{key}": values for key, values in training.history.items()},
+            "epsilons": np.asarray(epsilons, np.float64),
+            "fgsm_error_before": np.asarray([r["error_rate"] for r in before["fgsm"]]),
+            "fgsm_error_after": np.asarray([r["error_rate"] for r in after["fgsm"]]),
+            "fgsm_confidence_before": np.asarray(
+                [r["mean_confidence_misclassified"] for r in before["fgsm"]]
+            ),
+            "fgsm_confidence_after": np.asarray(
+                [r["mean_confidence_misclassified"] for r in after["fgsm"]]
+            ),
+        },
+        h5io.provenance(
+            {"adversarial_training": settings, "fgsm": fgsm_config},
+            {"mnist": job.input.mnist, "model": job.input.model}
+            | {f"lbfgs[{i}]": path for i, path in enumerate(lbfgs_paths)},
+            {"adversarial_training": settings["seed"]},
+        ),
+        {
+            "init": settings["init"],
+            "alpha": settings["alpha"],
+            "epsilon": settings["epsilon"],
+            "epochs": settings["epochs"],
+            "n_train": len(train_images)
+            if settings["max_train_samples"] is None
+            else min(len(train_images), settings["max_train_samples"]),
+            "n_attacked": len(attack_images),
+            "clean_error_before": before["clean_error"],
+            "clean_error_after": after["clean_error"],
+            "lbfgs": {"before": before["lbfgs"], "after": after["lbfgs"]},
+            "lbfgs_skipped": "" if lbfgs_paths else "no L-BFGS examples in this run (szegedy)",
+            "seconds": training.seconds,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- autoencoder
+
+
+def autoencoder(job: Job, logger: logging.Logger) -> None:
+    """The detector: an autoencoder trained on MNIST, its error distribution and threshold.
+
+    Input ``mnist``; outputs ``model`` (Keras), ``errors``; params ``settings``
+    (defences.autoencoder). The last ``n_holdout`` training images are held
+    out of training: the threshold is set on them at ``false_positive_rate``.
+    """
+    from fooled.core.h5io import atomic_path
+    from fooled.models.autoencoder import (
+        AutoencoderSettings,
+        ReconstructionError,
+        train_autoencoder,
+    )
+
+    settings = dict(job.params.settings)
+    _setup(job, settings["seed"])
+    train_images, _ = read_mnist(job.input.mnist, "train")
+    test_images, _ = read_mnist(job.input.mnist, "test")
+    n_holdout = settings["n_holdout"]
+    if not 0 < n_holdout < len(train_images):
+        raise ValueError(f"n_holdout {n_holdout} must be in (0, {len(train_images)})")
+    fit_images, holdout = train_images[:-n_holdout], train_images[-n_holdout:]
+    ae_settings = AutoencoderSettings.from_config(settings)
+    training = train_autoencoder(fit_images, ae_settings, validation=holdout, logger=logger)
+    score = ReconstructionError(training.model, ae_settings.loss)
+    holdout_errors, test_errors = score.numpy(holdout), score.numpy(test_images)
+    threshold = detector.threshold_at_fpr(holdout_errors, settings["false_positive_rate"])
+    clean = detector.distribution(test_errors)
+    logger.info(
+        "clean test reconstruction error (%s): mean %.4f, std %.4f; threshold %.4f at %.1f%% FPR "
+        "(test images flagged: %.2f%%)",
+        ae_settings.loss,
+        clean["mean"],
+        clean["std"],
+        threshold,
+        100 * settings["false_positive_rate"],
+        100 * detector.detection_rate(test_errors, threshold),
+    )
+    with atomic_path(job.output.model) as temporary:
+        training.model.save(temporary)
+    shown = test_images[:8]
+    h5io.write_artifact(
+        job.output.errors,
+        {
+            "test_errors": test_errors,
+            "holdout_errors": holdout_errors,
+            **{f"history/{key}": values for key, values in training.history.items()},
+            "examples": shown,
+            "reconstructions": score.reconstruct_numpy(shown),
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist}, {"autoencoder": settings["seed"]}),
+        {
+            "architecture": ae_settings.architecture,
+            "hidden_units": list(ae_settings.hidden_units),
+            "loss": ae_settings.loss,
+            "epochs": ae_settings.epochs,
+            "n_train": len(fit_images)
+            if ae_settings.max_train_samples is None
+            else min(len(fit_images), ae_settings.max_train_samples),
+            "n_holdout": n_holdout,
+            "false_positive_rate": settings["false_positive_rate"],
+            "threshold": threshold,
+            "test_flagged": detector.detection_rate(test_errors, threshold),
+            "clean": clean,
+            "holdout": detector.distribution(holdout_errors),
+            "seconds": training.seconds,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- score
+
+
+def score_set(
+    row: kinds.InputSet,
+    scores: np.ndarray,
+    probabilities: np.ndarray,
+    clean_scores: np.ndarray,
+    threshold: float,
+) -> dict[str, Any]:
+    """The table row of one input set: detection rate, ROC-AUC, classifier confidence."""
+    return {
+        "name": row.name,
+        "kind": row.kind,
+        "label": row.label,
+        "n": int(len(scores)),
+        "auc": detector.roc_auc(clean_scores, scores),
+        "detection_rate": detector.detection_rate(scores, threshold),
+        "mean_score": float(scores.mean()),
+        "mean_confidence": float(probabilities.max(axis=1).mean()),
+        "sources": list(row.sources),
+        "note": row.note,
+    }
+
+
+def score(job: Job, logger: logging.Logger) -> None:
+    """Every kind of input in the run, scored by the autoencoder; AUC against clean test images.
+
+    Inputs ``mnist``, ``model`` (the classifier whose confidence is reported),
+    ``autoencoder``, ``errors`` (the autoencoder stage's artifact: loss and
+    threshold), ``fgsm``, and lists ``lbfgs``, ``evolved``, ``ascent``,
+    ``collisions``, ``interpolations``; output ``score``; params ``settings``
+    (defences.score).
+    """
+    settings = dict(job.params.settings)
+    _setup(job, settings["seed"])
+    started = time.perf_counter()
+    test_images, _ = read_mnist(job.input.mnist, "test")
+    clean = test_images[: settings["n_clean"]]
+    model = _classifier(job.input.model)
+    reconstruction, ae_attrs = _detector(job.input.autoencoder, job.input.errors)
+    threshold = float(ae_attrs["threshold"])
+    context = kinds.Context(
+        clean=clean,
+        noise_stddevs=tuple(settings["noise_stddevs"]),
+        seed=settings["seed"],
+        max_per_set=settings["max_per_set"],
+    )
+    given = {"fgsm": paths_of(job, "fgsm")} | {name: paths_of(job, name) for name in OTHER_KINDS}
+    collected = kinds.collect(given, context)
+    for name, reason in collected.skipped.items():
+        logger.info("skipped %s: %s", name, reason)
+    clean_scores = reconstruction.numpy(clean)
+    datasets: dict[str, np.ndarray] = {"clean_scores": clean_scores}
+    rows = []
+    for row in collected.sets:
+        scores = clean_scores if row.name == "clean" else reconstruction.numpy(row.images)
+        probabilities = model.probabilities_numpy(row.images)
+        summary = score_set(row, scores, probabilities, clean_scores, threshold)
+        if row.name == "clean":
+            summary["auc"] = None  # the negatives themselves
+        rows.append(summary)
+        shown = score_examples(scores, settings["n_examples"])
+        datasets |= {
+            f"sets/{row.name}/scores": scores.astype(np.float32),
+            f"sets/{row.name}/confidence": probabilities.max(axis=1).astype(np.float32),
+            f"sets/{row.name}/predicted": probabilities.argmax(axis=1).astype(np.int64),
+            f"sets/{row.name}/examples": row.images[shown].astype(np.float32),
+            f"sets/{row.name}/example_scores": scores[shown].astype(np.float32),
+            f"sets/{row.name}/example_predicted": probabilities[shown].argmax(axis=1),
+        }
+        logger.info(
+            "%s: n %d, AUC %s, detected %.1f%%, confidence %.3f",
+            row.label,
+            summary["n"],
+            "-" if summary["auc"] is None else f"{summary['auc']:.3f}",
+            100 * summary["detection_rate"],
+            summary["mean_confidence"],
+        )
+    seconds = time.perf_counter() - started
+    inputs = {"mnist": job.input.mnist, "model": job.input.model}
+    inputs |= {"autoencoder": job.input.autoencoder, "errors": job.input.errors}
+    for name, paths in given.items():
+        inputs |= {f"{name}[{i}]": path for i, path in enumerate(paths) if Path(path).is_file()}
+    h5io.write_artifact(
+        job.output.score,
+        datasets,
+        h5io.provenance(settings, inputs, {"score": settings["seed"]}),
+        {
+            "threshold": threshold,
+            "false_positive_rate": ae_attrs["false_positive_rate"],
+            "loss": ae_attrs["loss"],
+            "n_clean": len(clean),
+            "sets": rows,
+            "skipped": collected.skipped,
+            "seconds": seconds,
+        },
+    )
+    logger.info("scored %d sets in %.2f s", len(rows), seconds)
+
+
+# ----------------------------------------------------------------------------- adaptive
+
+
+def _dirichlet_weights(n_samples: int, n_corners: int, seed: int) -> np.ndarray:
+    """Convex weights uniform on the simplex (as the collision study's interpolations)."""
+    return np.random.default_rng(seed).dirichlet(np.ones(n_corners), n_samples).astype(np.float32)
+
+
+def corner_row(
+    result: Any,
+    plain_scores: np.ndarray,
+    clean_scores: np.ndarray,
+    threshold: float,
+    classify: Callable[[np.ndarray], np.ndarray],
+    score: Callable[[np.ndarray], np.ndarray],
+    settings: Mapping[str, Any],
+    position: int,
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """One adaptive corner run as the detector and the classifier see it, and its arrays.
+
+    A corner *evades* when it still collides (true ``L_pos`` below the
+    threshold), keeps the target's class and scores at most the detector's
+    threshold. Its ``n_interpolations`` convex combinations are scored too.
+    """
+    corners = result.corners.reshape(-1, 28, 28)
+    mix = _dirichlet_weights(
+        settings["n_interpolations"], len(corners), settings["seed"] + position
+    )
+    between = kinds.interpolate(mix, corners)
+    reconstruction_scores = result.penalty
+    between_scores = np.zeros(0, np.float32)
+    between_classes = np.zeros(0, np.int64)
+    if len(between):
+        between_scores = score(between)
+        between_classes = classify(between).argmax(axis=1).astype(np.int64)
+    kept = result.probabilities.argmax(axis=1) == result.target_class
+    row = {
+        "n": int(len(corners)),
+        "target_class": result.target_class,
+        "collided": float(result.collided.mean()),
+        "mean_loss_pos": float(result.loss_pos.mean()),
+        "class_kept": float(kept.mean()),
+        "mean_confidence": float(result.probabilities.max(axis=1).mean()),
+        "mean_score": float(reconstruction_scores.mean()),
+        "plain_mean_score": float(plain_scores.mean()),
+        "auc": detector.roc_auc(clean_scores, reconstruction_scores),
+        "plain_auc": detector.roc_auc(clean_scores, plain_scores),
+        "detection_rate": detector.detection_rate(reconstruction_scores, threshold),
+        "plain_detection_rate": detector.detection_rate(plain_scores, threshold),
+        "evaded_collisions": float(
+            (result.collided & kept & (reconstruction_scores <= threshold)).mean()
+        ),
+        "interpolation_auc": detector.roc_auc(clean_scores, between_scores),
+        "interpolation_detection_rate": detector.detection_rate(between_scores, threshold),
+        "interpolation_class_kept": float((between_classes == result.target_class).mean())
+        if len(between_classes)
+        else float("nan"),
+        "steps_run": result.steps_run,
+        "seconds": result.seconds,
+    }
+    arrays = {
+        "corners": corners,
+        "loss_pos": result.loss_pos,
+        "collided": result.collided,
+        "scores": reconstruction_scores,
+        "probabilities": result.probabilities,
+        "interpolation_scores": between_scores,
+        "interpolation_predicted": between_classes,
+    }
+    return row, arrays
+
+
+def adaptive(job: Job, logger: logging.Logger) -> None:
+    """The attacks again, with ``weight * reconstruction error`` in their loss.
+
+    Inputs ``mnist``, ``model``, ``autoencoder``, ``errors``, ``collisions``
+    (list of collide artifacts to redo, possibly empty); output ``adaptive``;
+    params ``settings`` (defences.adaptive), ``fgsm``. A macro experiment also
+    needs its source digits (``sources/{experiment}.h5`` beside ``collide/``).
+    """
+    from fooled.attacks.composites import MacroSettings
+    from fooled.attacks.corners import CornerSettings
+    from fooled.studies.defences import adaptive as attacks
+
+    settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
+    _setup(job, settings["seed"])
+    test_images, test_labels = read_mnist(job.input.mnist, "test")
+    images = test_images[: fgsm_config["n_images"]]
+    labels = test_labels[: fgsm_config["n_images"]]
+    model = _classifier(job.input.model)
+    reconstruction, ae_attrs = _detector(job.input.autoencoder, job.input.errors)
+    threshold = float(ae_attrs["threshold"])
+    clean_scores = reconstruction.numpy(test_images)
+    datasets: dict[str, np.ndarray] = {}
+    fgsm_table = []
+    weights = [float(w) for w in settings["fgsm_weights"]]
+    scores_all, predicted_all, confidence_all = [], [], []
+    for weight in weights:
+        result = attacks.adaptive_fgsm(
+            model, images, labels, _fgsm_settings(fgsm_config), reconstruction, weight
+        )
+        scores_all.append(result.penalty)
+        predicted_all.append(result.predicted)
+        confidence_all.append(result.confidence)
+        datasets[f"fgsm/examples/weight_{weight:g}"] = result.adversarial[:, :8].astype(np.float32)
+        for k, eps in enumerate(result.epsilons):
+            scores, wrong = result.penalty[k], result.predicted[k] != labels
+            fgsm_table.append(
+                {
+                    "weight": weight,
+                    "epsilon": float(eps),
+                    "error_rate": float(wrong.mean()),
+                    "auc": detector.roc_auc(clean_scores, scores),
+                    "detection_rate": detector.detection_rate(scores, threshold),
+                    "evaded_and_fooled": float((wrong & (scores <= threshold)).mean()),
+                    "mean_confidence": float(result.confidence[k].mean()),
+                    "mean_score": float(scores.mean()),
+                }
+            )
+            logger.info(
+                "adaptive FGSM weight %g, eps %g: error %.1f%%, AUC %.3f, detected %.1f%%, "
+                "fooled and undetected %.1f%%",
+                weight,
+                eps,
+                *(100 * fgsm_table[-1]["error_rate"], fgsm_table[-1]["auc"]),
+                100 * fgsm_table[-1]["detection_rate"],
+                100 * fgsm_table[-1]["evaded_and_fooled"],
+            )
+    datasets |= {
+        "fgsm/weights": np.asarray(weights, np.float64),
+        "fgsm/epsilons": np.asarray(fgsm_config["epsilons"], np.float64),
+        "fgsm/labels": labels,
+        "fgsm/scores": np.asarray(scores_all, np.float32),
+        "fgsm/predicted": np.asarray(predicted_all, np.int64),
+        "fgsm/confidence": np.asarray(confidence_all, np.float32),
+    }
+
+    corner_table = []
+    collide_paths = paths_of(job, "collisions")
+    present = [path for path in collide_paths if Path(path).is_file()]
+    corner_skipped = {
+        Path(path).name.removesuffix(".h5"): "collide artifact absent"
+        for path in collide_paths
+        if not Path(path).is_file()
+    }
+    if not collide_paths:
+        corner_skipped["*"] = "no collision experiments in this run (collisions_mnist)"
+    penalised: dict[str, Any] = {}  # one per layer: its compiled attacks serve every weight
+    for position, path in enumerate(present):
+        name = Path(path).name.removesuffix(".h5")
+        attrs = h5io.read_attrs(path)
+        level = kinds.collision_mode(path)
+        found = h5io.read_arrays(path, ["seed_image", "target_image", "corners"])
+        layer = str(attrs["layer"])
+        if layer not in penalised:
+            penalised[layer] = attacks.PenalisedHandle(
+                _classifier(job.input.model, layer=layer), reconstruction
+            )
+        if level == "macro":
+            sources_path = Path(path).parent.parent / SOURCES_FOLDER / Path(path).name
+            if not sources_path.is_file():
+                corner_skipped[name] = f"macro experiment without its sources ({sources_path})"
+                continue
+            arrays = h5io.read_arrays(sources_path, ["sources", "weights"])
+            macro = MacroSettings.from_config(
+                dict(attrs, schedule=json.loads(attrs["schedule"]), checkpoint_every=0)
+            )
+
+            def run(weight: float, arrays=arrays, macro=macro, found=found, layer=layer):
+                return attacks.adaptive_macro_corners(
+                    penalised[layer],
+                    arrays["sources"].astype(np.float32) / 255.0,
+                    arrays["weights"],
+                    found["target_image"].reshape(28, 28, 1),
+                    macro,
+                    weight,
+                    reconstruction.numpy,
+                )
+        else:
+            micro = CornerSettings.from_config(attrs)
+
+            def run(weight: float, micro=micro, found=found, layer=layer):
+                return attacks.adaptive_corners(
+                    penalised[layer],
+                    found["seed_image"].reshape(-1),
+                    found["target_image"].reshape(-1),
+                    micro,
+                    weight,
+                    reconstruction.numpy,
+                )
+
+        plain_scores = reconstruction.numpy(found["corners"])
+        datasets |= {
+            f"corners/{name}/plain_corners": found["corners"].astype(np.float32),
+            f"corners/{name}/plain_scores": plain_scores,
+            f"corners/{name}/seed_image": found["seed_image"].astype(np.float32),
+            f"corners/{name}/target_image": found["target_image"].astype(np.float32),
+        }
+        for weight in [float(w) for w in settings["corner_weights"]]:
+            result = run(weight)
+            row, arrays_of_run = corner_row(
+                result,
+                plain_scores,
+                clean_scores,
+                threshold,
+                model.probabilities_numpy,
+                reconstruction.numpy,
+                settings,
+                position,
+            )
+            row |= {
+                "experiment": name,
+                "level": level,
+                "weight": weight,
+                "collision_threshold": float(attrs["threshold"]),
+            }
+            corner_table.append(row)
+            datasets |= {
+                f"corners/{name}/weight_{weight:g}/{key}": value
+                for key, value in arrays_of_run.items()
+            }
+            logger.info(
+                "adaptive corners %s (%s, weight %g): collided %.0f%% (mean L_pos %.2f), class "
+                "kept %.0f%%, score %.4f (plain %.4f), detected %.0f%% (plain %.0f%%), %d steps",
+                name,
+                level,
+                weight,
+                100 * row["collided"],
+                row["mean_loss_pos"],
+                100 * row["class_kept"],
+                row["mean_score"],
+                row["plain_mean_score"],
+                100 * row["detection_rate"],
+                100 * row["plain_detection_rate"],
+                row["steps_run"],
+            )
+    hooks = {hook.attack: attacks.hook_status(hook) for hook in attacks.HOOKS}
+    inputs = {"mnist": job.input.mnist, "model": job.input.model}
+    inputs |= {"autoencoder": job.input.autoencoder, "errors": job.input.errors}
+    inputs |= {f"collisions[{i}]": path for i, path in enumerate(present)}
+    h5io.write_artifact(
+        job.output.adaptive,
+        datasets,
+        h5io.provenance(
+            {"adaptive": settings, "fgsm": fgsm_config}, inputs, {"adaptive": settings["seed"]}
+        ),
+        {
+            "threshold": threshold,
+            "loss": ae_attrs["loss"],
+            "fgsm_rows": fgsm_table,
+            "corner_rows": corner_table,
+            "corner_skipped": corner_skipped,
+            "hooks": hooks,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def report(job: Job, logger: logging.Logger) -> None:
+    """The study's report section (HTML fragment and summary).
+
+    Inputs ``fgsm``, ``metrics`` (adversarial training), ``errors``
+    (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``.
+    """
+    from fooled.studies.defences.report import build_section
+
+    section = build_section(
+        fgsm=job.input.fgsm,
+        adversarial_training=job.input.metrics,
+        autoencoder=job.input.errors,
+        score=job.input.score,
+        adaptive=job.input.adaptive,
+    )
+    section.write(job.output.html, job.output.summary)
+    logger.info("defences section: %d input sets scored", len(section.summary["detection"]))

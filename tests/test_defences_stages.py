@@ -1,0 +1,174 @@
+"""The study's six stage functions on tiny real inputs, with and without other studies' files."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from defences_helpers import tiny_mlp, write_small_mnist
+
+from fooled.attacks.corners import CornerSettings, GradientCorners, corner_datasets
+from fooled.core import h5io
+from fooled.models.handle import ModelHandle
+from fooled.studies.defences import kinds, stages
+
+LOGGER = logging.getLogger("test_defences_stages")
+CORNERS = {
+    "n_corners": 2,
+    "optimizer": "sgd",
+    "learning_rate": 0.005,
+    "w_pos": 4.0,
+    "w_neg": 1.0,
+    "threshold": 5.0,
+    "max_steps": 60,
+}
+TINY = {
+    "fgsm": {"n_images": 100, "batch_size": 100},
+    "adversarial_training": {"epochs": 1, "max_train_samples": 600},
+    "autoencoder": {"epochs": 1, "batch_size": 128, "n_holdout": 200},
+    "score": {"n_clean": 300, "max_per_set": 150, "n_examples": 2},
+    "adaptive": {
+        "fgsm_weights": [0.0, 0.01],
+        "collision_experiments": None,
+        "n_interpolations": 40,
+        "corner_weights": [10.0, 100.0],
+    },
+}
+
+
+def _other_studies(root: Path, model_path: Path) -> None:
+    """A collision experiment and an L-BFGS file of the layouts the other studies write."""
+    model = ModelHandle(h5io_model(model_path), layer="fc1")
+    test = h5io.read_arrays(root / stages.MNIST_H5, ["test/images", "test/labels"])
+    images = test["test/images"].astype(np.float32) / 255.0
+    seed, target = images[1], images[0]  # a 2 and a 7
+    collision = GradientCorners(CornerSettings.from_config(CORNERS)).run(
+        model, seed.reshape(-1), target.reshape(-1)
+    )
+    collision.corners = collision.corners.reshape(-1, 28, 28)
+    results = root / "results"
+    h5io.write_artifact(
+        results / "collisions_mnist/collide/tiny_2_to_7.h5",
+        corner_datasets(seed, target, collision),
+        h5io.provenance(CORNERS),
+        {"experiment": "tiny_2_to_7", "mode": "micro", "layer": "fc1"} | CORNERS,
+    )
+    weights = np.random.default_rng(0).dirichlet(np.ones(2), 30).astype(np.float32)
+    h5io.write_artifact(
+        results / "collisions_mnist/interpolate/tiny_2_to_7.h5",
+        {"weights": weights},
+        h5io.provenance({}),
+        {},
+    )
+    shifted = np.clip(images[:6] + 0.05, 0, 1)  # stands in for L-BFGS output: the layout only
+    h5io.write_artifact(
+        results / "szegedy/attack/mlp.h5",
+        {
+            "adversarial": shifted,
+            "images": images[:6],
+            "labels": test["test/labels"][:6].astype(np.int64),
+            "targets": (test["test/labels"][:6].astype(np.int64) + 1) % 10,
+            "success": np.array([True, True, False, True, True, True]),
+        },
+        h5io.provenance({}),
+        {},
+    )
+
+
+def h5io_model(path: Path):
+    from fooled.models.runtime import load_model
+
+    return load_model(path)
+
+
+@pytest.fixture(scope="module")
+def run_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("defences_run")
+    write_small_mnist(root / stages.MNIST_H5, n_train=1200, n_test=300)
+    model_path = root / stages.MLP_MODEL
+    model_path.parent.mkdir(parents=True)
+    tiny_mlp().save(model_path)
+    _other_studies(root, model_path)
+    settings = stages.study_settings(TINY)
+    jobs = stages.plan_jobs(settings, kinds.find_artifacts(root), root)
+    for name in stages.STAGES:
+        getattr(stages, name)(jobs[name], LOGGER)
+    return root
+
+
+def test_every_stage_writes_its_artifact(run_root: Path):
+    paths = {name: run_root / file for name, file in stages.ARTIFACTS.items()}
+    assert all(path.is_file() for path in paths.values())
+    fgsm = h5io.read_attrs(paths["fgsm"])
+    adversarial = h5io.read_arrays(paths["fgsm"], ["adversarial", "epsilons"])["adversarial"]
+    assert adversarial.shape == (2, 100, 28, 28) and adversarial.dtype == np.float32
+    rows = json.loads(fgsm["rows"])
+    assert [row["epsilon"] for row in rows] == [0.1, 0.25]
+    assert json.loads(fgsm["config_json"])["n_images"] == 100  # provenance: the stage's settings
+
+    training = h5io.read_attrs(paths["adversarial_metrics"])
+    lbfgs = json.loads(training["lbfgs"])
+    assert [row["n"] for row in lbfgs["before"]] == [5] and "error" in lbfgs["after"][0]
+    assert training["n_train"] == 600 and training["lbfgs_skipped"] == ""
+    errors = h5io.read_attrs(paths["errors"])
+    holdout = h5io.read_arrays(paths["errors"], ["holdout_errors"])["holdout_errors"]
+    assert holdout.shape == (200,)
+    assert np.mean(holdout > errors["threshold"]) <= 0.05  # the configured false-positive rate
+
+    score = h5io.read_attrs(paths["score"])
+    names = [row["name"] for row in json.loads(score["sets"])]
+    assert names == [
+        "clean",
+        "noise_0.1",
+        "noise_0.3",
+        "fgsm_eps0.1",
+        "fgsm_eps0.25",
+        "lbfgs_mlp",
+        "collisions_micro",
+        "interpolations_micro",
+    ]
+    assert set(json.loads(score["skipped"])) == {"evolved", "ascent"}
+    scores = h5io.read_arrays(paths["score"], ["sets/noise_0.3/scores", "clean_scores"])
+    assert scores["sets/noise_0.3/scores"].mean() > scores["clean_scores"].mean()
+
+    adaptive = h5io.read_attrs(paths["adaptive"])
+    fgsm_rows = json.loads(adaptive["fgsm_rows"])
+    assert [(row["weight"], row["epsilon"]) for row in fgsm_rows] == [
+        (0.0, 0.1), (0.0, 0.25), (0.01, 0.1), (0.01, 0.25)
+    ]  # fmt: skip
+    # weight 0 is plain FGSM: the same error as the fgsm stage's
+    assert fgsm_rows[1]["error_rate"] == pytest.approx(rows[1]["error_rate"])
+    corner_rows = json.loads(adaptive["corner_rows"])
+    assert [(row["experiment"], row["weight"]) for row in corner_rows] == [
+        ("tiny_2_to_7", 10.0), ("tiny_2_to_7", 100.0)
+    ]  # fmt: skip
+    # the heavier the reconstruction term, the lower the corners' reconstruction error
+    assert corner_rows[1]["mean_score"] < corner_rows[0]["mean_score"]
+    assert corner_rows[1]["mean_score"] < corner_rows[1]["plain_mean_score"]
+
+
+def test_the_report_section(run_root: Path):
+    summary = json.loads((run_root / stages.ARTIFACTS["summary"]).read_text())
+    html = (run_root / stages.ARTIFACTS["html"]).read_text()
+    assert summary["study"] == "defences"
+    assert set(summary["detection"]) >= {"clean", "fgsm_eps0.25", "collisions_micro"}
+    assert summary["detection"]["fgsm_eps0.25"]["adaptive"]["weight"] in (0.0, 0.01)
+    assert summary["detection"]["collisions_micro"]["adaptive"]["n_experiments"] == 1
+    assert summary["detection"]["noise_0.1"]["adaptive"] is None
+    assert summary["paper"]["adversarial_training"]["fgsm_error_after"] == 0.179
+    assert "LIAR" not in html or "<img" in html
+    assert html.startswith("<h2>") and html.count("<table") >= 6
+    assert "skipped evolved" in html and "fooling" in html
+
+
+def test_missing_inputs_are_skipped_not_errors(run_root: Path, tmp_path: Path):
+    settings = stages.study_settings(TINY)
+    jobs = stages.plan_jobs(settings, {}, run_root)
+    for name, key in (("score", "score"), ("adaptive", "adaptive")):
+        jobs[name].output[key] = str(tmp_path / f"{name}.h5")
+        getattr(stages, name)(jobs[name], LOGGER)
+    skipped = json.loads(h5io.read_attrs(tmp_path / "score.h5")["skipped"])
+    assert set(skipped) == {"lbfgs", "evolved", "ascent", "collisions", "interpolations"}
+    adaptive = h5io.read_attrs(tmp_path / "adaptive.h5")
+    assert "collisions_mnist" in json.loads(adaptive["corner_skipped"])["*"]
