@@ -96,7 +96,7 @@ def test_macro_experiment_artifacts(tiny_run):
 @pytest.mark.slow
 def test_report_and_summary(tiny_run):
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())
-    assert set(summary) == {"collisions_mnist", "provenance"}
+    assert set(summary) == {"collisions_mnist", "defences", "provenance"}
     study = summary["collisions_mnist"]
     assert 0.5 < study["model"]["mnist_mlp"]["test_accuracy"] <= 1
     assert set(study["experiments"]) == {"three_to_seven", "one_to_four", "macro_3_to_7"}
@@ -245,3 +245,19 @@ def test_failed_download_names_the_source_and_leaves_nothing(tmp_path):
         (tmp_path / "resources/mnist").iterdir()
     )
     assert os.path.isdir(tmp_path / "logs")
+
+
+@pytest.mark.slow
+def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
+    summary = json.loads((tiny_run / "results/report/summary.json").read_text())
+    defences = summary["defences"]
+    scored = set(defences["detection"])
+    assert {"clean", "noise_0.1", "fgsm_eps0.25", "collisions_micro", "collisions_macro"} <= scored
+    assert {"interpolations_micro", "interpolations_macro"} <= scored
+    for name, row in defences["detection"].items():
+        assert name == "clean" or 0.0 <= row["auc"] <= 1.0
+    assert set(defences["skipped"]) == {"ascent", "evolved", "lbfgs"}  # studies not in .test
+    assert defences["fgsm"]["rows"][-1]["epsilon"] == 0.25
+    html = (tiny_run / "results/report/report.html").read_text()
+    assert "href='#defences'" in html and "OK or LIAR" in html
+    assert (tiny_run / "results/report/defences/figures/ROC_curves.png").is_file()

@@ -224,10 +224,46 @@ def collisions_imagenet_section_inputs():
     }
 
 
+# ----------------------------------------------------------------- study: defences
+
+DF = "results/defences"
+DEFENCES = STUDIES["defences"]
+
+
+def other_studies_inputs():
+    """The other studies' artifacts the detector scores, when those studies are in the run."""
+    found = {
+        "lbfgs": [],
+        "evolved": [],
+        "ascent": [],
+        "collisions": [],
+        "interpolations": [],
+    }
+    if enabled("collisions_mnist"):
+        found["collisions"] = [cm_path("collide", name) for name in CM_ALL]
+        found["interpolations"] = [cm_path("interpolate", name) for name in CM_ALL]
+        found["sources"] = [cm_path("sources", name) for name in CM_MACRO]
+    return found
+
+
+def defences_adaptive_collisions():
+    """The collision experiments the adaptive stage redoes (null in the config: every one)."""
+    if not enabled("collisions_mnist"):
+        return []
+    wanted = DEFENCES["adaptive"]["collision_experiments"]
+    names = CM_ALL if wanted is None else [name for name in CM_ALL if name in wanted]
+    return [cm_path("collide", name) for name in names]
+
+
+def defences_adaptive_sources():
+    chosen = {Path(path).stem for path in defences_adaptive_collisions()}
+    return [cm_path("sources", name) for name in CM_MACRO if name in chosen]
+
+
 # ----------------------------------------------------------------- the report
 
 # The studies in the order the report shows them; rule all asks for the enabled ones.
-STUDY_ORDER = ["collisions_mnist", "collisions_imagenet"]
+STUDY_ORDER = ["collisions_mnist", "collisions_imagenet", "defences"]
 ENABLED = [study for study in STUDY_ORDER if enabled(study)]
 
 

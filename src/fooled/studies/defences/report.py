@@ -23,7 +23,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
-from fooled.report.html import escape, img, number, percent, png, probability, table
+from fooled.report.html import Figures, escape, number, percent, png, probability, table
 from fooled.report.sections import Section
 from fooled.studies.defences import detector, paper
 
@@ -460,8 +460,17 @@ def build_section(
     autoencoder: PathLike,
     score: PathLike,
     adaptive: PathLike,
+    figures: Figures | None = None,
 ) -> Section:
-    """The section and its ``summary.json`` part from the study's five artifacts."""
+    """The section and its ``summary.json`` part from the study's five artifacts.
+
+    ``figures`` keeps every figure as a PNG file too (the rule's ``report()`` output).
+    """
+    figures = figures or Figures()
+
+    def show(uri: str, alt: str) -> str:
+        return figures.img(uri, alt.replace(" ", "_"), alt)
+
     fgsm_attrs = h5io.read_attrs(fgsm)
     training_attrs = h5io.read_attrs(adversarial_training)
     training_arrays = h5io.read_arrays(
@@ -580,7 +589,7 @@ def build_section(
         + table(
             ("", "loss", "clean mean", "clean std", "accepted example", "fooling example"), ae_rows
         )
-        + img(
+        + show(
             reconstructions_figure(ae_arrays["examples"], ae_arrays["reconstructions"]),
             "reconstructions",
         )
@@ -638,9 +647,9 @@ def build_section(
             label = f"adaptive {level} collision corners, weight {best['weight']:g}"
             curves.append((label, np.concatenate(scores), "--"))
     if curves:
-        parts.append(img(roc_figure(clean_scores, curves), "ROC curves"))
+        parts.append(show(roc_figure(clean_scores, curves), "ROC curves"))
         parts.append(
-            img(
+            show(
                 histogram_figure(
                     clean_scores, [(label, scores) for label, scores, _ in curves], threshold
                 ),
@@ -662,7 +671,7 @@ def build_section(
             "<h3>Examples: OK or LIAR?</h3>"
             '<p class="note">Each image with its reconstruction error, the verdict at the '
             "threshold and the MLP's class.</p>"
-            + img(examples_figure(example_rows, threshold), "examples")
+            + show(examples_figure(example_rows, threshold), "examples")
         )
     parts.append(
         "<h3>Adaptive attacks</h3><h4>FGSM with the reconstruction error in its objective</h4>"
@@ -675,7 +684,7 @@ def build_section(
             '<p class="note">Corner 0 of a few redone experiments at every weight: R is the '
             "reconstruction error (green: at most the threshold), L_pos the collision loss "
             '("no": at or above the collision threshold).</p>'
-            + img(
+            + show(
                 adaptive_corners_figure(adaptive_arrays, corner_rows, threshold),
                 "adaptive collision corners",
             )

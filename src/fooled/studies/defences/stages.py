@@ -840,6 +840,7 @@ def report(job: Job, logger: logging.Logger) -> None:
     Inputs ``fgsm``, ``metrics`` (adversarial training), ``errors``
     (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``.
     """
+    from fooled.report.html import Figures
     from fooled.studies.defences.report import build_section
 
     section = build_section(
@@ -848,6 +849,7 @@ def report(job: Job, logger: logging.Logger) -> None:
         autoencoder=job.input.errors,
         score=job.input.score,
         adaptive=job.input.adaptive,
+        figures=Figures(job.output.get("figures")),
     )
     section.write(job.output.html, job.output.summary)
     logger.info("defences section: %d input sets scored", len(section.summary["detection"]))
