@@ -1,0 +1,86 @@
+"""The README's results tables, generated from a run's summary.json, and their reference run.
+
+    python tools/readme_tables.py results/report/summary.json --write README.md
+    python tools/readme_tables.py docs/reference/summary.json --check README.md
+    python tools/readme_tables.py results/report/summary.json --record
+
+``--write`` replaces every block between ``<!-- BEGIN generated: NAME -->`` and
+``<!-- END generated: NAME -->`` with the study's table of that name; ``--check`` exits 1
+when the README differs from what the summary gives; ``--record`` keeps the summary as the
+reference run (docs/reference/summary.json) with the environment that made it
+(docs/reference/environment.json), which tests/test_reproduce.py compares fresh runs with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from fooled.core.fingerprint import numerics_fingerprint  # noqa: E402
+from fooled.studies import README_PARTS  # noqa: E402
+
+REFERENCE = ROOT / "docs" / "reference"
+BLOCK = re.compile(
+    r"(<!-- BEGIN generated: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)"
+    r"(\n<!-- END generated: (?P=name) -->)",
+    re.S,
+)
+
+
+def blocks(summary: dict) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for module in README_PARTS.values():
+        found |= importlib.import_module(module).tables(summary)
+    return found
+
+
+def render(readme: str, tables: dict[str, str]) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in tables:
+            raise SystemExit(f"README block '{name}': the summary has no such table")
+        return match.group(1) + tables[name] + match.group(4)
+
+    return BLOCK.sub(replace, readme)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("summary", type=Path)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", type=Path, metavar="README")
+    action.add_argument("--check", type=Path, metavar="README")
+    action.add_argument("--record", action="store_true")
+    arguments = parser.parse_args(argv)
+    summary = json.loads(arguments.summary.read_text())
+    if arguments.record:
+        REFERENCE.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(arguments.summary, REFERENCE / "summary.json")
+        (REFERENCE / "environment.json").write_text(
+            json.dumps(numerics_fingerprint(), indent=2, sort_keys=True) + "\n"
+        )
+        print(f"recorded {arguments.summary} as the reference run in {REFERENCE}")
+        return 0
+    target = arguments.write or arguments.check
+    readme = target.read_text()
+    updated = render(readme, blocks(summary))
+    if arguments.write:
+        target.write_text(updated)
+        print(f"wrote {len(BLOCK.findall(readme))} generated blocks into {target}")
+        return 0
+    if updated != readme:
+        print(f"{target}: generated blocks differ from {arguments.summary}; run --write")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
