@@ -38,7 +38,9 @@ STATEMENTS = {
         "ImageNet, direct encoding: fails for most classes; median confidence about 21.6% "
         "after 5,000 generations."
     ),
-    "imagenet_cppn": "ImageNet, CPPN encoding: median confidence about 88% after 5,000 generations.",
+    "imagenet_cppn": (
+        "ImageNet, CPPN encoding: median confidence about 88% after 5,000 generations."
+    ),
     "retrain": (
         "Retraining with the fooling images as an extra class did not stop evolution from "
         "producing new fooling images with high confidence."
