@@ -31,7 +31,7 @@ def test_quick_lists_merge_over_the_quick_defaults():
     assert list(experiments) == ["lenet_direct", "lenet_cppn", "lenet_ascent", "lenet_retrain"]
     direct, cppn = experiments["lenet_direct"], experiments["lenet_cppn"]
     assert direct["mode"] == "evolve" and direct["encoding"] == "direct"
-    assert direct["generations"] == 200 and direct["population_size"] == 100
+    assert direct["generations"] == 200 and direct["population_size"] == 200
     assert cppn["generations"] == 50 and cppn["cppn"]["add_node_rate"] == 0.5
     assert experiments["lenet_ascent"]["steps"] == 300
     assert experiments["lenet_ascent"]["l2_decay"] == 0.01

@@ -410,6 +410,10 @@ def retrain_summary(path: str) -> dict[str, Any]:
             }
         )
     later = rounds[1:]
+    if not later or rounds[0]["fraction_at_top"] == 0:
+        still_fooled = None  # no retraining, or evolution failed even before it
+    else:
+        still_fooled = all(r["fraction_at_top"] > 0 for r in later)
     return {
         "model": attrs.get("model"),
         "model_label": attrs.get("model_label"),
@@ -419,8 +423,7 @@ def retrain_summary(path: str) -> dict[str, Any]:
         "generations": int(attrs.get("generations", 0)),
         "top_threshold": float(arrays["thresholds"][-1]),
         "rounds": rounds,
-        "still_fooled_after_retraining": bool(later)
-        and all(r["fraction_at_top"] > 0 for r in later),
+        "still_fooled_after_retraining": still_fooled,
     }
 
 
@@ -451,11 +454,20 @@ def retrain_html(name: str, summary: Mapping[str, Any]) -> str:
         for r in summary["rounds"]
     ]
     rows.append(("paper", [paper.PAPER_LABEL, "", "", "", paper.STATEMENTS["retrain"], "", ""]))
-    verdict = (
-        "new fooling images were still found after retraining"
-        if summary["still_fooled_after_retraining"]
-        else "retraining stopped evolution from reaching the top threshold in some round"
-    )
+    still_fooled = summary["still_fooled_after_retraining"]
+    if still_fooled is None:
+        verdict = (
+            f"no conclusion: evolution reached >= {top} for no digit even before retraining "
+            "(too few generations at this scale), or there was no retraining round"
+        )
+    elif still_fooled:
+        verdict = f"every retrained network was still fooled at >= {top} (as in the paper)"
+    else:
+        stopped = [str(r["round"]) for r in summary["rounds"][1:] if r["fraction_at_top"] == 0]
+        verdict = (
+            f"after retraining, evolution reached >= {top} for no digit in round(s) "
+            f"{', '.join(stopped)} (unlike the paper, at this scale)"
+        )
     return "\n".join(
         [
             f'<section class="experiment"><h3>{escape(name)}: retraining with a fooling class '
