@@ -14,6 +14,7 @@ from fooled.attacks.encodings import (
     DirectSettings,
     coordinates,
     polynomial_mutation,
+    sbx_crossover,
 )
 from fooled.core.config import schema_defaults
 
@@ -55,7 +56,14 @@ def test_polynomial_mutation_stays_in_bounds_and_mutates_at_its_rate():
 
 def test_direct_encoding_rate_halves_every_period_and_is_reproducible():
     encoding = DirectEncoding(
-        DirectSettings(mutation_rate=0.1, rate_halving_generations=1000, eta=ETA), (28, 28)
+        DirectSettings(
+            mutation_rate=0.1,
+            rate_halving_generations=1000,
+            eta=ETA,
+            crossover_rate=0.5,
+            crossover_eta=10.0,
+        ),
+        (28, 28),
     )
     assert [encoding.rate(g) for g in (1, 999, 1000, 1999, 2000)] == [
         0.1,
@@ -71,6 +79,44 @@ def test_direct_encoding_rate_halves_every_period_and_is_reproducible():
     first = encoding.mutate(genomes, np.random.default_rng(4), 1)
     second = encoding.mutate(genomes, np.random.default_rng(4), 1)
     assert np.array_equal(first["pixels"], second["pixels"])
+
+
+def test_sbx_crossover_keeps_the_parents_mean_and_the_bounds():
+    rng = np.random.default_rng(5)
+    first = rng.uniform(0.3, 0.7, (50, 784)).astype(np.float32)
+    second = rng.uniform(0.3, 0.7, (50, 784)).astype(np.float32)
+    second[:, :10] = first[:, :10]  # genes the parents share are copied
+    one, two = sbx_crossover(first, second, rng, eta=10.0)
+    assert one.dtype == np.float32 and 0 <= min(one.min(), two.min())
+    assert max(one.max(), two.max()) <= 1
+    # not clipped: the mean is kept (up to the bounded SBX's two slightly different spreads)
+    inside = (one > 0) & (one < 1) & (two > 0) & (two < 1)
+    np.testing.assert_allclose((one + two)[inside], (first + second)[inside], atol=1e-3)
+    assert np.array_equal(one[:, :10], first[:, :10]) and np.array_equal(
+        two[:, :10], second[:, :10]
+    )
+    spread = np.abs(one - two)[:, 10:] / np.abs(first - second)[:, 10:]
+    assert 0.8 < np.median(spread) < 1.2  # eta 10: children about as far apart as the parents
+    assert not np.array_equal(one, first)
+
+
+def test_direct_crossover_rate_zero_copies_and_one_crosses_every_pair():
+    def encoding(rate: float) -> DirectEncoding:
+        settings = DirectSettings(
+            mutation_rate=0.1,
+            rate_halving_generations=1000,
+            eta=ETA,
+            crossover_rate=rate,
+            crossover_eta=10.0,
+        )
+        return DirectEncoding(settings, (28, 28))
+
+    parents = encoding(0.0).random(np.random.default_rng(2), 7)
+    copied = encoding(0.0).crossover(parents, np.random.default_rng(3))
+    assert np.array_equal(copied["pixels"], parents["pixels"])
+    crossed = encoding(1.0).crossover(parents, np.random.default_rng(3))["pixels"]
+    assert all(not np.array_equal(crossed[i], parents["pixels"][i]) for i in range(6))
+    assert np.array_equal(crossed[6], parents["pixels"][6])  # the odd one out is copied
 
 
 def one_connection_genome(encoding: CppnEncoding) -> dict:

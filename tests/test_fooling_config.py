@@ -56,7 +56,13 @@ def test_paper_scale_config_and_lists():
 
 def test_defaults_are_the_authors_settings_where_they_are_known():
     evolve = schema_defaults(STUDY, "defaults", "evolve")
-    assert evolve["direct"] == {"mutation_rate": 0.1, "rate_halving_generations": 1000, "eta": 15.0}
+    assert evolve["direct"] == {
+        "mutation_rate": 0.1,
+        "rate_halving_generations": 1000,
+        "eta": 15.0,
+        "crossover_rate": 0.5,
+        "crossover_eta": 10.0,
+    }
     assert evolve["thresholds"] == [0.99, 0.999, 0.9999]
     ascend = schema_defaults(STUDY, "defaults", "ascend")
     assert (ascend["steps"], ascend["l2_decay"]) == (300, 0.01)

@@ -95,6 +95,41 @@ def polynomial_mutation(
     return out
 
 
+def sbx_crossover(
+    first: np.ndarray, second: np.ndarray, rng: np.random.Generator, eta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated binary crossover of genes in ``[0, 1]``, as Sferes' ``evo_float`` does it.
+
+    For each gene where the parents differ, two children spread around the
+    parents' mean with a spread factor drawn from Deb's bounded SBX
+    distribution (index ``eta``), clipped to ``[0, 1]`` and swapped between
+    the children by a coin flip; genes where the parents agree are copied.
+    """
+    first = np.asarray(first, np.float64)
+    second = np.asarray(second, np.float64)
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    u = rng.random(first.shape)
+    swap = rng.random(first.shape) < 0.5
+    spread = np.maximum(high - low, 1e-30)
+    power = 1.0 / (eta + 1.0)
+
+    def betaq(beta: np.ndarray) -> np.ndarray:
+        alpha = 2.0 - beta ** -(eta + 1.0)
+        return np.where(
+            u <= 1.0 / alpha,
+            (u * alpha) ** power,
+            (1.0 / np.maximum(2.0 - u * alpha, 1e-30)) ** power,
+        )
+
+    child_low = 0.5 * ((low + high) - betaq(1.0 + 2.0 * low / spread) * (high - low))
+    child_high = 0.5 * ((low + high) + betaq(1.0 + 2.0 * (1.0 - high) / spread) * (high - low))
+    child_low, child_high = np.clip(child_low, 0.0, 1.0), np.clip(child_high, 0.0, 1.0)
+    differ = (high - low) > np.finfo(np.float32).eps
+    one = np.where(differ, np.where(swap, child_high, child_low), first)
+    two = np.where(differ, np.where(swap, child_low, child_high), second)
+    return one.astype(np.float32), two.astype(np.float32)
+
+
 class Encoding(Protocol):
     """What the evolution needs from an encoding (both below implement it)."""
 
@@ -102,6 +137,8 @@ class Encoding(Protocol):
     image_shape: tuple[int, ...]
 
     def random(self, rng: np.random.Generator, n: int) -> Genomes: ...
+
+    def crossover(self, genomes: Genomes, rng: np.random.Generator) -> Genomes: ...
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator, generation: int) -> Genomes: ...
 
@@ -118,10 +155,14 @@ class DirectSettings:
     mutation_rate: float
     rate_halving_generations: int
     eta: float
+    crossover_rate: float
+    crossover_eta: float
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.mutation_rate <= 1.0:
-            raise ValueError(f"mutation_rate {self.mutation_rate} not in [0, 1]")
+        if not 0.0 <= self.mutation_rate <= 1.0 or not 0.0 <= self.crossover_rate <= 1.0:
+            raise ValueError("mutation_rate and crossover_rate must lie in [0, 1]")
+        if self.crossover_eta < 0:
+            raise ValueError(f"crossover_eta {self.crossover_eta} must be >= 0")
         if self.rate_halving_generations < 1 or self.eta < 0:
             raise ValueError("rate_halving_generations must be >= 1 and eta >= 0")
 
@@ -147,6 +188,19 @@ class DirectEncoding:
 
     def random(self, rng: np.random.Generator, n: int) -> Genomes:
         return {"pixels": rng.random((n, self.n_genes), dtype=np.float32)}
+
+    def crossover(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
+        """Parents paired in order (0 with 1, 2 with 3, ...); each pair crossed by SBX with
+        probability ``crossover_rate``, else copied (an odd last parent is copied)."""
+        pixels = np.array(genomes["pixels"], np.float32, copy=True)
+        pairs = len(pixels) // 2
+        crossed = np.flatnonzero(rng.random(pairs) < self.settings.crossover_rate)
+        if crossed.size:
+            first, second = 2 * crossed, 2 * crossed + 1
+            pixels[first], pixels[second] = sbx_crossover(
+                pixels[first], pixels[second], rng, self.settings.crossover_eta
+            )
+        return {"pixels": pixels}
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator, generation: int) -> Genomes:
         pixels = polynomial_mutation(
@@ -397,6 +451,11 @@ class CppnEncoding:
             size=(n, N_INPUTS, self.n_outputs),
         ).astype(np.float32)
         return genomes
+
+    def crossover(self, genomes: Genomes, rng: np.random.Generator) -> Genomes:
+        """None: Sferes' ``Dnn::cross`` copies both parents (no random numbers drawn)."""
+        del rng
+        return {key: np.array(values, copy=True) for key, values in genomes.items()}
 
     def mutate(self, genomes: Genomes, rng: np.random.Generator, generation: int) -> Genomes:
         """Offspring of ``genomes`` (copied), in Sferes' order of operators.

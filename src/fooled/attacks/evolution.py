@@ -4,9 +4,10 @@ The archive holds one elite per target class; an image's fitness for class
 ``c`` is the network's probability of ``c`` (minus ``penalty_weight`` times an
 optional per-image penalty, e.g. an autoencoder's reconstruction error for an
 attack that must also evade a detector). Every generation, ``population_size``
-parents are drawn uniformly from the archive's cells, mutated by the encoding,
-and the whole offspring population is rendered and scored in one batched,
-compiled forward pass; an offspring replaces the elite of every class for
+parents are drawn uniformly from the archive's cells, paired, crossed over and
+mutated by the encoding (the authors' Sferes ``MapElite::epoch``), and the
+whole offspring population is rendered and scored in one batched, compiled
+forward pass; an offspring replaces the elite of every class for
 which it is the generation's best and *strictly* fitter than the elite (as in
 the paper: "replaces the current champion for any objective if the new
 individual has higher fitness on that objective"). Generation 0 is a random
@@ -267,7 +268,8 @@ class MapElites:
 
         for generation in range(first, settings.generations + 1):
             parents = rng.integers(n_cells, size=settings.population_size)
-            offspring = self.encoding.mutate(take(archive, parents), rng, generation)
+            children = self.encoding.crossover(take(archive, parents), rng)
+            offspring = self.encoding.mutate(children, rng, generation)
             confidence, fitness = evaluate(offspring)
             evaluations += settings.population_size
             best = fitness.argmax(axis=0)
