@@ -92,6 +92,8 @@ def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
     for key in whole.elite_genomes:
         assert np.array_equal(whole.elite_genomes[key], again.elite_genomes[key])
     assert np.array_equal(whole.confidence_history, again.confidence_history)
+    assert whole.snapshot_generations.tolist() == [0, 10]  # snapshot_every 10, 12 generations
+    assert np.array_equal(whole.elite_snapshots, again.elite_snapshots)
     assert not np.array_equal(whole.confidence_history, other.confidence_history)
 
     class Killed(Exception):
@@ -112,6 +114,7 @@ def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
     resumed = attack(encoding, checkpoint_every=4).run(model, seed=5, resume=saved[-1])
     assert resumed.resumed_from == 8 and resumed.evaluations == whole.evaluations
     assert np.array_equal(resumed.elites, whole.elites)
+    assert np.array_equal(resumed.elite_snapshots, whole.elite_snapshots)
     assert np.array_equal(resumed.confidence_history, whole.confidence_history)
     assert np.array_equal(resumed.threshold_generation, whole.threshold_generation)
     for key in whole.elite_genomes:

@@ -80,6 +80,10 @@ def test_evolve_artifact_layout(artifacts):
     assert arrays["threshold_generation"].shape == (3, 10)
     assert arrays["threshold_generation"].dtype == np.int64
     np.testing.assert_array_equal(arrays["elite_confidence"], arrays["confidence_history"][-1])
+    snapshots = h5io.read_arrays(path, ["elite_snapshots", "snapshot_generations"])
+    assert snapshots["snapshot_generations"].tolist() == [0, 10, 20, 30]
+    assert snapshots["elite_snapshots"].shape == (4, 10, 28, 28)
+    np.testing.assert_array_equal(snapshots["elite_snapshots"][-1], arrays["elites"])
     attrs = h5io.read_attrs(path)
     assert attrs["encoding"] == "direct" and attrs["run"] == 0 and attrs["seed"] == 0
     assert attrs["pixel_high"] == 1.0 and attrs["dataset"] == "mnist" and attrs["resumed_from"] == 0
@@ -109,7 +113,7 @@ stages.evolve(job, __import__("logging").getLogger("killed"))
 
 
 def test_a_killed_evolve_job_resumes_with_identical_results(tmp_path):
-    job = evolve_job(tmp_path / "killed", "lenet_direct", run=1, generations=150)
+    job = evolve_job(tmp_path / "killed", "lenet_direct", run=1, generations=100)
     description = json.dumps(
         {"input": job.input, "output": job.output, "params": job.params, "wildcards": job.wildcards}
     )
@@ -121,11 +125,11 @@ def test_a_killed_evolve_job_resumes_with_identical_results(tmp_path):
     checkpoint = Path(f"{job.output.result}.checkpoint")
     assert checkpoint.exists() and not Path(job.output.result).exists()
     done = h5io.read_attrs(checkpoint)["generation"]
-    assert 10 <= done < 150
+    assert 10 <= done < 100
 
     logger = __import__("logging").getLogger("resumed")
     stages.evolve(job, logger)  # the rerun after the kill
-    reference = evolve_job(tmp_path / "whole", "lenet_direct", run=1, generations=150)
+    reference = evolve_job(tmp_path / "whole", "lenet_direct", run=1, generations=100)
     stages.evolve(reference, logger)
     resumed, whole = h5io.read_attrs(job.output.result), h5io.read_attrs(reference.output.result)
     assert resumed["resumed_from"] >= done and whole["resumed_from"] == 0

@@ -14,8 +14,9 @@ individual has higher fitness on that objective"). Generation 0 is a random
 population from which every class takes its first elite.
 
 Recorded per class: the elite's confidence (its probability of the class)
-after every generation, and the first generation at which it reaches each
-threshold (99%, 99.9%, 99.99%; -1 = never).
+after every generation, its image every ``snapshot_every`` generations, and
+the first generation at which it reaches each threshold (99%, 99.9%, 99.99%;
+-1 = never).
 
 Reproducibility: all randomness comes from one NumPy generator seeded with
 ``seed``; the forward pass uses TensorFlow's deterministic kernels on a
@@ -51,11 +52,14 @@ class EvolutionSettings:
     generations: int
     thresholds: tuple[float, ...]
     checkpoint_every: int
+    snapshot_every: int
     penalty_weight: float
 
     def __post_init__(self) -> None:
-        if self.population_size < 1 or self.generations < 0 or self.checkpoint_every < 0:
-            raise ValueError("population_size >= 1, generations >= 0, checkpoint_every >= 0")
+        if self.population_size < 1 or self.generations < 0:
+            raise ValueError("population_size must be >= 1 and generations >= 0")
+        if self.checkpoint_every < 0 or self.snapshot_every < 0:
+            raise ValueError("checkpoint_every and snapshot_every must be >= 0 (0: never)")
         if not self.thresholds or any(not 0.0 < t < 1.0 for t in self.thresholds):
             raise ValueError(f"thresholds {self.thresholds} must be probabilities in (0, 1)")
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
@@ -93,6 +97,7 @@ class EvolutionState:
     elite_fitness: np.ndarray
     elite_confidence: np.ndarray
     history: np.ndarray
+    snapshots: np.ndarray  # (S, K, *image_shape): the elites every snapshot_every generations
     evaluations: int
     rng_state: dict[str, Any]
 
@@ -102,6 +107,7 @@ class EvolutionState:
         arrays["elite_fitness"] = self.elite_fitness
         arrays["elite_confidence"] = self.elite_confidence
         arrays["confidence_history"] = self.history
+        arrays["elite_snapshots"] = self.snapshots
         return arrays
 
     def attrs(self) -> dict[str, Any]:
@@ -130,6 +136,7 @@ class EvolutionState:
             elite_fitness=np.array(arrays["elite_fitness"]),
             elite_confidence=np.array(arrays["elite_confidence"]),
             history=np.array(arrays["confidence_history"]),
+            snapshots=np.array(arrays["elite_snapshots"]),
             evaluations=int(attrs["evaluations"]),
             rng_state=json.loads(rng_state) if isinstance(rng_state, str) else dict(rng_state),
         )
@@ -145,6 +152,8 @@ class EvolutionResult:
     elite_fitness: np.ndarray  # (K,) float32: confidence - penalty_weight * penalty
     elite_predicted: np.ndarray  # (K,) int64: the network's top class for each elite
     confidence_history: np.ndarray  # (G + 1, K) float32: elite confidence after each generation
+    elite_snapshots: np.ndarray  # (S, K, *image_shape) float32: the elites at snapshot_generations
+    snapshot_generations: np.ndarray  # (S,) int64: 0, snapshot_every, 2 snapshot_every, ...
     threshold_generation: np.ndarray  # (T, K) int64: first generation at each threshold, -1 never
     thresholds: tuple[float, ...]
     elite_genomes: Genomes
@@ -232,6 +241,15 @@ class MapElites:
             return confidence.astype(np.float32), fitness.astype(np.float32)
 
         history = np.zeros((settings.generations + 1, n_cells), np.float32)
+        every = settings.snapshot_every
+        snapshot_generations = (
+            np.arange(0, settings.generations + 1, every, dtype=np.int64)
+            if every
+            else np.zeros(0, np.int64)
+        )
+        snapshots = np.zeros(
+            (len(snapshot_generations), n_cells, *self.encoding.image_shape), np.float32
+        )
         started = time.perf_counter()
         if resume is None:
             rng = np.random.default_rng(seed)
@@ -242,6 +260,8 @@ class MapElites:
             elite_fitness = fitness[best, cells]
             elite_confidence = confidence[best, cells]
             history[0] = elite_confidence
+            if every:
+                snapshots[0] = self.images(archive)
             evaluations, first = settings.population_size, 1
             resumed_from = 0
         else:
@@ -261,6 +281,7 @@ class MapElites:
             elite_fitness = np.array(resume.elite_fitness, np.float32)
             elite_confidence = np.array(resume.elite_confidence, np.float32)
             history[: resume.generation + 1] = resume.history[: resume.generation + 1]
+            snapshots[: len(resume.snapshots)] = resume.snapshots
             evaluations, first = resume.evaluations, resume.generation + 1
             resumed_from = resume.generation
         if progress is not None and resumed_from:
@@ -280,6 +301,8 @@ class MapElites:
                 elite_fitness[improved] = best_fitness[improved]
                 elite_confidence[improved] = confidence[best[improved], improved]
             history[generation] = elite_confidence
+            if every and generation % every == 0:
+                snapshots[generation // every] = self.images(archive)
             if progress is not None:
                 progress.update(
                     1,
@@ -300,6 +323,9 @@ class MapElites:
                         elite_fitness=elite_fitness.copy(),
                         elite_confidence=elite_confidence.copy(),
                         history=history[: generation + 1].copy(),
+                        snapshots=snapshots[: generation // every + 1].copy()
+                        if every
+                        else snapshots.copy(),
                         evaluations=evaluations,
                         rng_state=rng.bit_generator.state,
                     )
@@ -315,6 +341,8 @@ class MapElites:
             elite_fitness=elite_fitness,
             elite_predicted=np.asarray(probabilities).argmax(axis=1).astype(np.int64),
             confidence_history=history,
+            elite_snapshots=snapshots,
+            snapshot_generations=snapshot_generations,
             threshold_generation=threshold_crossings(history, settings.thresholds),
             thresholds=settings.thresholds,
             elite_genomes=archive,

@@ -130,6 +130,7 @@ def retrain_rounds(
         "population_size": settings["population_size"],
         "generations": settings["generations"],
         "checkpoint_every": 0,
+        "snapshot_every": 0,
         "penalty_weight": 0.0,
     }
     x_test = to_pixels(mnist["test/images"])

@@ -40,6 +40,8 @@ def evolve_datasets(result: EvolutionResult) -> dict[str, np.ndarray]:
         "elite_fitness": result.elite_fitness.astype(np.float32),
         "elite_predicted": result.elite_predicted.astype(np.int64),
         "confidence_history": result.confidence_history.astype(np.float32),
+        "elite_snapshots": result.elite_snapshots.astype(np.float32),
+        "snapshot_generations": result.snapshot_generations.astype(np.int64),
         "threshold_generation": result.threshold_generation.astype(np.int64),
         "thresholds": np.asarray(result.thresholds, np.float64),
     }
