@@ -1,0 +1,356 @@
+"""The fooling study's stage functions: what each workflow rule runs (and what tests call).
+
+Every stage is ``stage(job, logger)`` on a :class:`fooled.core.stage.Job`;
+names below are the job's named inputs, outputs and params.
+
+- :func:`train_lenet` - input ``mnist``; output ``model`` (.keras), ``metrics``
+  (.h5); params ``settings`` (``models.lenet``).
+- :func:`evolve` - input ``model`` (an MNIST .keras file) or, for VGG-16,
+  params ``imagenet`` (``models.imagenet``) and optional input ``weights``;
+  output ``result``; params ``settings`` (the evolve experiment, merged over
+  its defaults), optional ``checkpoint`` (default: ``<result>.checkpoint``);
+  wildcard ``run`` (run r uses seed + r).
+- :func:`ascend` - input ``model`` (+ ``mnist`` for real-image starts) or
+  params ``imagenet``; output ``result``; params ``settings``.
+- :func:`retrain` - input ``model``, ``mnist``; output ``result``; params
+  ``settings`` (the retrain experiment), ``evolve`` (``defaults.evolve``).
+- :func:`report_section` - inputs ``evolve``, ``ascend``, ``retrain`` (lists of
+  artifacts, any may be empty) and optional ``metrics`` (the models' training
+  metrics); outputs ``html``, ``summary``; params ``report``.
+
+Artifacts are written once, atomically, with provenance; their layout is in
+docs/studies/fooling.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fooled.attacks.evolution import EvolutionState
+from fooled.core import h5io
+from fooled.core.progress import Progress
+from fooled.core.stage import Job
+from fooled.models import lenet
+from fooled.models.runtime import limit_threads, make_deterministic
+from fooled.studies.fooling import report
+from fooled.studies.fooling.retrain import retrain_rounds
+from fooled.studies.fooling.runs import (
+    ascend_datasets,
+    ascent_attack,
+    evolution_attack,
+    evolve_datasets,
+    image_starts,
+    noise_starts,
+    run_seed,
+    target_classes,
+)
+from fooled.studies.fooling.targets import Target, imagenet_target, mnist_target
+
+MNIST_KEYS = ["train/images", "train/labels", "test/images", "test/labels"]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def use_threads(job: Job, logger: logging.Logger) -> None:
+    """Keep TensorFlow to the job's cores; a process that already ran TensorFlow (a test
+    calling several stages) keeps the threads it started with."""
+    try:
+        limit_threads(job.threads)
+    except RuntimeError:
+        logger.info("TensorFlow already initialised: keeping its thread settings")
+
+
+def open_target(job: Job) -> tuple[Target, dict[str, str]]:
+    """The network a job attacks, and the input files it came from (for provenance)."""
+    imagenet = job.params.get("imagenet")
+    if imagenet is not None:
+        weights = job.input.get("weights")
+        inputs = {"weights": weights} if weights else {}
+        if imagenet.get("architecture") == "file" and imagenet.get("file"):
+            inputs["model_file"] = imagenet["file"]
+        return imagenet_target(imagenet, weights), inputs
+    return mnist_target(job.input.model, job.params.settings["model"]), {"model": job.input.model}
+
+
+def target_attrs(target: Target) -> dict[str, Any]:
+    return {
+        "model_label": target.label,
+        "dataset": target.dataset,
+        "comparable": target.comparable,
+        "pixel_low": target.low,
+        "pixel_high": target.high,
+        "image_shape": list(target.image_shape),
+    }
+
+
+def read_all(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every dataset (by its full name) and the attributes of an HDF5 file."""
+    arrays: dict[str, np.ndarray] = {}
+    with h5io.open_artifact(path) as handle:
+
+        def visit(name: str, node: Any) -> None:
+            if hasattr(node, "shape"):
+                arrays[name] = node[()]
+
+        handle.visititems(visit)
+    return arrays, h5io.read_attrs(path)
+
+
+def checkpoint_path(job: Job) -> Path:
+    given = job.params.get("checkpoint")
+    return Path(given) if given else Path(f"{job.output.result}.checkpoint")
+
+
+def resume_key(settings: dict[str, Any], inputs: dict[str, str]) -> str:
+    """What a checkpoint must match to be resumed: the settings and the inputs' bytes."""
+    checksums = {name: h5io.sha256_file(path) for name, path in inputs.items()}
+    return h5io.config_digest({"settings": settings, "inputs": checksums})
+
+
+def load_checkpoint(path: Path, key: str, logger: logging.Logger) -> EvolutionState | None:
+    """The state in ``path`` if it was made by these settings and inputs, else None."""
+    if not path.exists():
+        return None
+    try:
+        arrays, attrs = read_all(path)
+        if attrs.get("resume_key") != key:
+            logger.info("%s: checkpoint of other settings or inputs; starting afresh", path)
+            return None
+        return EvolutionState.from_arrays(arrays, attrs)
+    except (h5io.ArtifactError, KeyError, ValueError) as error:
+        logger.warning("%s: unreadable checkpoint (%s); starting afresh", path, error)
+        return None
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def train_lenet(job: Job, logger: logging.Logger) -> None:
+    """LeNet on MNIST, seeded and deterministic (``models.lenet``)."""
+    use_threads(job, logger)
+    settings = dict(job.params.settings)
+    mnist = h5io.read_arrays(job.input.mnist, MNIST_KEYS)
+    trained = lenet.train_mnist_lenet(
+        mnist["train/images"],
+        mnist["train/labels"],
+        mnist["test/images"],
+        mnist["test/labels"],
+        seed=settings["seed"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        max_train_samples=settings["max_train_samples"],
+        verbose=0,
+    )
+    logger.info("LeNet test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
+    with h5io.atomic_path(job.output.model) as temporary:
+        trained.model.save(temporary)
+    h5io.write_artifact(
+        job.output.metrics,
+        {f"history/{key}": values for key, values in trained.history.items()}
+        | {
+            "test/predicted": trained.test_predicted,
+            "test/top_probability": trained.test_top_probability,
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
+        {
+            "model_name": trained.model.name,
+            "test_accuracy": trained.test_accuracy,
+            "test_loss": trained.test_loss,
+            "train_seconds": trained.seconds,
+            "epochs": settings["epochs"],
+            "seed": settings["seed"],
+            "train_samples": settings["max_train_samples"] or len(mnist["train/labels"]),
+        },
+    )
+
+
+def evolve(job: Job, logger: logging.Logger) -> None:
+    """One MAP-Elites run (seed + run), checkpointed every ``checkpoint_every`` generations."""
+    use_threads(job, logger)
+    settings = dict(job.params.settings)
+    run = int(job.wildcards.get("run", 0))
+    seed = run_seed(settings, run)
+    make_deterministic(seed)
+    target, inputs = open_target(job)
+    classes = target_classes(settings, target)
+    attack = evolution_attack(settings, target)
+    record = {"settings": settings, "run": run, "model": target.label}
+    key = resume_key(record, inputs)
+    checkpoint = checkpoint_path(job)
+    resume = load_checkpoint(checkpoint, key, logger)
+    if resume is not None:
+        logger.info("resuming from %s at generation %d", checkpoint, resume.generation)
+
+    def save(state: EvolutionState) -> None:
+        h5io.write_artifact(
+            checkpoint,
+            state.arrays(),
+            h5io.provenance(record, inputs, {"evolve": seed}),
+            state.attrs() | {"resume_key": key},
+        )
+
+    what = f"evolve {settings.get('name', settings['encoding'])} run {run}"
+    with Progress(settings["generations"], what, "generation", logger) as progress:
+        result = attack.run(
+            target.handle,
+            seed=seed,
+            classes=classes,
+            resume=resume,
+            on_checkpoint=save,
+            progress=progress,
+        )
+    at_top = int((result.threshold_generation[-1] >= 0).sum())
+    ran = result.generations - result.resumed_from
+    logger.info(
+        "%d of %d classes at >= %.2f%%; %.2f generations/s",
+        at_top,
+        len(classes),
+        100 * result.thresholds[-1],
+        ran / result.seconds if result.seconds > 0 else float("nan"),
+    )
+    h5io.write_artifact(
+        job.output.result,
+        evolve_datasets(result),
+        h5io.provenance(record, inputs, {"evolve": seed}),
+        {
+            "experiment": settings.get("name", ""),
+            "model": settings["model"],
+            "encoding": settings["encoding"],
+            "run": run,
+            "seed": seed,
+            "population_size": settings["population_size"],
+            "generations": result.generations,
+            "evaluations": result.evaluations,
+            "resumed_from": result.resumed_from,
+            "seconds": result.seconds,
+            "generations_per_second": ran / result.seconds if result.seconds > 0 else 0.0,
+        }
+        | target_attrs(target),
+    )
+    checkpoint.unlink(missing_ok=True)
+
+
+def ascend(job: Job, logger: logging.Logger) -> None:
+    """Gradient ascent to every target class from noise and (MNIST) from real digits."""
+    use_threads(job, logger)
+    settings = dict(job.params.settings)
+    make_deterministic(settings["seed"])
+    target, inputs = open_target(job)
+    classes = target_classes(settings, target)
+    starts, targets = noise_starts(classes, settings["noise_starts"], target, settings["seed"])
+    start_class = np.full(len(targets), -1, np.int64)
+    if settings["image_starts"] and target.dataset == "mnist":
+        if "mnist" not in job.input:
+            raise ValueError("real-image starts need the MNIST artifact (input 'mnist')")
+        mnist = h5io.read_arrays(job.input.mnist, ["test/images", "test/labels"])
+        inputs["mnist"] = job.input.mnist
+        images, image_targets, sources = image_starts(
+            classes, settings["image_starts"], target, mnist["test/images"], mnist["test/labels"]
+        )
+        starts = np.concatenate([starts, images])
+        targets = np.concatenate([targets, image_targets])
+        start_class = np.concatenate([start_class, sources])
+    elif settings["image_starts"]:
+        logger.info("image starts are MNIST digits: %s ascends from noise only", target.label)
+    result = ascent_attack(settings, target).run(target.handle, starts, targets)
+    reached = (result.threshold_step[-1] >= 0).mean() if len(targets) else float("nan")
+    logger.info(
+        "%d starts, %.0f%% at >= %.2f%% after %d steps (%.1f s)",
+        len(targets),
+        100 * reached,
+        100 * result.thresholds[-1],
+        settings["steps"],
+        result.seconds,
+    )
+    h5io.write_artifact(
+        job.output.result,
+        ascend_datasets(result, start_class),
+        h5io.provenance(
+            {"settings": settings, "model": target.label}, inputs, {"noise": settings["seed"]}
+        ),
+        {
+            "experiment": settings.get("name", ""),
+            "model": settings["model"],
+            "score": settings["score"],
+            "lr_policy": settings["lr_policy"],
+            "steps": settings["steps"],
+            "l2_decay": settings["l2_decay"],
+            "seconds": result.seconds,
+        }
+        | target_attrs(target),
+    )
+
+
+def retrain(job: Job, logger: logging.Logger) -> None:
+    """The paper's retraining rounds (see :mod:`fooled.studies.fooling.retrain`)."""
+    use_threads(job, logger)
+    settings = dict(job.params.settings)
+    evolve_defaults = dict(job.params.evolve)
+    make_deterministic(settings["seed"])
+    target, inputs = open_target(job)
+    if target.dataset != "mnist":
+        raise ValueError("retraining is defined for the MNIST networks (lenet, mlp)")
+    mnist = h5io.read_arrays(job.input.mnist, MNIST_KEYS)
+    inputs["mnist"] = job.input.mnist
+    result = retrain_rounds(target, settings["model"], mnist, settings, evolve_defaults, logger)
+    record = {"settings": settings, "evolve": evolve_defaults, "model": target.label}
+    h5io.write_artifact(
+        job.output.result,
+        result.datasets(),
+        h5io.provenance(record, inputs, {"retrain": settings["seed"]}),
+        {
+            "experiment": settings.get("name", ""),
+            "model": settings["model"],
+            "encoding": settings["encoding"],
+            "rounds": settings["rounds"],
+            "runs_per_round": settings["runs_per_round"],
+            "population_size": settings["population_size"],
+            "generations": settings["generations"],
+            "seconds": result.seconds,
+        }
+        | target_attrs(target),
+    )
+
+
+def _paths(value: Any) -> list[str]:
+    """A named input as a list of paths (Snakemake gives one path or a list)."""
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [str(value)]
+    return [str(item) for item in value]
+
+
+def report_section(job: Job, logger: logging.Logger) -> None:
+    """The study's report section (HTML and its part of summary.json).
+
+    Inputs ``evolve``, ``ascend``, ``retrain``: lists of artifacts (any may be
+    missing); ``metrics_<model>`` (optional): a model's training metrics, whose
+    ``test_accuracy`` is shown beside the rows of that model.
+    """
+    metrics = {
+        name[len("metrics_") :]: str(path)
+        for name, path in job.input.items()
+        if name.startswith("metrics_")
+    }
+    section = report.build_section(
+        evolve_paths=_paths(job.input.get("evolve")),
+        ascend_paths=_paths(job.input.get("ascend")),
+        retrain_paths=_paths(job.input.get("retrain")),
+        metrics_paths=metrics,
+        settings=dict(job.params.get("report", {})),
+    )
+    section.write(job.output.html, job.output.summary)
+    counts = section.summary["artifacts"]
+    logger.info(
+        "fooling section: %d evolve, %d ascend, %d retrain artifacts",
+        counts["evolve"],
+        counts["ascend"],
+        counts["retrain"],
+    )
