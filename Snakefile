@@ -21,6 +21,7 @@ include: "workflow/rules/shared/imagenet_model.smk"
 include: "workflow/rules/shared/imagenet_db.smk"
 include: "workflow/rules/studies/collisions_mnist.smk"
 include: "workflow/rules/studies/collisions_imagenet.smk"
+include: "workflow/rules/studies/fooling.smk"
 include: "workflow/rules/studies/defences.smk"
 include: "workflow/rules/report.smk"
 

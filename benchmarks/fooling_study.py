@@ -38,6 +38,7 @@ from fooled.core.config import (  # noqa: E402
 )
 from fooled.core.stage import Job  # noqa: E402
 from fooled.data.mnist import read_idx  # noqa: E402
+from fooled.models import stages as model_stages
 from fooled.studies.fooling import stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,32 +72,6 @@ def mnist_artifact(source: Path, out: Path) -> Path:
     return path
 
 
-def train_mlp(job: Job, logger: logging.Logger) -> None:
-    """The project's MLP as its shared rule trains it (models.mlp)."""
-    from fooled.models.mlp import train_mnist_mlp
-
-    settings = job.params.settings
-    mnist = h5io.read_arrays(job.input.mnist, stages.MNIST_KEYS)
-    trained = train_mnist_mlp(
-        mnist["train/images"],
-        mnist["train/labels"],
-        mnist["test/images"],
-        mnist["test/labels"],
-        seed=settings["seed"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        hidden_units=tuple(settings["hidden_units"]),
-        max_train_samples=settings["max_train_samples"],
-        verbose=0,
-    )
-    with h5io.atomic_path(job.output.model) as temporary:
-        trained.model.save(temporary)
-    h5io.write_artifact(
-        job.output.metrics, {}, h5io.provenance(settings), {"test_accuracy": trained.test_accuracy}
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
@@ -127,7 +102,7 @@ def main() -> None:
     threads = arguments.threads
 
     needed = {experiment["model"] for experiment in experiments.values()} - {"vgg16"}
-    trainers = {"lenet": stages.train_lenet, "mlp": train_mlp}
+    trainers = {"lenet": model_stages.train_lenet, "mlp": model_stages.train_mlp}
     for model in sorted(needed):
         job = Job.make(
             input={"mnist": mnist},

@@ -96,7 +96,7 @@ def test_macro_experiment_artifacts(tiny_run):
 @pytest.mark.slow
 def test_report_and_summary(tiny_run):
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())
-    assert set(summary) == {"collisions_mnist", "defences", "provenance"}
+    assert set(summary) == {"collisions_mnist", "fooling", "defences", "provenance"}
     study = summary["collisions_mnist"]
     assert 0.5 < study["model"]["mnist_mlp"]["test_accuracy"] <= 1
     assert set(study["experiments"]) == {"three_to_seven", "one_to_four", "macro_3_to_7"}
@@ -256,8 +256,27 @@ def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
     assert {"interpolations_micro", "interpolations_macro"} <= scored
     for name, row in defences["detection"].items():
         assert name == "clean" or 0.0 <= row["auc"] <= 1.0
-    assert set(defences["skipped"]) == {"ascent", "evolved", "lbfgs"}  # studies not in .test
+    assert {"evolved_direct", "ascent"} <= {name.split("_lenet")[0] for name in scored} or any(
+        name.startswith("evolved") for name in scored
+    )
+    assert set(defences["skipped"]) <= {"lbfgs"}  # the Szegedy study is not in .test
     assert defences["fgsm"]["rows"][-1]["epsilon"] == 0.25
     html = (tiny_run / "results/report/report.html").read_text()
     assert "href='#defences'" in html and "OK or LIAR" in html
     assert (tiny_run / "results/report/defences/figures/ROC_curves.png").is_file()
+
+
+@pytest.mark.slow
+def test_the_fooling_study_evolves_ascends_and_retrains(tiny_run):
+    with h5py.File(tiny_run / "results/fooling/evolve/lenet_direct_0.h5") as handle:
+        assert handle["elites"].shape == (10, 28, 28)
+        assert handle["confidence_history"].shape == (31, 10)
+        assert handle["threshold_generation"].shape == (3, 10)
+        elites = handle["elites"][()]
+    assert elites.min() >= 0 and elites.max() <= 1
+    with h5py.File(tiny_run / "results/fooling/ascend/lenet_ascent.h5") as handle:
+        assert handle["confidence_history"].shape[0] == 61
+    summary = json.loads((tiny_run / "results/report/summary.json").read_text())["fooling"]
+    assert set(summary["evolve"]) == {"lenet_direct", "lenet_cppn"}
+    assert "lenet_retrain" in summary["retrain"]
+    assert not list((tiny_run / "results/checkpoints").rglob("*.h5"))  # removed once done

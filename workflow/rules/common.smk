@@ -75,6 +75,10 @@ DAMAGED = rebuild_damaged(["resources", "results"]) if workflow.is_main_process 
 MNIST_H5 = "resources/mnist/mnist.h5"
 MLP_MODEL = "results/models/mlp/model.keras"
 MLP_METRICS = "results/models/mlp/metrics.h5"
+LENET_MODEL = "results/models/lenet/model.keras"
+LENET_METRICS = "results/models/lenet/metrics.h5"
+# The MNIST networks a study can name in its experiments (`model:`), file and metrics.
+MNIST_MODELS = {"mlp": (MLP_MODEL, MLP_METRICS), "lenet": (LENET_MODEL, LENET_METRICS)}
 
 # ----------------------------------------------------------------- shared: the ImageNet classifier
 
@@ -224,6 +228,50 @@ def collisions_imagenet_section_inputs():
     }
 
 
+# ----------------------------------------------------------------- study: fooling
+
+FO = "results/fooling"
+FOOLING = STUDIES["fooling"]
+FO_EVOLVE = experiments("fooling", "evolve")
+FO_ASCEND = experiments("fooling", "ascend")
+FO_RETRAIN = experiments("fooling", "retrain")
+FO_ALL = EXPERIMENTS["fooling"]
+
+
+def fooling_inputs(wildcards):
+    """The network an experiment attacks: an MNIST model file, or the ImageNet classifier."""
+    model = FO_ALL[wildcards.experiment]["model"]
+    if model == "vgg16":
+        return imagenet_model_inputs()
+    return {"model": MNIST_MODELS[model][0], "mnist": MNIST_H5}
+
+
+def fooling_imagenet(wildcards):
+    """models.imagenet for VGG-16 experiments only (no rerun of MNIST jobs when it changes)."""
+    return IMAGENET_MODEL if FO_ALL[wildcards.experiment]["model"] == "vgg16" else {}
+
+
+def fooling_outputs(mode):
+    if mode == "evolve":
+        return [
+            f"{FO}/evolve/{name}_{run}.h5"
+            for name, settings in FO_EVOLVE.items()
+            for run in range(settings["runs"])
+        ]
+    names = FO_ASCEND if mode == "ascend" else FO_RETRAIN
+    return [f"{FO}/{mode}/{name}.h5" for name in names]
+
+
+def fooling_section_inputs():
+    models = {settings["model"] for settings in FO_ALL.values()} - {"vgg16"}
+    return {
+        "evolve": fooling_outputs("evolve"),
+        "ascend": fooling_outputs("ascend"),
+        "retrain": fooling_outputs("retrain"),
+        **{f"metrics_{model}": MNIST_MODELS[model][1] for model in sorted(models)},
+    }
+
+
 # ----------------------------------------------------------------- study: defences
 
 DF = "results/defences"
@@ -239,6 +287,9 @@ def other_studies_inputs():
         "collisions": [],
         "interpolations": [],
     }
+    if enabled("fooling"):
+        found["evolved"] = fooling_outputs("evolve")
+        found["ascent"] = fooling_outputs("ascend")
     if enabled("collisions_mnist"):
         found["collisions"] = [cm_path("collide", name) for name in CM_ALL]
         found["interpolations"] = [cm_path("interpolate", name) for name in CM_ALL]
@@ -263,7 +314,7 @@ def defences_adaptive_sources():
 # ----------------------------------------------------------------- the report
 
 # The studies in the order the report shows them; rule all asks for the enabled ones.
-STUDY_ORDER = ["collisions_mnist", "collisions_imagenet", "defences"]
+STUDY_ORDER = ["collisions_mnist", "collisions_imagenet", "fooling", "defences"]
 ENABLED = [study for study in STUDY_ORDER if enabled(study)]
 
 

@@ -6,7 +6,7 @@ import logging
 
 from fooled.core import h5io
 from fooled.core.stage import Job
-from fooled.models import mlp, runtime, vgg16
+from fooled.models import lenet, mlp, runtime, vgg16
 
 
 def train_mlp(job: Job, logger: logging.Logger) -> None:
@@ -60,3 +60,45 @@ def download_vgg16(job: Job, logger: logging.Logger) -> None:
     )
     vgg16.write_weights_record(job.output.record, record)
     logger.info("MD5 %s verified; SHA-256 %s", record["md5"], record["sha256"])
+
+
+def train_lenet(job: Job, logger: logging.Logger) -> None:
+    """LeNet on MNIST, seeded and deterministic (``models.lenet``)."""
+    runtime.limit_threads(job.threads)
+    settings = dict(job.params.settings)
+    mnist = h5io.read_arrays(
+        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
+    )
+    trained = lenet.train_mnist_lenet(
+        mnist["train/images"],
+        mnist["train/labels"],
+        mnist["test/images"],
+        mnist["test/labels"],
+        seed=settings["seed"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"],
+        max_train_samples=settings["max_train_samples"],
+        verbose=0,
+    )
+    logger.info("LeNet test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
+    with h5io.atomic_path(job.output.model) as temporary:
+        trained.model.save(temporary)
+    h5io.write_artifact(
+        job.output.metrics,
+        {f"history/{key}": values for key, values in trained.history.items()}
+        | {
+            "test/predicted": trained.test_predicted,
+            "test/top_probability": trained.test_top_probability,
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
+        {
+            "model_name": trained.model.name,
+            "test_accuracy": trained.test_accuracy,
+            "test_loss": trained.test_loss,
+            "train_seconds": trained.seconds,
+            "epochs": settings["epochs"],
+            "seed": settings["seed"],
+            "train_samples": settings["max_train_samples"] or len(mnist["train/labels"]),
+        },
+    )

@@ -30,7 +30,7 @@ def render_page(title: str, sections: Sequence[Section], config: Mapping[str, An
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f"<nav><ul>{contents}</ul></nav>" if sections else "<p>No study is enabled.</p>",
-        *(section.html for section in sections),
+        *(f"<section id='{escape(s.study)}'>{s.html}</section>" for s in sections),
         "<h2>Provenance</h2>",
         "<h3>Library versions (report stage)</h3>",
         f"<pre>{escape(json.dumps(library_versions(), indent=2, sort_keys=True))}</pre>",

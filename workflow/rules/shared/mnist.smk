@@ -35,3 +35,22 @@ rule train_mlp:
         settings=config["models"]["mlp"],
     script:
         "../../../scripts/shared/train_mlp.py"
+
+
+rule train_lenet:
+    input:
+        mnist=MNIST_H5,
+    output:
+        model=LENET_MODEL,
+        metrics=LENET_METRICS,
+    log:
+        "logs/shared/train_lenet.log",
+    benchmark:
+        benchmark("train_lenet")
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: workflow.cores
+    params:
+        settings=config["models"]["lenet"],
+    script:
+        "../../../scripts/shared/train_lenet.py"

@@ -656,7 +656,7 @@ def render_mnist_section(
     ]
     micro = [n for n, r in experiments.items() if is_mnist_micro(r)]
     parts = [
-        "<h2 id='collisions_mnist'>Feature collisions on MNIST (Li, Zhang, Malik; Table 1)</h2>",
+        "<h2>Feature collisions on MNIST (Li, Zhang, Malik; Table 1)</h2>",
         "<h3>Table 1: MNIST, micro level</h3>",
         "<p class='note'>Distances are mean pairwise L2 on [0, 1] pixels (784-d): among the "
         "optimised corners, and among random test images. Accuracy is the fraction of 2,000 "
@@ -695,8 +695,7 @@ def render_imagenet_section(
 ) -> str:
     """The collisions_imagenet section: Tables 2-4 beside the paper, the patch index, details."""
     parts = [
-        "<h2 id='collisions_imagenet'>Feature collisions on ImageNet "
-        "(Li, Zhang, Malik; Tables 2-4)</h2>",
+        "<h2>Feature collisions on ImageNet (Li, Zhang, Malik; Tables 2-4)</h2>",
         tables_imagenet.tables_section(summary),
         _index_section(summary),
     ]

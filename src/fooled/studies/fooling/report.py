@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from fooled.core.h5io import read_arrays, read_attrs
-from fooled.report.html import escape, img, number, percent, png, table
+from fooled.report.html import Figures, escape, number, percent, png, table
 from fooled.report.sections import Section
 from fooled.studies.fooling import figures, paper
 
@@ -179,6 +179,7 @@ def evolve_html(
     notes: list[str],
     accuracy: float | None,
     settings: Mapping[str, Any],
+    sink: Figures,
 ) -> str:
     top = _label(float(experiment.thresholds[-1]))
     header = ["", "classes reached", "median generation", "last class at generation"]
@@ -261,14 +262,22 @@ def evolve_html(
         high,
         suptitle=f"elites of run {experiment.runs[run_index]} (class: confidence)",
     )
-    lines.append(img(png(grid), f"elite images of {experiment.name}"))
+    lines.append(
+        sink.img(png(grid), f"{experiment.name}_elites", f"elite images of {experiment.name}")
+    )
     curves = figures.confidence_curves(
         experiment.histories[:, :, :shown],
         [int(c) for c in experiment.classes[:shown]],
         [float(t) for t in experiment.thresholds],
         title="best confidence per class (median and range over runs)",
     )
-    lines.append(img(png(curves), f"confidence against generation, {experiment.name}"))
+    lines.append(
+        sink.img(
+            png(curves),
+            f"{experiment.name}_confidence",
+            f"confidence against generation, {experiment.name}",
+        )
+    )
     lines.append("</section>")
     return "\n".join(lines)
 
@@ -405,6 +414,7 @@ def ascend_html(
     summary: Mapping[str, Any],
     arrays: Mapping[str, np.ndarray],
     attrs: Mapping[str, Any],
+    sink: Figures,
 ) -> str:
     thresholds = [float(t) for t in arrays["thresholds"]]
     header = ["start", "n", *[f">= {_label(t)} (median step)" for t in thresholds], "median final"]
@@ -461,7 +471,7 @@ def ascend_html(
         columns=len(picked),
         suptitle=f"start; the first image at >= {top}; the image after the last step",
     )
-    lines.append(img(png(grid), f"gradient ascent images, {name}"))
+    lines.append(sink.img(png(grid), f"{name}_ascent", f"gradient ascent images, {name}"))
     lines.append("</section>")
     return "\n".join(lines)
 
@@ -569,8 +579,13 @@ def build_section(
     retrain_paths: Sequence[str],
     metrics_paths: Mapping[str, str],
     settings: Mapping[str, Any],
+    sink: Figures | None = None,
 ) -> Section:
-    """The study's section from its artifacts (any list may be empty)."""
+    """The study's section from its artifacts (any list may be empty).
+
+    ``sink`` keeps every figure as a PNG file too (the rule's ``report()`` output).
+    """
+    sink = sink or Figures()
     accuracy = {
         model: float(read_attrs(path)["test_accuracy"]) for model, path in metrics_paths.items()
     }
@@ -611,7 +626,12 @@ def build_section(
             stats = summary["evolve"][experiment.name]
             parts.append(
                 evolve_html(
-                    experiment, stats, stats["departures"], stats["model_test_accuracy"], settings
+                    experiment,
+                    stats,
+                    stats["departures"],
+                    stats["model_test_accuracy"],
+                    settings,
+                    sink,
                 )
             )
     if ascend_paths:
@@ -620,7 +640,7 @@ def build_section(
         record, arrays, attrs = ascend_summary(path)
         name = attrs.get("experiment") or str(attrs.get("model"))
         summary["ascend"][name] = record
-        parts.append(ascend_html(name, record, arrays, attrs))
+        parts.append(ascend_html(name, record, arrays, attrs, sink))
     if retrain_paths:
         parts.append("<h3>Retraining with the fooling images as an 11th class</h3>")
     for path in retrain_paths:

@@ -3,8 +3,7 @@
 Every stage is ``stage(job, logger)`` on a :class:`fooled.core.stage.Job`;
 names below are the job's named inputs, outputs and params.
 
-- :func:`train_lenet` - input ``mnist``; output ``model`` (.keras), ``metrics``
-  (.h5); params ``settings`` (``models.lenet``).
+(The LeNet is a shared model, trained by rule ``train_lenet``: :mod:`fooled.models.stages`.)
 - :func:`evolve` - input ``model`` (an MNIST .keras file) or, for VGG-16,
   params ``imagenet`` (``models.imagenet``) and optional input ``weights``;
   output ``result``; params ``settings`` (the evolve experiment, merged over
@@ -34,8 +33,8 @@ from fooled.attacks.evolution import EvolutionState
 from fooled.core import h5io
 from fooled.core.progress import Progress
 from fooled.core.stage import Job
-from fooled.models import lenet
 from fooled.models.runtime import limit_threads, make_deterministic
+from fooled.report.html import Figures
 from fooled.studies.fooling import report
 from fooled.studies.fooling.retrain import retrain_rounds
 from fooled.studies.fooling.runs import (
@@ -68,7 +67,7 @@ def use_threads(job: Job, logger: logging.Logger) -> None:
 def open_target(job: Job) -> tuple[Target, dict[str, str]]:
     """The network a job attacks, and the input files it came from (for provenance)."""
     imagenet = job.params.get("imagenet")
-    if imagenet is not None:
+    if imagenet:  # models.imagenet, given to the jobs that attack the ImageNet classifier only
         weights = job.input.get("weights")
         inputs = {"weights": weights} if weights else {}
         if imagenet.get("architecture") == "file" and imagenet.get("file"):
@@ -128,46 +127,6 @@ def load_checkpoint(path: Path, key: str, logger: logging.Logger) -> EvolutionSt
 
 
 # ----------------------------------------------------------------------------- stages
-
-
-def train_lenet(job: Job, logger: logging.Logger) -> None:
-    """LeNet on MNIST, seeded and deterministic (``models.lenet``)."""
-    use_threads(job, logger)
-    settings = dict(job.params.settings)
-    mnist = h5io.read_arrays(job.input.mnist, MNIST_KEYS)
-    trained = lenet.train_mnist_lenet(
-        mnist["train/images"],
-        mnist["train/labels"],
-        mnist["test/images"],
-        mnist["test/labels"],
-        seed=settings["seed"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        max_train_samples=settings["max_train_samples"],
-        verbose=0,
-    )
-    logger.info("LeNet test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
-    with h5io.atomic_path(job.output.model) as temporary:
-        trained.model.save(temporary)
-    h5io.write_artifact(
-        job.output.metrics,
-        {f"history/{key}": values for key, values in trained.history.items()}
-        | {
-            "test/predicted": trained.test_predicted,
-            "test/top_probability": trained.test_top_probability,
-        },
-        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
-        {
-            "model_name": trained.model.name,
-            "test_accuracy": trained.test_accuracy,
-            "test_loss": trained.test_loss,
-            "train_seconds": trained.seconds,
-            "epochs": settings["epochs"],
-            "seed": settings["seed"],
-            "train_samples": settings["max_train_samples"] or len(mnist["train/labels"]),
-        },
-    )
 
 
 def evolve(job: Job, logger: logging.Logger) -> None:
@@ -345,6 +304,7 @@ def report_section(job: Job, logger: logging.Logger) -> None:
         retrain_paths=_paths(job.input.get("retrain")),
         metrics_paths=metrics,
         settings=dict(job.params.get("report", {})),
+        sink=Figures(job.output.get("figures")),
     )
     section.write(job.output.html, job.output.summary)
     counts = section.summary["artifacts"]
