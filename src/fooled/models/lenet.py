@@ -90,18 +90,9 @@ def fit_classifier(
     x_test = np.asarray(x_test, np.float32)
     y_test = np.asarray(y_test, np.int64)
     probabilities = model.predict(x_test, batch_size=1024, verbose=0)
-    predicted = probabilities.argmax(axis=1)
     picked = probabilities[np.arange(len(y_test)), y_test]
     test_loss = float(-np.log(np.maximum(picked, 1e-12)).mean()) if len(y_test) else float("nan")
-    return TrainingResult(
-        model=model,
-        history={key: np.asarray(values, dtype=np.float64) for key, values in fit.history.items()},
-        test_loss=test_loss,
-        test_accuracy=float((predicted == y_test).mean()) if len(y_test) else float("nan"),
-        test_predicted=predicted.astype(np.uint8),
-        test_top_probability=probabilities.max(axis=1).astype(np.float32),
-        seconds=seconds,
-    )
+    return TrainingResult.evaluate(model, fit.history, x_test, y_test, seconds, test_loss)
 
 
 def train_mnist_lenet(

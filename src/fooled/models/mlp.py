@@ -42,6 +42,29 @@ class TrainingResult:
     test_top_probability: np.ndarray
     seconds: float
 
+    @classmethod
+    def evaluate(
+        cls,
+        model: keras.Model,
+        history: dict[str, list[float]],
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        seconds: float,
+        test_loss: float,
+    ) -> TrainingResult:
+        """A trained model's test predictions, the record every training stage writes."""
+        probabilities = model.predict(x_test, batch_size=1024, verbose=0)
+        predicted = probabilities.argmax(axis=1)
+        return cls(
+            model=model,
+            history={key: np.asarray(values, dtype=np.float64) for key, values in history.items()},
+            test_loss=float(test_loss),
+            test_accuracy=float((predicted == y_test).mean()) if len(y_test) else float("nan"),
+            test_predicted=predicted.astype(np.uint8),
+            test_top_probability=probabilities.max(axis=1).astype(np.float32),
+            seconds=seconds,
+        )
+
 
 def train_mnist_mlp(
     train_images: np.ndarray,
@@ -82,15 +105,5 @@ def train_mnist_mlp(
         callbacks=[TrainingProgress(epochs, logger)],
     )
     seconds = time.perf_counter() - started
-    probabilities = model.predict(x_test, batch_size=1024, verbose=0)
-    predicted = probabilities.argmax(axis=1)
     test_loss, _ = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)
-    return TrainingResult(
-        model=model,
-        history={key: np.asarray(values, dtype=np.float64) for key, values in fit.history.items()},
-        test_loss=float(test_loss),
-        test_accuracy=float((predicted == y_test).mean()),
-        test_predicted=predicted.astype(np.uint8),
-        test_top_probability=probabilities.max(axis=1).astype(np.float32),
-        seconds=seconds,
-    )
+    return TrainingResult.evaluate(model, fit.history, x_test, y_test, seconds, test_loss)

@@ -9,6 +9,37 @@ from fooled.core.stage import Job
 from fooled.models import lenet, mlp, runtime, vgg16
 
 
+def save_trained(
+    job: Job,
+    trained: mlp.TrainingResult,
+    settings: dict,
+    logger: logging.Logger,
+    extra: dict | None = None,
+) -> None:
+    """A trained MNIST network: the Keras file, and its history and test predictions."""
+    logger.info("test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
+    with h5io.atomic_path(job.output.model) as temporary:
+        trained.model.save(temporary)
+    h5io.write_artifact(
+        job.output.metrics,
+        {f"history/{key}": values for key, values in trained.history.items()}
+        | {
+            "test/predicted": trained.test_predicted,
+            "test/top_probability": trained.test_top_probability,
+        },
+        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
+        {
+            "model_name": trained.model.name,
+            "test_accuracy": trained.test_accuracy,
+            "test_loss": trained.test_loss,
+            "train_seconds": trained.seconds,
+            "epochs": settings["epochs"],
+            "seed": settings["seed"],
+        }
+        | (extra or {}),
+    )
+
+
 def train_mlp(job: Job, logger: logging.Logger) -> None:
     """The paper's MNIST MLP, trained reproducibly; its test predictions beside it."""
     runtime.limit_threads(job.threads)
@@ -29,26 +60,7 @@ def train_mlp(job: Job, logger: logging.Logger) -> None:
         max_train_samples=settings["max_train_samples"],
         logger=logger,
     )
-    logger.info("test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
-    with h5io.atomic_path(job.output.model) as temporary:
-        trained.model.save(temporary)
-    h5io.write_artifact(
-        job.output.metrics,
-        {f"history/{key}": values for key, values in trained.history.items()}
-        | {
-            "test/predicted": trained.test_predicted,
-            "test/top_probability": trained.test_top_probability,
-        },
-        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
-        {
-            "model_name": trained.model.name,
-            "test_accuracy": trained.test_accuracy,
-            "test_loss": trained.test_loss,
-            "train_seconds": trained.seconds,
-            "epochs": settings["epochs"],
-            "seed": settings["seed"],
-        },
-    )
+    save_trained(job, trained, settings, logger)
 
 
 def download_vgg16(job: Job, logger: logging.Logger) -> None:
@@ -81,24 +93,10 @@ def train_lenet(job: Job, logger: logging.Logger) -> None:
         max_train_samples=settings["max_train_samples"],
         verbose=0,
     )
-    logger.info("LeNet test accuracy %.4f after %.1f s", trained.test_accuracy, trained.seconds)
-    with h5io.atomic_path(job.output.model) as temporary:
-        trained.model.save(temporary)
-    h5io.write_artifact(
-        job.output.metrics,
-        {f"history/{key}": values for key, values in trained.history.items()}
-        | {
-            "test/predicted": trained.test_predicted,
-            "test/top_probability": trained.test_top_probability,
-        },
-        h5io.provenance(settings, {"mnist": job.input.mnist}, {"train": settings["seed"]}),
-        {
-            "model_name": trained.model.name,
-            "test_accuracy": trained.test_accuracy,
-            "test_loss": trained.test_loss,
-            "train_seconds": trained.seconds,
-            "epochs": settings["epochs"],
-            "seed": settings["seed"],
-            "train_samples": settings["max_train_samples"] or len(mnist["train/labels"]),
-        },
+    save_trained(
+        job,
+        trained,
+        settings,
+        logger,
+        {"train_samples": settings["max_train_samples"] or len(mnist["train/labels"])},
     )
