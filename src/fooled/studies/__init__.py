@@ -9,4 +9,6 @@ tests/test_reproduce.py). A new study adds its line here.
 
 README_PARTS: dict[str, str] = {
     "collisions_mnist": "fooled.studies.collisions.readme",
+    "fooling": "fooled.studies.fooling.readme",
+    "defences": "fooled.studies.defences.readme",
 }
