@@ -29,8 +29,8 @@ from fooled.studies import README_PARTS  # noqa: E402
 
 REFERENCE = ROOT / "docs" / "reference"
 BLOCK = re.compile(
-    r"(<!-- BEGIN generated: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)"
-    r"(\n<!-- END generated: (?P=name) -->)",
+    r"(<!-- BEGIN generated: (?P<name>[\w.-]+) -->\n)(?P<body>(?:.*?\n)?)"
+    r"(<!-- END generated: (?P=name) -->)",
     re.S,
 )
 
@@ -47,7 +47,7 @@ def render(readme: str, tables: dict[str, str]) -> str:
         name = match.group("name")
         if name not in tables:
             raise SystemExit(f"README block '{name}': the summary has no such table")
-        return match.group(1) + tables[name] + match.group(4)
+        return match.group(1) + tables[name] + "\n" + match.group(4)
 
     return BLOCK.sub(replace, readme)
 
