@@ -1,0 +1,102 @@
+"""Wall time of the default run (what `make reproduce` runs once packages are installed).
+
+    python benchmarks/bench_workflow.py [--cores 2] [--repeats 1] [--configfile X] [--keep DIR]
+
+Each repeat runs `snakemake --cores N` from scratch in a new folder beside nothing but a copy
+of MNIST (so the download is a local copy, as with MNIST_MIRROR), and prints the wall time,
+the CPU time of all jobs, the number of jobs, and per rule the jobs' summed wall time from
+their `benchmark:` files. Run it on an otherwise idle machine: the figure is the whole
+workflow's, start-up of every job included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_once(folder: Path, cores: int, configfiles: list[str], target: list[str]) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(folder),
+        "--cores",
+        str(cores),
+        "--quiet",
+    ]
+    if configfiles:
+        command += ["--configfile", *configfiles]
+    command += target
+    run = subprocess.run(command, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if run.returncode != 0:
+        raise SystemExit(f"snakemake failed:\n{run.stderr[-3000:]}")
+    rules: dict[str, list[float]] = {}
+    benchmarks = folder / "results" / "benchmarks"
+    for path in benchmarks.rglob("*.tsv"):
+        with open(path) as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                rules.setdefault(path.relative_to(benchmarks).parts[0], []).append(float(row["s"]))
+    return {
+        "wall": wall,
+        "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "jobs": sum(len(times) for times in rules.values()),
+        "rules": rules,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--configfile", nargs="*", default=[])
+    parser.add_argument("--mnist", default=os.environ.get("MNIST_MIRROR", ""))
+    parser.add_argument("--keep", help="run in this folder and keep it (one repeat)")
+    parser.add_argument("target", nargs="*", default=[])
+    arguments = parser.parse_args()
+    environment = os.environ
+    if arguments.mnist:
+        environment["MNIST_MIRROR"] = str(Path(arguments.mnist).resolve())
+    results = []
+    for _ in range(arguments.repeats):
+        if arguments.keep:
+            folder = Path(arguments.keep)
+            folder.mkdir(parents=True, exist_ok=True)
+            results.append(
+                run_once(folder, arguments.cores, arguments.configfile, arguments.target)
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-workflow-") as name:
+                results.append(
+                    run_once(Path(name), arguments.cores, arguments.configfile, arguments.target)
+                )
+    walls = [r["wall"] for r in results]
+    print(
+        f"default run, {arguments.cores} cores, {len(results)} run(s): wall "
+        f"{statistics.median(walls):.1f} s (min {min(walls):.1f}, max {max(walls):.1f}), "
+        f"CPU {statistics.median(r['cpu'] for r in results):.1f} s, {results[0]['jobs']} jobs"
+    )
+    print(f"{'rule':<32} {'jobs':>5} {'sum of job wall s':>18} {'longest job s':>14}")
+    for rule, times in sorted(results[0]["rules"].items(), key=lambda item: -sum(item[1])):
+        print(f"{rule:<32} {len(times):>5} {sum(times):>18.1f} {max(times):>14.1f}")
+
+
+if __name__ == "__main__":
+    main()
