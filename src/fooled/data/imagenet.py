@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from fooled.core import h5io
-from fooled.core.config import ConfigError, merge_defaults, read_yaml, validate
+from fooled.core.config import ConfigError, Schemas, deep_merge, read_yaml
 
 LOGGER = logging.getLogger(__name__)
 ROOT_ENVIRONMENT_VARIABLE = "IMAGENET_ROOT"
@@ -83,8 +83,12 @@ def load_settings(section: Mapping[str, Any] | None, schema_path: str | Path) ->
     so its schema lives beside the main one and is applied only when present.
     """
     section = dict(section or {})
-    validate(section, read_yaml(schema_path), "config: imagenet")
-    settings = merge_defaults(DEFAULTS, section)
+    schema = read_yaml(schema_path)
+    schema.setdefault("$id", "https://fooled.invalid/schemas/imagenet.schema.yaml")
+    Schemas(Path(__file__).resolve().parents[3] / "workflow" / "schemas").validate(
+        section, schema, schema["$id"], "config: imagenet"
+    )
+    settings = deep_merge(DEFAULTS, section)
     names = [seed["name"] for seed in settings["seeds"]]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
