@@ -267,3 +267,35 @@ def test_probe_outcomes_are_classified():
     assert not faiss_gpu.missing_kernels("out of memory")
     unknown = faiss_gpu.GpuInfo()
     assert "compute capability unknown" in faiss_gpu.no_kernels_message("FAISS 1.0 (x)", unknown)
+
+
+@needs_torch
+def test_gpu_benchmark_runs_on_the_cpu_at_a_tiny_scale(tmp_path, monkeypatch):
+    """benchmarks/bench_gpu_search.py, as the GPU machine runs it, on 4 real JPEGs."""
+    import importlib.util
+    import json
+
+    root = _sample_train()
+    if root is None:
+        pytest.skip("IMAGENET_SAMPLE is unset")
+    spec = importlib.util.spec_from_file_location(
+        "bench_gpu_search", ROOT / "benchmarks" / "bench_gpu_search.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "figures.json"
+    arguments = "--device cpu --images 5 --image-size 64 --stride 4 --seeds 1 --train 300"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["bench_gpu_search.py", *arguments.split(), "--root", str(root)]
+        + ["--approximate", "8~5", "--json", str(out)],
+    )
+    bench.main()
+    figures = json.loads(out.read_text())
+    assert figures["n_patches"] == 4 * 9 * 9 and figures["queries_per_seed"] == 625
+    assert all(run["same_as_first"] for run in figures["exact"].values())
+    assert set(figures["exact"]) == {"images", "patches"}
+    (approximate,) = figures["approximate"]
+    assert 0.0 <= approximate["recall_at_1"] <= 1.0 and approximate["seconds_per_seed"] > 0
+    assert figures["faiss_check"]["status"] in ("cpu-build", "no-gpu")

@@ -482,7 +482,7 @@ class ExactSearcher:
         block_patches: int = 0,
         query_batch: int = 1024,
         first_id: int = 0,
-        memory_fraction: float = 0.85,
+        memory_fraction: float = 0.9,
         logger: logging.Logger = LOGGER,
     ) -> None:
         if backend not in ("numpy", "torch"):
@@ -495,7 +495,7 @@ class ExactSearcher:
         self.size, self.stride = size, stride
         self.query_batch = max(1, int(query_batch))
         on_gpu = backend == "torch" and any(d.startswith("cuda") for d in devices)
-        self.block_patches = int(block_patches) or (1 << 22 if on_gpu else 16384)
+        self.block_patches = int(block_patches) or (1 << 21 if on_gpu else 16384)
         self.shards: list[Any] = []
         self.dimension = None
         next_id = int(first_id)
@@ -536,7 +536,7 @@ class ExactSearcher:
         free, _ = torch.cuda.mem_get_info(torch.device(device))
         cells = _grid_count(images.shape[1], self.size, self.stride) ** 2
         needed = images.shape[0] * cells * (self.size * self.size * images.shape[3] + 4)
-        scratch = self.query_batch * self.block_patches * 4 * 3  # products, scores, cut
+        scratch = 2 * _padded_rows(self.query_batch) * self.block_patches * 4  # products, scores
         return "patches" if needed + scratch < fraction * free else "images"
 
     def search(
