@@ -130,6 +130,14 @@ def test_torch_on_the_cpu_equals_numpy(database):
         ).search(queries)
         np.testing.assert_array_equal(found.sq_distances, expected.sq_distances)
         np.testing.assert_array_equal(found.ids, expected.ids)
+    # The GPU's way of cutting (unfold on the device), run on the CPU device.
+    searcher = patch_search.ExactSearcher(
+        [images], 32, 9, backend="torch", hold="images", block_patches=2500, query_batch=64
+    )
+    searcher.shards[0].host_cut = False
+    found = searcher.search(queries)
+    np.testing.assert_array_equal(found.sq_distances, expected.sq_distances)
+    np.testing.assert_array_equal(found.ids, expected.ids)
 
 
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("torch", marks=needs_torch)])

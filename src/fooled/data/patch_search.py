@@ -375,6 +375,9 @@ class TorchShard:
         self.n_patches = images.shape[0] * self.cells
         self.hold = hold
         self.cut_seconds = 0.0
+        # On the CPU numpy's block copies cut 3x faster than torch's strided copy; the GPU
+        # path (unfold) is tested on the CPU by turning this off.
+        self.host_cut = device == "cpu"
         host = torch.from_numpy(np.ascontiguousarray(images, np.uint8))
         self.images = host.to(device)
         del host
@@ -400,7 +403,7 @@ class TorchShard:
             buffer = torch.full(
                 (_padded_rows(n), dimension), 0x80, dtype=torch.uint8, device=self.device
             )
-            if self.device == "cpu":  # numpy's block copies cut 3x faster than a strided copy_
+            if self.host_cut:
                 started = time.perf_counter()
                 buffer[:n] = torch.from_numpy(_numpy_cut(images.numpy(), self.size, self.stride))
                 self.cut_seconds += time.perf_counter() - started
