@@ -233,6 +233,7 @@ def main() -> None:
     record["exact"] = {}
     for hold in arguments.holds:
         tick = time.perf_counter()
+        searcher = None
         try:
             searcher = patch_search.ExactSearcher(
                 [database],
@@ -244,12 +245,14 @@ def main() -> None:
                 block_patches=arguments.block,
                 query_batch=1024,
             )
+            synchronize(device)
+            setup = time.perf_counter() - tick
+            seconds, results = time_per_seed(searcher.search, seeds, device)
         except torch.cuda.OutOfMemoryError as error:
-            print(f"exact, hold {hold}: does not fit ({' '.join(str(error).split())[:120]})")
+            print(f"exact, hold {hold}: does not fit ({' '.join(str(error).split())[:160]})")
+            del searcher
+            torch.cuda.empty_cache()
             continue
-        synchronize(device)
-        setup = time.perf_counter() - tick
-        seconds, results = time_per_seed(searcher.search, seeds, device)
         sq = np.concatenate([r.sq_distances for r in results])
         ids = np.concatenate([r.ids for r in results])
         if exact_sq is None:
