@@ -416,9 +416,8 @@ def scale_index(
                 flush=True,
             )
         path = folder / f"prefix_{target:04d}.json"
-        h5io_text = json.dumps(records) + "\n"
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(h5io_text)
+        temporary.write_text(json.dumps(records) + "\n")
         os.replace(temporary, path)
 
 
@@ -470,6 +469,7 @@ def scale_index_fft(
     settings: list[str],
     train_size: int,
     prefixes,
+    search_only: bool = False,
 ) -> None:
     """``PCA{dims},IVF{lists},SQ8`` filled through :class:`WindowProjector` (resumable training)."""
     import faiss
@@ -521,7 +521,15 @@ def scale_index_fft(
     n_db = int(patch_map.db_images.size)
     project_seconds = add_seconds = 0.0
     added = 0
-    for target in sorted(p for p in prefixes if p <= n_db):
+    targets = sorted(p for p in prefixes if p <= n_db)
+    existing = sorted(folder.glob("ivf_filled_*.faiss"))
+    if search_only and existing:  # more settings on the filled lists of the largest prefix
+        ivf = faiss.read_index(str(existing[-1]))
+        index = faiss.IndexPreTransform(pca, ivf)
+        added = int(existing[-1].stem.rsplit("_", 1)[1])
+        targets = [added]
+        print(f"index: {ivf.ntotal:,} patches read from {existing[-1]}", flush=True)
+    for target in targets:
         while added < target:
             block = store.images(patch_map.db_images[added : min(added + 4, target)])
             tick = time.perf_counter()
@@ -580,9 +588,18 @@ def scale_index_fft(
                 flush=True,
             )
         path = folder / f"prefix_{target:04d}.json"
+        if search_only and path.is_file():
+            records = json.loads(path.read_text()) + records
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(records) + "\n")
         os.replace(temporary, path)
+    if search_only:
+        return
+    # The filled lists of the largest prefix, for more settings later (--search-only).
+    filled = folder / f"ivf_filled_{added:04d}.faiss"
+    faiss.write_index(ivf, str(filled) + ".tmp")
+    os.replace(str(filled) + ".tmp", filled)
+    print(f"index: filled lists written to {filled}", flush=True)
 
 
 def scale_report(work: Path, cells: int, n_queries: int, out: str | None) -> None:
@@ -596,6 +613,7 @@ def scale_report(work: Path, cells: int, n_queries: int, out: str | None) -> Non
             true_sq, _, exact_seconds = truth
             recall = patch_index.recall_at_1(np.asarray(record["found_sq"]), true_sq)
             row = {k: v for k, v in record.items() if not k.startswith("found_")}
+            row["fill"] = "FFT" if path.parent.name.endswith("_fft") else "direct"
             row |= {
                 "recall_at_1": recall,
                 "exact_seconds": exact_seconds,
@@ -609,15 +627,15 @@ def scale_report(work: Path, cells: int, n_queries: int, out: str | None) -> Non
                 f"exact: {n_images} images, {n_images * cells:,} patches, "
                 f"{n_queries / truth[2]:.3f} q/s ({truth[2]:.0f} s for {n_queries} queries)"
             )
-    print("| patches | factory | search | re-rank | recall@1 | q/s | exact q/s |")
+    print("| patches | factory (filled) | search | re-rank | recall@1 | q/s | exact q/s |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in sorted(
-        rows, key=lambda r: (r["n_patches"], r["factory"], r["search_params"], r["rerank_k"])
+        rows, key=lambda r: (r["n_patches"], r["fill"], r["search_params"], r["rerank_k"])
     ):
         print(
-            f"| {row['n_patches']:,} | `{row['factory']}` | {row['search_params']} | "
-            f"{row['rerank_k']} | {row['recall_at_1']:.3f} | {row['qps']:,.1f} | "
-            f"{row['qps_exact']:.3f} |"
+            f"| {row['n_patches']:,} | `{row['factory']}` ({row['fill']}) | "
+            f"{row['search_params']} | {row['rerank_k']} | {row['recall_at_1']:.3f} | "
+            f"{row['qps']:,.1f} | {row['qps_exact']:.3f} |"
         )
     if out:
         Path(out).write_text(json.dumps(rows, indent=2) + "\n")
@@ -693,6 +711,7 @@ def scale_main(argv: list[str]) -> None:
             arguments.settings.split("|"),
             arguments.train_size,
             arguments.prefixes,
+            arguments.search_only,
         )
     elif arguments.phase == "index":
         scale_index(
