@@ -670,6 +670,11 @@ def scale_main(argv: list[str]) -> None:
     parser.add_argument("--add-images", type=int, default=4)
     parser.add_argument("--prefixes", type=int, nargs="+", default=list(SCALE_PREFIXES))
     parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="with --fft: search --settings on the saved filled lists of the largest prefix",
+    )
+    parser.add_argument(
         "--fft",
         type=str,
         default=None,
