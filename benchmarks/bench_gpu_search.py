@@ -105,9 +105,13 @@ class PcaShortlist:
         vectors = patches_by_id(images, sample, grid, stride).float()
         self.mean = vectors.mean(0)
         centred = vectors - self.mean
-        covariance = centred.T @ centred / len(centred)
-        _, vectors_ = torch.linalg.eigh(covariance.double())
-        self.components = vectors_[:, -dims:].flip(1).float().contiguous()  # (D, d)
+        if len(centred) < centred.shape[1]:  # few samples (a CPU test): SVD of the samples
+            _, _, rows = torch.linalg.svd(centred.double(), full_matrices=False)
+            self.components = rows[:dims].T.float().contiguous()  # (D, d)
+        else:  # eigenvectors of the D x D covariance, largest first
+            covariance = centred.T @ centred / len(centred)
+            _, vectors_ = torch.linalg.eigh(covariance.double())
+            self.components = vectors_[:, -dims:].flip(1).float().contiguous()  # (D, d)
         started = time.perf_counter()
         projected = []
         for _, chunk in self._blocks(max(1, block // 8)):  # float32 copies: 12 KB a patch
