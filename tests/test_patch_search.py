@@ -307,3 +307,29 @@ def test_gpu_benchmark_runs_on_the_cpu_at_a_tiny_scale(tmp_path, monkeypatch):
     (approximate,) = figures["approximate"]
     assert 0.0 <= approximate["recall_at_1"] <= 1.0 and approximate["seconds_per_seed"] > 0
     assert figures["faiss_check"]["status"] in ("cpu-build", "no-gpu")
+
+
+def test_approximate_mode_searches_the_saved_index(database, tmp_path):
+    """open_search reads the built index (here Flat: recall 1) and reports the mode."""
+    from fooled.core import h5io
+
+    patch_map, queries, images = _setup(database, 14, 120)
+    settings = schema_defaults("datasets/imagenet.schema.yaml", "index")
+    settings |= {"mode": "approximate", "factory": "Flat", "rerank_k": 3, "use_gpu": False}
+    settings["exact"] = settings["exact"] | {"backend": "numpy"}
+    index = patch_index.make_index("Flat", 32 * 32 * 3)
+    index.add(patch_search._numpy_cut(images, 32, 14).astype(np.float32))
+    index_path, record_path = str(tmp_path / "patches.faiss"), str(tmp_path / "index.h5")
+    patch_index.save_index(index, index_path)
+    with h5io.atomic_h5(record_path) as out:
+        h5io.set_attrs(out, {"factory": "Flat", "dimension": 3072})
+    search = patch_search.open_search(
+        settings, patch_map, database["store"], index_path, record_path
+    )
+    assert patch_search.index_needed(settings) and search.mode == "approximate"
+    found = search.search(queries)
+    summary = patch_search.index_summary(search, found, search.exact(queries), 625)
+    assert summary["mode"] == "approximate" and summary["factory"] == "Flat"
+    assert summary["recall_at_1"] == 1.0 and found.candidates.shape == (len(queries), 3)
+    with pytest.raises(ValueError, match="approximate mode needs the built index"):
+        patch_search.open_search(settings, patch_map, database["store"])
