@@ -44,11 +44,7 @@ needs_sample = pytest.mark.skipif(
 
 def _settings(**section):
     """The ``datasets.imagenet`` section as the workflow loads it: defaults, schema, checks."""
-    schema, base = SCHEMAS.at("datasets/imagenet.schema.yaml")
-    settings = SCHEMAS.fill_defaults(section, schema, base)
-    SCHEMAS.validate(settings, schema, base, "config: datasets.imagenet")
-    imagenet.check_settings(settings)
-    return settings
+    return imagenet.load_settings(section)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,4 @@
-"""Rule `fooling_report`: the stage function `report_section` of `fooled.studies.fooling.stages`.
-"""
+"""Rule `fooling_report`: the stage function `report_section` of `fooled.studies.fooling.stages`."""
 
 from fooled.core.stage import run_script
 from fooled.studies.fooling.stages import report_section

@@ -247,6 +247,19 @@ def project_schemas(folder: str | None = None) -> Schemas:
     return Schemas(folder)
 
 
+def section_settings(name: str, section: Mapping[str, Any] | None, source: str) -> dict:
+    """A config section as the workflow loads it: defaults filled in, then validated.
+
+    For benchmarks and tests that use one section outside the workflow (``name``: the
+    section's schema file, e.g. ``datasets/imagenet.schema.yaml``).
+    """
+    schemas = project_schemas()
+    schema, base = schemas.at(name)
+    settings = schemas.fill_defaults(dict(section or {}), schema, base)
+    schemas.validate(settings, schema, base, source)
+    return settings
+
+
 def schema_defaults(name: str, *pointer: str) -> Any:
     """Defaults of the project's schema ``name`` below ``pointer`` (tests, benchmarks, tools)."""
     return project_schemas().defaults(name, pointer)

@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from fooled.core import h5io
-from fooled.core.config import ConfigError
+from fooled.core.config import ConfigError, section_settings
 
 LOGGER = logging.getLogger(__name__)
 ROOT_ENVIRONMENT_VARIABLE = "IMAGENET_ROOT"
@@ -44,6 +44,15 @@ class IngestError(ValueError):
 
 class UnsafeArchiveError(IngestError):
     """An archive member would write outside the extraction folder, or is a link or device."""
+
+
+def load_settings(section: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``datasets.imagenet`` with its defaults, validated and checked (benchmarks, tests)."""
+    settings = section_settings(
+        "datasets/imagenet.schema.yaml", section, "config: datasets.imagenet"
+    )
+    check_settings(settings)
+    return settings
 
 
 def check_settings(settings: Mapping[str, Any]) -> None:

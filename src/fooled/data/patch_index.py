@@ -57,14 +57,16 @@ def peak_rss_mb() -> float:
 
 
 def gpu_count(use_gpu: str | bool) -> int:
-    """GPUs to use: all FAISS sees for ``auto``/``true``, none for ``false``."""
-    if use_gpu is False or use_gpu == "false":
-        return 0
-    faiss = faiss_module()
-    count = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
-    if use_gpu is True and count == 0:
-        raise RuntimeError("imagenet.index.use_gpu is true but FAISS sees no GPU")
-    return int(count)
+    """GPUs to use: all FAISS can run on for ``auto``/``true``, none for ``false``.
+
+    A tiny GPU search runs first, in a child process
+    (:func:`fooled.data.faiss_gpu.usable_gpus`): a build without kernels for
+    the GPU stops here with one line naming the build and the GPU's compute
+    capability, instead of aborting with CUDA error 209 in IVF k-means.
+    """
+    from fooled.data.faiss_gpu import usable_gpus
+
+    return usable_gpus(use_gpu)
 
 
 def to_gpu(index, n_gpus: int, float16: bool, logger: logging.Logger = LOGGER):
