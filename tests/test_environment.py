@@ -9,8 +9,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda name -> pip name where they differ: the GPU build of FAISS stands for the CPU wheel.
-CONDA_TO_PIP = {"faiss-gpu": "faiss-cpu"}
-CONDA_ONLY = {"python", "pip"}
+CONDA_TO_PIP = {"faiss-gpu": "faiss-cpu", "pytorch": "torch"}
+CONDA_ONLY = {"python", "pip", "cuda-version"}
+# The gpu extra is for GPU nodes: installed there, not on the CPU machine that pins the set.
+UNPINNED_EXTRAS = {"gpu"}
 
 
 def _name(text: str) -> str:
@@ -27,11 +29,12 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-def _project_requirements() -> dict[str, str]:
+def _project_requirements(pinned_only: bool = False) -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        requirements += extra
+    for name, extra in project["optional-dependencies"].items():
+        if not (pinned_only and name in UNPINNED_EXTRAS):
+            requirements += extra
     return {_name(r): r for r in requirements}
 
 
@@ -42,8 +45,9 @@ def _conda_pins(path: Path) -> dict[str, str]:
         if isinstance(entry, dict):  # the pip: section installs the project itself
             assert entry["pip"] == ["-e ."], path
             continue
-        name, _, version = entry.partition("=")
+        name, version = re.match(r"^([\w.-]+)\s*(.*)$", entry).groups()
         name = name.strip().lower()
+        version = version.lstrip("=") if not version.startswith(">=") else version
         if name in CONDA_ONLY:
             continue
         assert version, f"{path.name}: {name} is not pinned"
@@ -53,7 +57,7 @@ def _conda_pins(path: Path) -> dict[str, str]:
 
 def test_every_requirement_is_pinned_and_its_pin_is_in_range():
     pins = _pins()
-    for name, requirement in _project_requirements().items():
+    for name, requirement in _project_requirements(pinned_only=True).items():
         assert name in pins, f"constraints.txt does not pin {name}"
         low = re.search(r">=\s*([0-9][0-9.]*)", requirement)
         if low:
@@ -65,9 +69,15 @@ def test_every_requirement_is_pinned_and_its_pin_is_in_range():
 def test_environment_yml_pins_the_project_at_the_constraints():
     pins = _pins()
     conda = _conda_pins(ROOT / "environment.yml")
-    assert set(conda) == set(_project_requirements())
+    requirements = _project_requirements()
+    assert set(conda) == set(requirements) - {"faiss-gpu"}  # conda's faiss-gpu is faiss-cpu
     for name, version in conda.items():
-        assert version == pins[name], f"environment.yml: {name}={version}, constraints {pins[name]}"
+        if name in pins:
+            assert version == pins[name], (
+                f"environment.yml: {name}={version}, constraints {pins[name]}"
+            )
+        else:  # the gpu extra: the same lower bound
+            assert version.lstrip(">=") in requirements[name], f"environment.yml: {name}{version}"
 
 
 def test_rule_environments_pin_the_constraints_versions():

@@ -169,6 +169,13 @@ def imagenet_query_settings():
     }
 
 
+def search_index_files():
+    """The FAISS index, unless the search is exact (auto decides where the job runs: keep it)."""
+    if IMAGENET["index"]["mode"] == "exact":
+        return {}
+    return {"index": IMAGENET_INDEX, "record": IMAGENET_INDEX_RECORD}
+
+
 def imagenet_outputs():
     """The patch database's targets: the index's evaluation and every seed's source images."""
     return [IMAGENET_INDEX_SUMMARY] + [

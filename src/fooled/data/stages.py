@@ -15,7 +15,7 @@ import numpy as np
 
 from fooled.core import h5io
 from fooled.core.stage import Job
-from fooled.data import imagenet, patch_index, patches, sources
+from fooled.data import imagenet, patch_index, patch_search, patches, sources
 from fooled.data.mnist import download_mnist as fetch_mnist
 from fooled.data.mnist import resolve_mirrors
 
@@ -117,41 +117,44 @@ def build_index(job: Job, logger: logging.Logger) -> None:
 
 
 def evaluate_index(job: Job, logger: logging.Logger) -> None:
+    """Recall@1 against exact search and the time per seed image, in the configured mode.
+
+    Queries are patches of the held-out images (never in the database), cut on the
+    authors' seed grid; the summary is the report's ``index`` section.
+    """
     settings = dict(job.params.settings)
     index_settings, patch_map, store = patch_index.open_database(
         settings, job.input.patch_map, job.input.shards, job.threads
     )
-    index, record = patch_index.open_saved_index(
-        job.input.index, job.input.record, index_settings, patch_map
+    search = patch_search.open_search(
+        index_settings, patch_map, store, job.input.get("index"), job.input.get("record"), logger
     )
     queries = sources.heldout_queries(store, patch_map, settings["query"], settings["benchmark"])
     logger.info("%d held-out query patches", len(queries))
-    found = patch_index.search_reranked(
-        index, queries, store, patch_map, index_settings["rerank_k"]
-    )
-    exact = patch_index.exact_search(queries, store, patch_map)
-    recall = patch_index.recall_at_1(found.sq_distances, exact.sq_distances)
-    index_seconds = found.search_seconds + found.rerank_seconds
+    found = search.search(queries)
+    truth = search.exact(queries)
+    per_seed = settings["query"]["grid"] ** 2
     summary = {
         "n_images": int(patch_map.db_images.size),
         "n_patches": int(patch_map.n_patches),
-        "factory": index_settings["factory"],
-        "search_params": index_settings["search_params"],
-        "rerank_k": index_settings["rerank_k"],
-        "n_queries": int(len(queries)),
-        "recall_at_1": recall,
-        "recall_at_1_no_rerank_top1": patch_index.recall_without_rerank(
-            found, queries, store, patch_map, exact
-        ),
-        "qps": len(queries) / index_seconds,
-        "qps_exact": len(queries) / exact.seconds,
+        **patch_search.index_summary(search, found, truth, queries_per_seed=per_seed),
+        "qps_exact": len(queries) / truth.seconds,
         "search_seconds": found.search_seconds,
         "rerank_seconds": found.rerank_seconds,
-        "exact_seconds": exact.seconds,
-        "build_seconds": float(record["build_seconds"]),
-        "peak_rss_mb": float(record["peak_rss_mb"]),
-        "on_gpu": bool(record["on_gpu"]),
+        "exact_seconds": truth.seconds,
     }
+    inputs = {"patch_map": job.input.patch_map}
+    if search.mode == "approximate":
+        record = h5io.read_attrs(job.input.record)
+        inputs["index"] = job.input.index
+        summary |= {
+            "recall_at_1_no_rerank_top1": patch_index.recall_without_rerank(
+                found, queries, store, patch_map, truth
+            ),
+            "build_seconds": float(record["build_seconds"]),
+            "peak_rss_mb": float(record["peak_rss_mb"]),
+            "on_gpu": bool(record["on_gpu"]),
+        }
     logger.info("%s", json.dumps(summary))
     h5io.write_artifact(
         job.output.evaluation,
@@ -159,14 +162,10 @@ def evaluate_index(job: Job, logger: logging.Logger) -> None:
             "queries": queries,
             "found_ids": found.ids,
             "found_sq_distances": found.sq_distances,
-            "exact_ids": exact.ids,
-            "exact_sq_distances": exact.sq_distances,
+            "exact_ids": truth.ids,
+            "exact_sq_distances": truth.sq_distances,
         },
-        h5io.provenance(
-            settings,
-            {"index": job.input.index, "patch_map": job.input.patch_map},
-            {"benchmark": settings["benchmark"]["seed"]},
-        ),
+        h5io.provenance(settings, inputs, {"benchmark": settings["benchmark"]["seed"]}),
         summary,
     )
     h5io.write_text_atomic(job.output.summary, json.dumps(summary, indent=2) + "\n")
@@ -178,8 +177,8 @@ def query_sources(job: Job, logger: logging.Logger) -> None:
     index_settings, patch_map, store = patch_index.open_database(
         settings, job.input.patch_map, job.input.shards, job.threads, preload=False
     )
-    index, _ = patch_index.open_saved_index(
-        job.input.index, job.input.record, index_settings, patch_map
+    search = patch_search.open_search(
+        index_settings, patch_map, store, job.input.get("index"), job.input.get("record"), logger
     )
     manifest = imagenet.read_manifest(job.input.manifest)
     seed = imagenet.resolve_seed(dict(job.params.seed), manifest)
@@ -194,9 +193,7 @@ def query_sources(job: Job, logger: logging.Logger) -> None:
             logger.info("seed is database image %d: its patches are excluded", int(where[0]))
     qy, qx = sources.query_positions(query["grid"], query["step"])
     queries = sources.query_patches(seed_image, query["grid"], query["step"], size)
-    found = patch_index.search_reranked(
-        index, queries, store, patch_map, index_settings["rerank_k"], exclude_ids=exclude
-    )
+    found = search.search(queries, exclude_ids=exclude)
     if (found.ids < 0).any():
         raise RuntimeError(f"{int((found.ids < 0).sum())} query patches found no neighbour")
     logger.info(
@@ -247,7 +244,8 @@ def query_sources(job: Job, logger: logging.Logger) -> None:
             out,
             h5io.provenance(
                 {"query": query, "index": index_settings, "seed": dict(job.params.seed)},
-                {"index": job.input.index, "patch_map": job.input.patch_map},
+                {"patch_map": job.input.patch_map}
+                | ({"index": job.input.index} if search.mode == "approximate" else {}),
             ),
         )
         h5io.set_attrs(

@@ -1,5 +1,6 @@
 # The ImageNet patch database (shared by the ImageNet studies): ingest -> patch map -> FAISS
-# index -> evaluation, and the source images of each seed image. `snakemake imagenet` builds
+# index (unless datasets.imagenet.index.mode is exact) -> evaluation, and the source images of
+# each seed image. `snakemake imagenet` builds
 # it alone; the studies that need it ask for its files.
 
 
@@ -79,8 +80,7 @@ rule build_index:
 
 rule evaluate_index:
     input:
-        index=IMAGENET_INDEX,
-        record=IMAGENET_INDEX_RECORD,
+        **search_index_files(),
         patch_map=IMAGENET_PATCH_MAP,
         shards=imagenet_shard_paths(),
     output:
@@ -101,9 +101,8 @@ rule evaluate_index:
 
 rule query_sources:
     input:
+        **search_index_files(),
         manifest=IMAGENET_MANIFEST,
-        index=IMAGENET_INDEX,
-        record=IMAGENET_INDEX_RECORD,
         patch_map=IMAGENET_PATCH_MAP,
         shards=imagenet_shard_paths(),
     output:
