@@ -33,6 +33,12 @@ except ConfigError as error:
 STUDIES = config["studies"]
 
 
+# Threads of the rules that use several (training, the ImageNet index and VGG-16): Snakemake
+# gives a job at most --cores, so on a laptop they take what there is; cluster jobs take the
+# SLURM profile's set-threads. (Not workflow.cores: `snakemake --report` runs without cores.)
+MAX_THREADS = 16
+
+
 def enabled(study):
     return STUDIES[study]["enabled"]
 

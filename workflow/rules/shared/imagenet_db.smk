@@ -71,7 +71,7 @@ rule build_index:
         benchmark("build_index")
     conda:
         "../../envs/data.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=imagenet_index_settings(),
     script:
@@ -92,7 +92,7 @@ rule evaluate_index:
         benchmark("evaluate_index")
     conda:
         "../../envs/data.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=imagenet_evaluate_settings(),
     script:
@@ -115,7 +115,7 @@ rule query_sources:
         seed=names_pattern(IMAGENET_SEEDS),
     conda:
         "../../envs/data.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=imagenet_query_settings(),
         seed=lambda wildcards: IMAGENET_SEEDS[wildcards.seed],

@@ -30,7 +30,7 @@ rule train_mlp:
         benchmark("train_mlp")
     conda:
         "../../envs/tensorflow.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=config["models"]["mlp"],
     script:
@@ -49,7 +49,7 @@ rule train_lenet:
         benchmark("train_lenet")
     conda:
         "../../envs/tensorflow.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=config["models"]["lenet"],
     script:

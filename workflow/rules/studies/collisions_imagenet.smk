@@ -16,7 +16,7 @@ rule collide_imagenet:
         experiment=names_pattern(CI_ALL),
     conda:
         "../../envs/tensorflow.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     resources:
         gpu=1,
     params:
@@ -44,7 +44,7 @@ rule interpolate_imagenet:
         experiment=names_pattern(CI_ALL),
     conda:
         "../../envs/tensorflow.yaml"
-    threads: workflow.cores
+    threads: MAX_THREADS
     params:
         settings=STUDIES["collisions_imagenet"]["interpolate"],
         model=IMAGENET_MODEL,
