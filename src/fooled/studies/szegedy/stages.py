@@ -63,9 +63,13 @@ def _instances(job: Job) -> list[dict[str, Any]]:
 
 
 def _setup(job: Job) -> None:
+    """TensorFlow on the job's threads; a process that already ran TensorFlow keeps its own."""
     from fooled.models.runtime import limit_threads
 
-    limit_threads(job.threads)
+    try:
+        limit_threads(job.threads)
+    except RuntimeError:  # TensorFlow was initialised earlier in this process (tests, tools)
+        pass
 
 
 def _mnist(path: str) -> dict[str, np.ndarray]:
