@@ -39,7 +39,7 @@ def test_transfer_diagonal_equals_the_attack_success_rate(models):
             )
         )
     assert any(0.0 < rate < 1.0 for rate in rates.values()), rates
-    noise = transfer.noise_rows("noise", np.arange(300), y, x, 0.3, np.random.default_rng(0))
+    noise = transfer.noise_rows("noise", np.arange(300), y, x, 0.3, np.random.default_rng(0), True)
 
     def classifier(model):
         return lambda rows: predict_classes(model, rows)
@@ -52,6 +52,8 @@ def test_transfer_diagonal_equals_the_attack_success_rate(models):
         assert table.counts[j, j] == 15
     assert 0.0 <= table.errors.min() and table.errors.max() <= 1.0
     assert 0.2 < table.distortion[-1] < 0.3  # noise of 0.3, clipped to the box
+    loose = transfer.noise_rows("noise", np.arange(300), y, x, 0.3, np.random.default_rng(0), False)
+    assert loose.distortion == pytest.approx(0.3, rel=0.01)
 
 
 def test_magnified_rows_reach_the_target_distortion_before_clipping():

@@ -29,8 +29,7 @@ TITLE = "Szegedy et al. (2014): adversarial examples by box-constrained L-BFGS"
 TRANSFER_NOTE = (
     "<p class='note'>Cells: ours, mean ± spread [worst seed] (paper). Paper cells not listed "
     f"in STUDIES.md are {escape(paper.RECALLED)}. Errors count the examples whose clean image "
-    "the column model classifies correctly, so the diagonal is the attack's success rate; "
-    "noise is clipped to [0, 1].</p>"
+    "the column model classifies correctly, so the diagonal is the attack's success rate.</p>"
 )
 PAPER_SCALE_IMAGES = 1000
 FIGURE_EXAMPLES = 6
@@ -69,6 +68,11 @@ def _cell(stat: Mapping[str, Any], fmt, paper_value: Any = None) -> str:
 
 def _distortion(value: Any) -> str:
     return number(value, 3)
+
+
+def _p_value(value: Any) -> str:
+    """Three decimals, or scientific below 0.001 (a permutation p-value is never 0)."""
+    return number(value, 3) if value is None or float(value) >= 1e-3 else f"{float(value):.1e}"
 
 
 def _matrix_stats(stack: np.ndarray, worst: str) -> list[list[dict[str, Any]]]:
@@ -456,7 +460,7 @@ def _units(units_path: str | None, experiments) -> tuple[str, dict[str, Any], st
                     f"{found[0]['n_units']} / {found[0]['n_directions']}",
                     _cell(stats["purity_units_mean"], lambda v: number(v, 3)),
                     _cell(stats["purity_directions_mean"], lambda v: number(v, 3)),
-                    _cell(stats["p_value"], lambda v: number(v, 3)),
+                    _cell(stats["p_value"], _p_value),
                     _cell(stats["chance"], lambda v: number(v, 3)),
                 ],
             )

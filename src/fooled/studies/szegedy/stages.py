@@ -322,6 +322,7 @@ def transfer(job: Job, logger: logging.Logger) -> None:
                     test_x[noise_pool],
                     float(stddev),
                     rng,
+                    bool(settings["clip_noise"]),
                 )
                 for stddev in noise
             ]

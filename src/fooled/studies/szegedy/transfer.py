@@ -10,12 +10,14 @@ a column's entry measures what the perturbation did, not the model's clean
 test error. The paper's noise rows (0% error for FC100-100-10 at stddev 0.1,
 below its 1.64% clean error) are consistent with this reading.
 
-**Noise rows**: Gaussian noise of the given stddev added to the clean images,
-clipped to ``[0, 1]`` (the box every example lives in); their distortion
-column is the measured distortion after clipping, so slightly below the
-stddev. **Magnified rows** (Table 4): each successful example's perturbation
-scaled to distortion ``magnify_to`` (then clipped, so again slightly less);
-failed examples stay clean.
+**Noise rows**: Gaussian noise of the given stddev added to the clean images;
+by default not clipped, as the paper's distortion column (exactly 0.1 and
+0.3) suggests. Clipped to ``[0, 1]``, noise on the black background can only
+brighten it: measured, stddev 0.3 then has distortion 0.216 and made
+FC100-100-10 err on 36% of the images (the paper: 5%). The distortion column
+is measured on the examples as fed to the models. **Magnified rows** (Table
+4): each successful example's perturbation scaled to distortion
+``magnify_to``, then clipped (so slightly less); failed examples stay clean.
 """
 
 from __future__ import annotations
@@ -78,10 +80,12 @@ def noise_rows(
     images: np.ndarray,
     stddev: float,
     rng: np.random.Generator,
+    clip: bool,
 ) -> ExampleSet:
-    """Clean images plus Gaussian noise of ``stddev``, clipped to the box."""
+    """Clean images plus Gaussian noise of ``stddev`` (clipped to the box when ``clip``)."""
     images = _flat(images)
-    noisy = np.clip(images + rng.normal(0.0, stddev, images.shape), 0.0, 1.0).astype(np.float32)
+    noisy = images + rng.normal(0.0, stddev, images.shape)
+    noisy = (np.clip(noisy, 0.0, 1.0) if clip else noisy).astype(np.float32)
     return ExampleSet(
         label,
         np.asarray(test_index),
