@@ -56,7 +56,7 @@ class Clock:
 
 def paper_attack_settings() -> dict:
     """The schema's attack defaults under config/szegedy.yaml's attack section."""
-    section, _ = load_section({"experiment_lists": []}, [ROOT])
+    section, _ = load_section({"experiment_lists": ["config/studies/szegedy/models.yaml"]}, [ROOT])
     paper = read_yaml(ROOT / "config" / "szegedy.yaml")["studies"]["szegedy"]
     return deep_merge(section["attack"], paper.get("attack", {}))
 
@@ -108,7 +108,9 @@ def attack_images(model, data, n_images: int, settings: dict):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mnist", default=os.environ.get("MNIST_MIRROR", "/work/shared/data/mnist"))
+    parser.add_argument(
+        "--mnist", default=os.environ.get("MNIST_MIRROR", "/work/shared/data/mnist")
+    )
     parser.add_argument("--models", default=None, help="folder with <experiment>/seed0/model.keras")
     parser.add_argument("--train-samples", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=3)
@@ -135,7 +137,10 @@ def main() -> None:
     with Clock() as loop:
         reference = plain.run(handle, x[:n], targets[:n])
     both = result.success[:n] & reference.success
-    gap = np.abs(result.distortion[:n][both] - reference.distortion[both]) / reference.distortion[both]
+    gap = (
+        np.abs(result.distortion[:n][both] - reference.distortion[both])
+        / reference.distortion[both]
+    )
     print(
         f"\n1. FC100-100-10, {settings['search_steps']} solves per image:\n"
         f"   batched ({len(x)} images, {settings['batch_size']} slots): "
