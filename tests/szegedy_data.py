@@ -42,11 +42,15 @@ def mnist() -> dict[str, np.ndarray]:
 @functools.cache
 def mnist_h5(folder: str) -> str:
     """The arrays as the workflow's ``mnist.h5`` (for stage tests), written once per session."""
+    import atexit
+    import shutil
     import tempfile
 
     from fooled.core import h5io
 
-    path = Path(tempfile.mkdtemp(prefix="szegedy-mnist-")) / "mnist.h5"
+    folder_path = Path(tempfile.mkdtemp(prefix="szegedy-mnist-"))
+    atexit.register(shutil.rmtree, folder_path, True)
+    path = folder_path / "mnist.h5"
     h5io.write_artifact(path, _mnist(folder), h5io.provenance({}), {"source": folder})
     return str(path)
 
