@@ -96,7 +96,7 @@ def test_macro_experiment_artifacts(tiny_run):
 @pytest.mark.slow
 def test_report_and_summary(tiny_run):
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())
-    assert set(summary) == {"collisions_mnist", "fooling", "defences", "provenance"}
+    assert set(summary) == {"collisions_mnist", "szegedy", "fooling", "defences", "provenance"}
     study = summary["collisions_mnist"]
     assert 0.5 < study["model"]["mnist_mlp"]["test_accuracy"] <= 1
     assert set(study["experiments"]) == {"three_to_seven", "one_to_four", "macro_3_to_7"}
@@ -257,7 +257,7 @@ def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
     for name, row in defences["detection"].items():
         assert name == "clean" or 0.0 <= row["auc"] <= 1.0
     assert {"evolved_lenet_direct", "evolved_lenet_cppn", "ascent_lenet_ascent"} <= scored
-    assert set(defences["skipped"]) <= {"lbfgs"}  # the Szegedy study is not in .test
+    assert "lbfgs_attack" in scored and not defences["skipped"]
     assert defences["fgsm"]["rows"][-1]["epsilon"] == 0.25
     html = (tiny_run / "results/report/report.html").read_text()
     assert "href='#defences'" in html and "OK or LIAR" in html
@@ -278,3 +278,22 @@ def test_the_fooling_study_evolves_ascends_and_retrains(tiny_run):
     assert set(summary["evolve"]) == {"lenet_direct", "lenet_cppn"}
     assert "lenet_retrain" in summary["retrain"]
     assert not list((tiny_run / "results/checkpoints").rglob("*.h5"))  # removed once done
+
+
+@pytest.mark.slow
+def test_the_szegedy_study_trains_attacks_and_bounds(tiny_run):
+    model = tiny_run / "results/szegedy/models/fc100-100-10/seed0"
+    with h5py.File(model / "attack.h5") as handle:
+        adversarial, images = handle["adversarial"][()], handle["images"][()]
+        assert adversarial.shape == images.shape == (30, 28, 28)
+        success = handle["success"][()]
+    assert adversarial.min() >= 0 and adversarial.max() <= 1  # the box constraint
+    assert success.mean() > 0.5
+    summary = json.loads((tiny_run / "results/report/summary.json").read_text())["szegedy"]
+    assert set(summary["table1"]) == {"FC10(1e-4)", "FC100-100-10"}
+    diagonal = summary["transfer"]["table2"]["errors"]
+    assert diagonal  # every model's examples against every model, noise rows below
+    for name in ("fc10_1e-4", "fc100-100-10"):
+        assert (tiny_run / f"results/szegedy/models/{name}/seed0/model.keras").is_file()
+    assert (tiny_run / "results/szegedy/adversarial/seed0/metrics.h5").is_file()
+    assert (tiny_run / "results/report/szegedy/figures/adversarial_examples.png").is_file()

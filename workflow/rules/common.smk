@@ -10,6 +10,7 @@ from fooled.core.config import ConfigError, Schemas, load_config
 from fooled.core.integrity import rebuild_damaged
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.studies.collisions.checks import check_imagenet, check_mnist
+from fooled.studies.szegedy import settings as szegedy_settings
 
 # Jobs import the project's package from this checkout, also inside the per-rule conda
 # environments (workflow/envs/), which hold its dependencies only.
@@ -27,7 +28,8 @@ try:
         {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet},
     )
     check_imagenet_dataset(config["datasets"]["imagenet"])
-except ConfigError as error:
+    szegedy_settings.check_section(config["studies"]["szegedy"], EXPERIMENTS["szegedy"])
+except (ConfigError, ValueError) as error:
     sys.exit(f"Config error: {error}")
 
 STUDIES = config["studies"]
@@ -241,6 +243,75 @@ def collisions_imagenet_section_inputs():
     }
 
 
+# ----------------------------------------------------------------- study: szegedy
+
+SZ = "results/szegedy"
+SZEGEDY = STUDIES["szegedy"]
+SZ_EXPERIMENTS = EXPERIMENTS["szegedy"]
+SZ_INSTANCES = {
+    (instance.name, str(instance.seed)): instance
+    for instance in szegedy_settings.model_instances(SZ_EXPERIMENTS)
+}
+
+
+def sz_file(kind, name, seed):
+    """A model instance's model, metrics or attack file (kind: model.keras, metrics.h5, ...)."""
+    return f"{SZ}/models/{name}/seed{seed}/{kind}"
+
+
+def sz_files(kind, names=None):
+    """Every instance's file of one kind (of the named experiments), in instance order."""
+    return [
+        sz_file(kind, name, seed)
+        for (name, seed) in SZ_INSTANCES
+        if names is None or name in names
+    ]
+
+
+def sz_params(names=None):
+    """params.models of a job over many instances (their order is the files' order)."""
+    return [
+        instance.params()
+        for (name, _), instance in SZ_INSTANCES.items()
+        if names is None or name in names
+    ]
+
+
+SZ_UNITS = (
+    szegedy_settings.units_models(SZEGEDY, SZ_EXPERIMENTS) if SZ_EXPERIMENTS else []
+)
+SZ_BOUNDS = (
+    szegedy_settings.bounds_models(SZEGEDY, SZ_EXPERIMENTS) if SZ_EXPERIMENTS else []
+)
+SZ_BASE = SZEGEDY["adversarial_training"]["base"]
+SZ_ADVERSARIAL = (
+    SZEGEDY["adversarial_training"]["enabled"] and SZ_BASE in SZ_EXPERIMENTS
+)
+SZ_BASE_SEEDS = (
+    [str(seed) for seed in SZ_EXPERIMENTS[SZ_BASE]["seeds"]] if SZ_ADVERSARIAL else []
+)
+
+
+def sz_vgg16_inputs():
+    """VGG-16's downloaded weights, when the bounds ask for them (else random weights)."""
+    vgg16 = SZEGEDY["bounds"]["vgg16"]
+    wanted = vgg16["enabled"] and vgg16["weights"] == "imagenet"
+    return {"vgg16_weights": VGG16_WEIGHTS} if wanted else {}
+
+
+def szegedy_section_inputs():
+    return {
+        "metrics": sz_files("metrics.h5"),
+        "attacks": sz_files("attack.h5"),
+        "transfer": f"{SZ}/transfer.h5",
+        "units": f"{SZ}/units.h5",
+        "bounds": f"{SZ}/bounds.h5",
+        "adversarial": [
+            f"{SZ}/adversarial/seed{seed}/metrics.h5" for seed in SZ_BASE_SEEDS
+        ],
+    }
+
+
 # ----------------------------------------------------------------- study: fooling
 
 FO = "results/fooling"
@@ -300,6 +371,8 @@ def other_studies_inputs():
         "collisions": [],
         "interpolations": [],
     }
+    if enabled("szegedy"):
+        found["lbfgs"] = sz_files("attack.h5")
     if enabled("fooling"):
         found["evolved"] = fooling_outputs("evolve")
         found["ascent"] = fooling_outputs("ascend")
@@ -327,7 +400,13 @@ def defences_adaptive_sources():
 # ----------------------------------------------------------------- the report
 
 # The studies in the order the report shows them; rule all asks for the enabled ones.
-STUDY_ORDER = ["collisions_mnist", "collisions_imagenet", "fooling", "defences"]
+STUDY_ORDER = [
+    "collisions_mnist",
+    "collisions_imagenet",
+    "szegedy",
+    "fooling",
+    "defences",
+]
 ENABLED = [study for study in STUDY_ORDER if enabled(study)]
 
 

@@ -9,6 +9,7 @@ tests/test_reproduce.py). A new study adds its line here.
 
 README_PARTS: dict[str, str] = {
     "collisions_mnist": "fooled.studies.collisions.readme",
+    "szegedy": "fooled.studies.szegedy.readme",
     "fooling": "fooled.studies.fooling.readme",
     "defences": "fooled.studies.defences.readme",
 }

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
-from fooled.report.html import escape, img, number, percent, png, table
+from fooled.report.html import Figures, escape, number, percent, png, table
 from fooled.report.sections import Section
 from fooled.studies.szegedy import paper
 from fooled.studies.szegedy.settings import STUDY
@@ -531,7 +531,7 @@ def _purity_figure(units_path: str, results, experiments) -> str:
         f"units (blue) vs random directions (orange), seed {seeds[0]}; dotted: chance", fontsize=8
     )
     figure.tight_layout()
-    return img(png(figure), "label purity of units and random directions")
+    return png(figure)
 
 
 # ----------------------------------------------------------------------------- examples figure
@@ -576,7 +576,7 @@ def examples_figure(
             axes[3 * block + 1, 0].set_ylabel("adversarial", fontsize=7)
             axes[3 * block + 2, 0].set_ylabel("difference x10", fontsize=7)
     figure.tight_layout()
-    return img(png(figure), "originals, adversarial examples and differences magnified 10x")
+    return png(figure)
 
 
 # ----------------------------------------------------------------------------- the section
@@ -590,8 +590,13 @@ def build_section(
     adversarial_paths: Sequence[str] = (),
     units_path: str | None = None,
     bounds_path: str | None = None,
+    sink: Figures | None = None,
 ) -> Section:
-    """The section from the study's artifacts (any of the later stages may be absent)."""
+    """The section from the study's artifacts (any of the later stages may be absent).
+
+    ``sink`` keeps every figure as a PNG file too (the rule's ``report()`` output).
+    """
+    sink = sink or Figures()
     experiments = _experiments(instances)
     metrics = _by_instance(metrics_paths, instances)
     attacks = _by_instance(attack_paths, instances)
@@ -600,14 +605,28 @@ def build_section(
     table3_html, table3 = _table3(experiments, metrics)
     table5_html, table5 = _table5(bounds_path, experiments)
     adversarial_html, adversarial = _adversarial(adversarial_paths)
-    units_html, units, purity_plot = _units(units_path, experiments)
+    units_html, units, purity_uri = _units(units_path, experiments)
+    purity_plot = (
+        sink.img(purity_uri, "units_purity", "label purity of units and random directions")
+        if purity_uri
+        else ""
+    )
     first_seed = min((int(i["seed"]) for i in instances), default=0)
     figure_paths = [
         (settings.get("paper_row") or name, attacks[(name, first_seed)][0])
         for name, settings in experiments.items()
         if settings.get("table") == "table1" and (name, first_seed) in attacks
     ]
-    figure = examples_figure(figure_paths)
+    examples_uri = examples_figure(figure_paths)
+    figure = (
+        sink.img(
+            examples_uri,
+            "adversarial_examples",
+            "originals, adversarial examples and differences magnified 10x",
+        )
+        if examples_uri
+        else ""
+    )
     html = "".join(
         [
             f"<h2>{escape(TITLE)}</h2>",

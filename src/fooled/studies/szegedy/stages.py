@@ -173,6 +173,32 @@ def train_models(job: Job, logger: logging.Logger) -> None:
 # ----------------------------------------------------------------------------- attack
 
 
+def train_and_attack(job: Job, logger: logging.Logger) -> None:
+    """One model instance: train it, then attack it (rule ``szegedy_model``).
+
+    One job per model keeps reruns to the model whose settings changed, and starts
+    TensorFlow once for both stages.
+    """
+    train_models(
+        Job.make(
+            input={"mnist": job.input.mnist},
+            output={"models": [job.output.model], "metrics": [job.output.metrics]},
+            params={"models": job.params.models, "split_seed": job.params.split_seed},
+            threads=job.threads,
+        ),
+        logger,
+    )
+    attack_lbfgs(
+        Job.make(
+            input={"mnist": job.input.mnist, "models": [job.output.model]},
+            output={"attacks": [job.output.attack]},
+            params={"models": job.params.models, "attack": job.params.attack},
+            threads=job.threads,
+        ),
+        logger,
+    )
+
+
 def attack_datasets(
     test_images: np.ndarray,
     test_labels: np.ndarray,
@@ -630,6 +656,7 @@ def _vgg_bounds(settings: Mapping[str, Any], job: Job, logger: logging.Logger) -
 
 def report(job: Job, logger: logging.Logger) -> None:
     """The study's report section (rule ``szegedy_report``): HTML fragment and summary JSON."""
+    from fooled.report.html import Figures
     from fooled.studies.szegedy.report import build_section
 
     section = build_section(
@@ -640,6 +667,7 @@ def report(job: Job, logger: logging.Logger) -> None:
         adversarial_paths=as_list(job.input.get("adversarial")),
         units_path=job.input.get("units"),
         bounds_path=job.input.get("bounds"),
+        sink=Figures(job.output.get("figures")),
     )
     section.write(job.output.html, job.output.summary)
     logger.info("section '%s' written", section.title)
