@@ -650,7 +650,8 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
             ]
         )
     )
-    config["studies"]["collisions_mnist"]["enabled"] = False  # its jobs leave the DAG
+    for study in ("collisions_mnist", "szegedy", "fooling", "defences"):
+        config["studies"][study] = {"enabled": False}  # their jobs leave the DAG
     config["studies"]["collisions_imagenet"] = {
         "enabled": True,
         "experiment_lists": ["cases.yaml"],
@@ -689,7 +690,8 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
     assert not list((tmp_path / "results").rglob("checkpoints/**/*.h5"))  # removed when done
     # The study's report section: Tables 2-4 with the random-weight rows set apart.
     summary = json.loads((tmp_path / "results/report/summary.json").read_text())
-    assert "collisions_mnist" not in summary and not (tmp_path / "results/models").exists()
+    assert not {"collisions_mnist", "szegedy", "fooling", "defences"} & set(summary)
+    assert not (tmp_path / "results/models").exists()
     assert set(summary["collisions_imagenet"]["experiments"]) == {"micro_case", "macro_case"}
     assert summary["index"]["recall_at_1"] == 1.0
     page = (tmp_path / "results/report/report.html").read_text()

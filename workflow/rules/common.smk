@@ -28,7 +28,8 @@ try:
         {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet},
     )
     check_imagenet_dataset(config["datasets"]["imagenet"])
-    szegedy_settings.check_section(config["studies"]["szegedy"], EXPERIMENTS["szegedy"])
+    if config["studies"]["szegedy"]["enabled"]:
+        szegedy_settings.check_section(config["studies"]["szegedy"], EXPERIMENTS["szegedy"])
 except (ConfigError, ValueError) as error:
     sys.exit(f"Config error: {error}")
 
