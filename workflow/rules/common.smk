@@ -29,7 +29,9 @@ try:
     )
     check_imagenet_dataset(config["datasets"]["imagenet"])
     if config["studies"]["szegedy"]["enabled"]:
-        szegedy_settings.check_section(config["studies"]["szegedy"], EXPERIMENTS["szegedy"])
+        szegedy_settings.check_section(
+            config["studies"]["szegedy"], EXPERIMENTS["szegedy"]
+        )
 except (ConfigError, ValueError) as error:
     sys.exit(f"Config error: {error}")
 
