@@ -27,6 +27,13 @@ include: "workflow/rules/studies/defences.smk"
 include: "workflow/rules/report.smk"
 
 
+# Downloads run where Snakemake runs (on a cluster, the login node: compute nodes often have
+# no internet), never as cluster jobs.
+localrules:
+    download_mnist,
+    download_vgg16,
+
+
 rule all:
     default_target: True
     input:

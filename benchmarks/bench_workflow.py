@@ -66,9 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument(
-        "--configfile", nargs="*", default=[str(ROOT / "config" / "config.yaml")]
-    )
+    parser.add_argument("--configfile", nargs="*", default=[str(ROOT / "config" / "config.yaml")])
     parser.add_argument("--mnist", default=os.environ.get("MNIST_MIRROR", ""))
     parser.add_argument("--keep", help="run in this folder and keep it (one repeat)")
     parser.add_argument("target", nargs="*", default=[])

@@ -19,7 +19,7 @@ REFERENCE = ROOT / "docs" / "reference"
 
 def _value(document, path):
     for key in path.split("."):
-        document = document[key]
+        document = document[int(key)] if isinstance(document, list) else document[key]
     return document
 
 
