@@ -3,8 +3,10 @@
 Runs the small end-to-end configuration (.test/, as tests/test_workflow.py does) twice, on
 this machine and through ``--executor slurm`` with the repository's SLURM profile (its site
 keys adapted to the test cluster, as a user adapts them to theirs), then checks that every job
-went through SLURM (a job id in every rule log and artifact, each job recorded as COMPLETED),
-that the outputs' datasets equal the local run's, and that a failing job is reported as failed.
+went through SLURM (a job id in every rule log and artifact, each job recorded as COMPLETED)
+but the download, a `localrules` job that runs where Snakemake runs (login nodes have the
+internet), that the outputs' datasets equal the local run's, and that a failing job is reported
+as failed.
 
 Runs when CI is set (and fails there if the cluster cannot start) or with RUN_SLURM_TESTS=1
 (`make test-slurm`); otherwise it is skipped, naming what is missing. Needs root and Debian's
@@ -34,9 +36,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 INIT_SECONDS = 5  # first status check after 5 s; the cluster keeps jobs listed 600 s (>= 3x)
 RUN_TIMEOUT = 900
-# Every job of the tiny DAG (rule `all` has no script and runs in the submitting process).
+# The jobs the Snakefile's `localrules` keep in the submitting process (rule `all`, without a
+# script, too).
+LOCAL_RULE_LOGS = ["logs/shared/download_mnist.log"]
+# Every other job of the tiny DAG.
 RULE_LOGS = [
-    "logs/shared/download_mnist.log",
     "logs/shared/train_mlp.log",
     "logs/collisions_mnist/collide_micro/three_to_seven.log",
     "logs/collisions_mnist/collide_micro/one_to_four.log",
@@ -45,6 +49,7 @@ RULE_LOGS = [
     "logs/collisions_mnist/report.log",
     "logs/report.log",
 ]
+LOCAL_RULE_OUTPUTS = {"resources/mnist/mnist.h5"}
 OUTPUTS = [
     "resources/mnist/mnist.h5",
     "results/models/mlp/metrics.h5",
@@ -55,6 +60,7 @@ OUTPUTS = [
     ),
     "results/collisions_mnist/collide/macro_3_to_7.h5",
 ]
+# Timings are dropped by name (any key with "second": seconds, generations_per_second_mean).
 TIMING_ATTRIBUTES = {"seconds", "trace_seconds", "train_seconds"}
 # Summary keys that digest an input file's bytes (model.keras differs from run to run).
 BYTE_DIGESTS = {"weights"}
@@ -142,9 +148,11 @@ def runs(cluster, tmp_path_factory):
     folders = {name: tmp_path_factory.mktemp(name) for name in ("local", "slurm", "failing")}
     for folder in folders.values():
         copy_test_config(folder)
-    empty_mirror = folders["failing"] / "empty-mirror"
-    empty_mirror.mkdir()
-    failing_env = {**runner_environment(), "MNIST_MIRROR": str(empty_mirror)}
+    # A corrupt MNIST file where the (local) download would put it: training, a SLURM job,
+    # must fail on it.
+    corrupt = folders["failing"] / "resources" / "mnist" / "mnist.h5"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"not an HDF5 file\n")
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {
             "local": pool.submit(snakemake, folders["local"]),
@@ -153,8 +161,7 @@ def runs(cluster, tmp_path_factory):
                 _slurm_snakemake,
                 folders["failing"],
                 cluster,
-                "resources/mnist/mnist.h5",
-                env=failing_env,
+                "results/models/mlp/metrics.h5",
             ),
         }
         return {name: (folders[name], future.result()) for name, future in futures.items()}
@@ -178,18 +185,25 @@ def test_a_failing_job_is_reported_failed(cluster, runs):
     folder, run = runs["failing"]
     output = run.stdout + run.stderr
     assert run.returncode != 0, output[-4000:]
-    job_id = _job_id(folder / "logs/shared/download_mnist.log")
+    log = folder / "logs/shared/train_mlp.log"
+    job_id = _job_id(log)
+    assert job_id.isdigit(), job_id
     assert f"SLURM-job '{job_id}' failed" in output, output[-4000:]
-    assert "Error in rule download_mnist" in output
+    assert "Error in rule train_mlp" in output
+    assert "mnist.h5" in log.read_text()  # the stage's one-line error names the corrupt file
     assert cluster.completion_records().get(job_id) == "FAILED"
     assert cluster.job_states([job_id]).get(job_id) == "FAILED"
-    assert not (folder / "resources/mnist/mnist.h5").exists()
+    assert not (folder / "results/models/mlp/metrics.h5").exists()
+    assert not (folder / "results/models/mlp/model.keras").exists()
 
 
 def test_every_job_went_through_slurm(cluster, slurm_run):
     folder, run = slurm_run
     logs = sorted(str(path.relative_to(folder)) for path in (folder / "logs").rglob("*.log"))
     assert set(RULE_LOGS) <= set(logs), logs
+    for log in LOCAL_RULE_LOGS:
+        assert _job_id(folder / log) == "-", f"{log}: a localrules job went to SLURM"
+    logs = [log for log in logs if log not in LOCAL_RULE_LOGS]
     ids = {log: _job_id(folder / log) for log in logs}
     assert all(job_id.isdigit() for job_id in ids.values()), ids
     assert len(set(ids.values())) == len(logs), f"jobs shared an id: {ids}"
@@ -230,7 +244,9 @@ def test_outputs_equal_the_local_run(local_run, slurm_run):
             # Not input_checksums: each file's bytes differ (its attributes record times, ids).
             for key in ("config_digest", "seeds"):
                 assert a.attrs.get(key) == b.attrs.get(key), f"{path}: {key}"
-            assert "slurm_job_id" not in a.attrs and "slurm_job_id" in b.attrs
+            assert "slurm_job_id" not in a.attrs
+            # Made by a localrules job (the download) in the SLURM run too.
+            assert ("slurm_job_id" in b.attrs) == (path not in LOCAL_RULE_OUTPUTS), path
     local, remote = (
         _without_timings(json.loads((folder / "results/report/summary.json").read_text()))
         for folder in (local_run, slurm_folder)
@@ -243,7 +259,7 @@ def _without_timings(value):
         return {
             key: _without_timings(item)
             for key, item in value.items()
-            if key not in TIMING_ATTRIBUTES and "seconds" not in key and key not in BYTE_DIGESTS
+            if key not in TIMING_ATTRIBUTES and "second" not in key and key not in BYTE_DIGESTS
         }
     if isinstance(value, list):
         return [_without_timings(item) for item in value]
