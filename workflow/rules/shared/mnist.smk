@@ -28,6 +28,8 @@ rule train_mlp:
         "logs/shared/train_mlp.log",
     benchmark:
         benchmark("train_mlp")
+    # First after the download: the collisions, defences and macro chains all wait for it.
+    priority: 10
     conda:
         "../../envs/tensorflow.yaml"
     threads: MAX_THREADS
