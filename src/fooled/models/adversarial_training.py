@@ -83,10 +83,10 @@ def shared_logits(model: keras.Model) -> Callable[[tf.Tensor, bool], tf.Tensor]:
     if isinstance(last, keras.layers.Softmax) or (
         isinstance(last, keras.layers.Activation) and activation == "softmax"
     ):
-        body = keras.Model(model.inputs, last.input)
+        body = keras.Model(model.input, last.input)
         return lambda x, training: body(x, training=training)
     if isinstance(last, keras.layers.Dense) and activation == "softmax":
-        body = keras.Model(model.inputs, last.input)
+        body = keras.Model(model.input, last.input)
         return lambda x, training: tf.matmul(body(x, training=training), last.kernel) + last.bias
     if activation == "softmax":
         raise ValueError(f"model '{model.name}': cannot take logits from a {type(last).__name__}")
