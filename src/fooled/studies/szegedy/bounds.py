@@ -41,7 +41,12 @@ def dense_bound(kernel: np.ndarray) -> float:
     kernel = np.asarray(kernel, np.float64)
     if min(kernel.shape) <= DENSE_LAPACK_LIMIT:
         return float(np.linalg.norm(kernel, 2))
-    value = scipy.sparse.linalg.svds(kernel, k=1, return_singular_vectors=False, tol=1e-10)
+    # A fixed start vector: ARPACK's default is random, which moves the last bits of the
+    # result from run to run (a local and a cluster run of the same job then disagree).
+    start = np.random.default_rng(0).standard_normal(min(kernel.shape))
+    value = scipy.sparse.linalg.svds(
+        kernel, k=1, return_singular_vectors=False, tol=1e-10, v0=start
+    )
     return float(value[0])
 
 
