@@ -5,6 +5,7 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -13,6 +14,7 @@ import pytest
 
 from fooled.core import h5io, integrity
 from fooled.core.progress import Progress, format_seconds
+from fooled.core.settings import config_fields
 from fooled.core.snakemake_errors import PTH_LINE, install_pth, patch
 from fooled.core.stage import Job, Names, run_stage
 
@@ -200,3 +202,18 @@ def test_h5_files_are_written_atomically(tmp_path):
     _artifact(path)
     with h5py.File(path) as handle:
         assert handle.attrs["k"] == 1
+
+
+@dataclass(frozen=True)
+class _Settings:
+    rate: float
+    steps: int
+
+
+def test_config_fields_reads_the_fields_and_names_every_missing_key():
+    assert config_fields(_Settings, {"rate": 0.5, "steps": 3, "other": 1}, "toy") == {
+        "rate": 0.5,
+        "steps": 3,
+    }
+    with pytest.raises(ValueError, match=r"^toy settings lack rate, steps$"):
+        config_fields(_Settings, {"other": 1}, "toy")

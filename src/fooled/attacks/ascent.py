@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from fooled.attacks.evolution import Penalty, threshold_crossings
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
 SCORES = ("probability", "log_probability", "logit")
@@ -80,10 +81,7 @@ class AscentSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> AscentSettings:
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"ascent settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "ascent"))
 
 
 @dataclass

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import tensorflow as tf
 
 from fooled.attacks.collision_losses import loss_neg, loss_pos, negative_units
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
 OPTIMIZERS = ("sgd", "adam")
@@ -51,10 +52,7 @@ class CornerSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> CornerSettings:
         """The settings of an experiment's config (keys named as the fields; others ignored)."""
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"corner settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "corner"))
 
 
 @dataclass

@@ -40,10 +40,12 @@ as in the authors' ``convert_to_color_scale``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+from fooled.core.settings import config_fields
 
 Genomes = dict[str, np.ndarray]
 
@@ -52,13 +54,6 @@ FUNCTIONS = ("sine", "sigmoid", "gaussian", "linear")
 # Rendering bound: population rows per chunk so that a chunk's activations
 # (rows x pixels x sources float32) stay under this many values.
 RENDER_CHUNK_VALUES = 1 << 24
-
-
-def _from_config(cls: type, settings: Mapping[str, Any], what: str) -> Any:
-    missing = [field.name for field in fields(cls) if field.name not in settings]
-    if missing:
-        raise ValueError(f"{what} settings lack {', '.join(missing)}")
-    return cls(**{field.name: settings[field.name] for field in fields(cls)})
 
 
 def take(genomes: Mapping[str, np.ndarray], index: np.ndarray) -> Genomes:
@@ -168,7 +163,7 @@ class DirectSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> DirectSettings:
-        return _from_config(cls, settings, "direct encoding")
+        return cls(**config_fields(cls, settings, "direct encoding"))
 
 
 class DirectEncoding:
@@ -257,7 +252,7 @@ class CppnSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> CppnSettings:
-        return _from_config(cls, settings, "CPPN encoding")
+        return cls(**config_fields(cls, settings, "CPPN encoding"))
 
 
 def coordinates(height: int, width: int) -> np.ndarray:

@@ -32,13 +32,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
 from fooled.attacks.encodings import Encoding, Genomes, put, take
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
 Penalty = Callable[[tf.Tensor], tf.Tensor]
@@ -66,10 +67,7 @@ class EvolutionSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> EvolutionSettings:
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"evolution settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "evolution"))
 
 
 def threshold_crossings(history: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:

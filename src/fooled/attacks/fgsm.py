@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
 Penalty = Callable[[tf.Tensor], tf.Tensor]
@@ -61,10 +62,7 @@ class FGSMSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> FGSMSettings:
         """The settings of a config mapping (keys named as the fields; others ignored)."""
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"FGSM settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "FGSM"))
 
 
 @dataclass

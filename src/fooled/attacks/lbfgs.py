@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ import tensorflow as tf
 
 from fooled.attacks.box_lbfgs import BoxLBFGS
 from fooled.core.blas import single_threaded_blas
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
 Penalty = Callable[[tf.Tensor], tf.Tensor]
@@ -123,10 +124,7 @@ class LBFGSSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> LBFGSSettings:
         """The settings of a config mapping (keys named as the fields; others ignored)."""
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"L-BFGS settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "L-BFGS"))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from fooled.core.progress import Progress
+from fooled.core.settings import config_fields
 from fooled.models.handle import preprocess_fn
 from fooled.models.runtime import make_deterministic
 
@@ -55,10 +56,7 @@ class AdversarialTrainingSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> AdversarialTrainingSettings:
         """The settings of a config mapping (keys named as the fields; others ignored)."""
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"adversarial training settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "adversarial training"))
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from fooled.core.progress import Progress
+from fooled.core.settings import config_fields
 from fooled.models.runtime import make_deterministic
 
 ARCHITECTURES = ("dense", "conv")
@@ -70,10 +71,7 @@ class AutoencoderSettings:
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> AutoencoderSettings:
         """The settings of a config mapping (keys named as the fields; others ignored)."""
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"autoencoder settings lack {', '.join(missing)}")
-        return cls(**{field.name: settings[field.name] for field in fields(cls)})
+        return cls(**config_fields(cls, settings, "autoencoder"))
 
 
 def build_autoencoder(architecture: str, hidden_units: tuple[int, ...]) -> keras.Model:

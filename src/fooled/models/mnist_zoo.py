@@ -33,12 +33,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 
+from fooled.core.settings import config_fields
 from fooled.models.mlp import mnist_mlp
 from fooled.models.runtime import make_deterministic
 
@@ -248,10 +249,7 @@ class TrainSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> TrainSettings:
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"training settings lack {', '.join(missing)}")
-        values = {field.name: settings[field.name] for field in fields(cls)}
+        values = config_fields(cls, settings, "training")
         if isinstance(values["weight_decay"], list):
             values["weight_decay"] = tuple(values["weight_decay"])
         return cls(**values)

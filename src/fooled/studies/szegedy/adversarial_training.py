@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -25,6 +25,7 @@ import numpy as np
 
 from fooled.attacks.lbfgs import LBFGSAttack, random_targets
 from fooled.core.progress import Progress
+from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 from fooled.models.mnist_zoo import (
     N_CLASSES,
@@ -51,10 +52,10 @@ class PoolSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> PoolSettings:
-        missing = [field.name for field in fields(cls) if field.name not in settings]
-        if missing:
-            raise ValueError(f"adversarial training settings lack {', '.join(missing)}")
-        values = {field.name: int(settings[field.name]) for field in fields(cls)}
+        values = {
+            name: int(value)
+            for name, value in config_fields(cls, settings, "adversarial training").items()
+        }
         for name, value in values.items():
             if value < 1:
                 raise ValueError(f"adversarial_training.{name} must be >= 1, got {value}")
