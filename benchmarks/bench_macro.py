@@ -21,10 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 from fooled.attacks import composites
-from fooled.core import h5io
 from fooled.core.config import schema_defaults
 from fooled.data import mnist_patches
-from fooled.data.mnist import to_pixels
+from fooled.data.mnist import read_mnist, to_pixels
 from fooled.models import runtime, vgg16
 from fooled.models.handle import ModelHandle
 
@@ -59,9 +58,7 @@ def vgg_step_seconds(n_sources: int, corners: int, steps: int, size: int) -> dic
 
 def mnist_end_to_end(mnist_h5: str, model_path: str) -> dict:
     """The MNIST macro experiment's settings (the study's defaults) on the paper's pair."""
-    arrays = h5io.read_arrays(
-        mnist_h5, ["train/images", "train/labels", "test/images", "test/labels"]
-    )
+    arrays = read_mnist(mnist_h5)
     started = time.perf_counter()
     labels = arrays["test/labels"]
     seed_image = arrays["test/images"][np.flatnonzero(labels == 3)[0]]

@@ -25,16 +25,19 @@ import h5py
 import numpy as np
 import pytest
 
+from fooled.core import h5io
 from fooled.core.config import schema_defaults
 from fooled.core.stage import Job, run_stage
 from fooled.data import stages
 from fooled.data.mnist import (
+    DATASETS,
     MNIST_FILES,
     DownloadError,
     IdxFormatError,
     download_mnist,
     fetch_bytes,
     read_idx,
+    read_mnist,
     resolve_mirrors,
 )
 
@@ -203,6 +206,17 @@ def test_download_from_directory_mirror(downloaded, mirror: Path) -> None:  # ty
     assert arrays["train/images"].shape == (60000, 28, 28)
     assert arrays["test/images"].shape == (10000, 28, 28)
     assert all(array.dtype == np.uint8 for array in arrays.values())
+
+
+def test_read_mnist_gives_back_every_array_written(downloaded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    arrays, _, _ = downloaded
+    assert tuple(arrays) == DATASETS
+    path = tmp_path / "mnist.h5"
+    h5io.write_artifact(path, arrays, h5io.provenance({}, seeds={}), {})
+    read = read_mnist(path)
+    assert tuple(read) == DATASETS
+    for name in DATASETS:
+        np.testing.assert_array_equal(read[name], arrays[name])
     assert np.bincount(arrays["train/labels"], minlength=10).tolist() == TRAIN_COUNTS
     assert np.bincount(arrays["test/labels"], minlength=10).tolist() == TEST_COUNTS
     assert int(arrays["train/images"].max()) == 255

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from fooled.core import h5io
+
 log = logging.getLogger(__name__)
 
 #: The four IDX files (names without ``.gz``) and the SHA-256 of each
@@ -52,6 +54,8 @@ _ARRAY_KEYS: dict[str, str] = {
     "t10k-images-idx3-ubyte": "test/images",
     "t10k-labels-idx1-ubyte": "test/labels",
 }
+#: The arrays of the project's MNIST file (``download_mnist``'s output), in order.
+DATASETS: tuple[str, ...] = tuple(_ARRAY_KEYS.values())
 _SHAPE_TAILS: dict[str, tuple[int, ...]] = {
     "train-images-idx3-ubyte": (28, 28),
     "train-labels-idx1-ubyte": (),
@@ -314,3 +318,8 @@ def download_mnist(
 def to_pixels(images: np.ndarray) -> np.ndarray:
     """uint8 (n, 28, 28) images to the float32 (n, 784) rows in [0, 1] the MLP takes."""
     return (np.asarray(images, dtype=np.float32) / 255.0).reshape(len(images), -1)
+
+
+def read_mnist(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Every array of the project's MNIST file (``train/images``, ..., ``test/labels``)."""
+    return h5io.read_arrays(path, list(DATASETS))

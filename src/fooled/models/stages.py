@@ -6,6 +6,7 @@ import logging
 
 from fooled.core import h5io
 from fooled.core.stage import Job
+from fooled.data.mnist import read_mnist
 from fooled.models import lenet, mlp, runtime, vgg16
 
 
@@ -44,9 +45,7 @@ def train_mlp(job: Job, logger: logging.Logger) -> None:
     """The paper's MNIST MLP, trained reproducibly; its test predictions beside it."""
     runtime.limit_threads(job.threads)
     settings = dict(job.params.settings)
-    mnist = h5io.read_arrays(
-        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
-    )
+    mnist = read_mnist(job.input.mnist)
     trained = mlp.train_mnist_mlp(
         mnist["train/images"],
         mnist["train/labels"],
@@ -78,9 +77,7 @@ def train_lenet(job: Job, logger: logging.Logger) -> None:
     """LeNet on MNIST, seeded and deterministic (``models.lenet``)."""
     runtime.limit_threads(job.threads)
     settings = dict(job.params.settings)
-    mnist = h5io.read_arrays(
-        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
-    )
+    mnist = read_mnist(job.input.mnist)
     trained = lenet.train_mnist_lenet(
         mnist["train/images"],
         mnist["train/labels"],

@@ -22,7 +22,7 @@ from fooled.attacks.corners import Collision, CornerSettings, GradientCorners, c
 from fooled.core import h5io
 from fooled.core.stage import Job
 from fooled.data import mnist_patches
-from fooled.data.mnist import to_pixels
+from fooled.data.mnist import read_mnist, to_pixels
 from fooled.models import runtime
 from fooled.models.handle import ModelHandle
 from fooled.studies.collisions import exact, interpolation, pairs
@@ -179,9 +179,7 @@ def mnist_sources(job: Job, logger: logging.Logger) -> None:
     """A macro experiment's source digits: the nearest training patch of every seed patch."""
     settings = dict(job.params.patches)
     seed = dict(job.params.seed)
-    mnist = h5io.read_arrays(
-        job.input.mnist, ["train/images", "train/labels", "test/images", "test/labels"]
-    )
+    mnist = read_mnist(job.input.mnist)
     predicted = h5io.read_arrays(job.input.metrics, ["test/predicted"])["test/predicted"]
     seed_index = pairs.pick_correct_example(
         mnist["test/labels"], predicted, seed["class"], seed["index"]

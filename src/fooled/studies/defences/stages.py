@@ -150,7 +150,7 @@ def paths_of(job: Job, name: str) -> list[str]:
     return [str(path) for path in value]
 
 
-def read_mnist(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
+def read_split_pixels(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """A split of the MNIST artifact as float32 (n, 28, 28) pixels in [0, 1] and int64 labels."""
     arrays = h5io.read_arrays(path, [f"{split}/images", f"{split}/labels"])
     images = arrays[f"{split}/images"].astype(np.float32) / 255.0
@@ -229,7 +229,7 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
 
     settings = dict(job.params.settings)
     _setup(job)
-    images, labels = read_mnist(job.input.mnist, "test")
+    images, labels = read_split_pixels(job.input.mnist, "test")
     images, labels = images[: settings["n_images"]], labels[: settings["n_images"]]
     model = _classifier(job.input.model)
     result = FGSM(_fgsm_settings(settings)).run(model, images, labels)
@@ -318,8 +318,8 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
     _setup(job, settings["seed"])
-    train_images, train_labels = read_mnist(job.input.mnist, "train")
-    test_images, test_labels = read_mnist(job.input.mnist, "test")
+    train_images, train_labels = read_split_pixels(job.input.mnist, "train")
+    test_images, test_labels = read_split_pixels(job.input.mnist, "test")
     attack_images = test_images[: fgsm_config["n_images"]]
     attack_labels = test_labels[: fgsm_config["n_images"]]
     attack = FGSM(_fgsm_settings(fgsm_config))
@@ -419,8 +419,8 @@ def autoencoder(job: Job, logger: logging.Logger) -> None:
 
     settings = dict(job.params.settings)
     _setup(job, settings["seed"])
-    train_images, _ = read_mnist(job.input.mnist, "train")
-    test_images, _ = read_mnist(job.input.mnist, "test")
+    train_images, _ = read_split_pixels(job.input.mnist, "train")
+    test_images, _ = read_split_pixels(job.input.mnist, "test")
     n_holdout = settings["n_holdout"]
     if not 0 < n_holdout < len(train_images):
         raise ValueError(f"n_holdout {n_holdout} must be in (0, {len(train_images)})")
@@ -510,7 +510,7 @@ def score(job: Job, logger: logging.Logger) -> None:
     settings = dict(job.params.settings)
     _setup(job, settings["seed"])
     started = time.perf_counter()
-    test_images, _ = read_mnist(job.input.mnist, "test")
+    test_images, _ = read_split_pixels(job.input.mnist, "test")
     clean = test_images[: settings["n_clean"]]
     model = _classifier(job.input.model)
     reconstruction, ae_attrs = _detector(job.input.autoencoder, job.input.errors)
@@ -660,7 +660,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
     _setup(job, settings["seed"])
-    test_images, test_labels = read_mnist(job.input.mnist, "test")
+    test_images, test_labels = read_split_pixels(job.input.mnist, "test")
     images = test_images[: fgsm_config["n_images"]]
     labels = test_labels[: fgsm_config["n_images"]]
     model = _classifier(job.input.model)

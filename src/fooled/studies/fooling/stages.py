@@ -33,6 +33,7 @@ from fooled.attacks.evolution import EvolutionState
 from fooled.core import h5io
 from fooled.core.progress import Progress
 from fooled.core.stage import Job
+from fooled.data.mnist import read_mnist
 from fooled.models.runtime import limit_threads, make_deterministic
 from fooled.report.html import Figures
 from fooled.studies.fooling import report
@@ -48,9 +49,6 @@ from fooled.studies.fooling.runs import (
     target_classes,
 )
 from fooled.studies.fooling.targets import Target, imagenet_target, mnist_target
-
-MNIST_KEYS = ["train/images", "train/labels", "test/images", "test/labels"]
-
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -255,7 +253,7 @@ def retrain(job: Job, logger: logging.Logger) -> None:
     target, inputs = open_target(job)
     if target.dataset != "mnist":
         raise ValueError("retraining is defined for the MNIST networks (lenet, mlp)")
-    mnist = h5io.read_arrays(job.input.mnist, MNIST_KEYS)
+    mnist = read_mnist(job.input.mnist)
     inputs["mnist"] = job.input.mnist
     result = retrain_rounds(target, settings["model"], mnist, settings, evolve_defaults, logger)
     record = {"settings": settings, "evolve": evolve_defaults, "model": target.label}

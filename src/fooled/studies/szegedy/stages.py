@@ -32,9 +32,7 @@ from fooled.core import h5io
 from fooled.core.blas import single_threaded_blas
 from fooled.core.progress import Progress
 from fooled.core.stage import Job
-
-MNIST_KEYS = ["train/images", "train/labels", "test/images", "test/labels"]
-
+from fooled.data.mnist import read_mnist
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -70,10 +68,6 @@ def _setup(job: Job) -> None:
         limit_threads(job.threads)
     except RuntimeError:  # TensorFlow was initialised earlier in this process (tests, tools)
         pass
-
-
-def _mnist(path: str) -> dict[str, np.ndarray]:
-    return h5io.read_arrays(path, MNIST_KEYS)
 
 
 def load_instance_model(path: str, instance: Mapping[str, Any]):
@@ -119,7 +113,7 @@ def train_models(job: Job, logger: logging.Logger) -> None:
     instances = _instances(job)
     model_paths = _paired(job.output.models, instances, "model outputs")
     metrics_paths = _paired(job.output.metrics, instances, "metrics outputs")
-    mnist = _mnist(job.input.mnist)
+    mnist = read_mnist(job.input.mnist)
     split_seed = int(job.params.split_seed)
     for instance, model_path, metrics_path in zip(
         instances, model_paths, metrics_paths, strict=True
@@ -387,7 +381,7 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
     settings = dict(job.params.adversarial_training)
     attack_settings = dict(job.params.attack)
     pool_attack = LBFGSAttack(_lbfgs_settings(deep_merge(attack_settings, settings["attack"])))
-    mnist = _mnist(job.input.mnist)
+    mnist = read_mnist(job.input.mnist)
     split_seed = int(job.params.split_seed)
     base_model = load_instance_model(job.input.base_model, base)
     trained = train_adversarially(
