@@ -160,10 +160,7 @@ def read_split_pixels(path: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 def _setup(job: Job, seed: int = 0) -> None:
     from fooled.models.runtime import limit_threads, make_deterministic
 
-    try:
-        limit_threads(job.threads)
-    except RuntimeError:  # thread pools are fixed once TensorFlow started (tests: one process)
-        pass
+    limit_threads(job.threads)  # keeps the pools a process that already ran TensorFlow has
     make_deterministic(seed)
 
 

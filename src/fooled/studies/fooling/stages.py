@@ -53,15 +53,6 @@ from fooled.studies.fooling.targets import Target, imagenet_target, mnist_target
 # ----------------------------------------------------------------------------- helpers
 
 
-def use_threads(job: Job, logger: logging.Logger) -> None:
-    """Keep TensorFlow to the job's cores; a process that already ran TensorFlow (a test
-    calling several stages) keeps the threads it started with."""
-    try:
-        limit_threads(job.threads)
-    except RuntimeError:
-        logger.info("TensorFlow already initialised: keeping its thread settings")
-
-
 def open_target(job: Job) -> tuple[Target, dict[str, str]]:
     """The network a job attacks, and the input files it came from (for provenance)."""
     imagenet = job.params.get("imagenet")
@@ -129,7 +120,7 @@ def load_checkpoint(path: Path, key: str, logger: logging.Logger) -> EvolutionSt
 
 def evolve(job: Job, logger: logging.Logger) -> None:
     """One MAP-Elites run (seed + run), checkpointed every ``checkpoint_every`` generations."""
-    use_threads(job, logger)
+    limit_threads(job.threads)
     settings = dict(job.params.settings)
     run = int(job.wildcards.get("run", 0))
     seed = run_seed(settings, run)
@@ -195,7 +186,7 @@ def evolve(job: Job, logger: logging.Logger) -> None:
 
 def ascend(job: Job, logger: logging.Logger) -> None:
     """Gradient ascent to every target class from noise and (MNIST) from real digits."""
-    use_threads(job, logger)
+    limit_threads(job.threads)
     settings = dict(job.params.settings)
     make_deterministic(settings["seed"])
     target, inputs = open_target(job)
@@ -246,7 +237,7 @@ def ascend(job: Job, logger: logging.Logger) -> None:
 
 def retrain(job: Job, logger: logging.Logger) -> None:
     """The paper's retraining rounds (see :mod:`fooled.studies.fooling.retrain`)."""
-    use_threads(job, logger)
+    limit_threads(job.threads)
     settings = dict(job.params.settings)
     evolve_defaults = dict(job.params.evolve)
     make_deterministic(settings["seed"])

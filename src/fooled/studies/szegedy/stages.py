@@ -64,10 +64,7 @@ def _setup(job: Job) -> None:
     """TensorFlow on the job's threads; a process that already ran TensorFlow keeps its own."""
     from fooled.models.runtime import limit_threads
 
-    try:
-        limit_threads(job.threads)
-    except RuntimeError:  # TensorFlow was initialised earlier in this process (tests, tools)
-        pass
+    limit_threads(job.threads)
 
 
 def load_instance_model(path: str, instance: Mapping[str, Any]):
