@@ -366,53 +366,84 @@ def scale_index(
             f"{cut_seconds:.0f} s); peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
             flush=True,
         )
-        sub_map = patches.PatchMap(
-            image=patch_map.image[: target * cells],
-            y=patch_map.y[: target * cells],
-            x=patch_map.x[: target * cells],
-            db_images=patch_map.db_images[:target],
-            heldout_images=patch_map.heldout_images,
-            shard_offsets=patch_map.shard_offsets,
-            size=patch_map.size,
-            stride=patch_map.stride,
-            image_size=patch_map.image_size,
+        records = _search_prefix(
+            index,
+            settings,
+            queries,
+            store,
+            patch_map,
+            target,
+            cells,
+            factory,
+            int(index.ntotal),
+            {
+                "add_seconds": add_seconds,
+                "cut_seconds": cut_seconds,
+                "train_seconds": train_seconds,
+                "train_size": train_size,
+            },
         )
-        records = []
-        for setting in settings:
-            params, _, rerank = setting.partition("~")
-            rerank_k = int(rerank) if rerank else 10
-            patch_index.set_search_params(index, params)
-            found = patch_index.search_reranked(index, queries, store, sub_map, rerank_k)
-            records.append(
-                {
-                    "factory": factory,
-                    "search_params": params,
-                    "rerank_k": rerank_k,
-                    "n_images": target,
-                    "n_patches": int(index.ntotal),
-                    "n_queries": len(queries),
-                    "search_seconds": found.search_seconds,
-                    "rerank_seconds": found.rerank_seconds,
-                    "qps": len(queries) / (found.search_seconds + found.rerank_seconds),
-                    "found_sq": found.sq_distances.tolist(),
-                    "found_ids": found.ids.tolist(),
-                    "add_seconds": add_seconds,
-                    "cut_seconds": cut_seconds,
-                    "train_seconds": train_seconds,
-                    "train_size": train_size,
-                    "peak_rss_mb": patch_index.peak_rss_mb(),
-                }
-            )
-            print(
-                f"  {int(index.ntotal):>11,} {params:<12} re-rank {rerank_k:<5} "
-                f"{records[-1]['qps']:>8,.1f} q/s (search {found.search_seconds:.2f} s, "
-                f"re-rank {found.rerank_seconds:.2f} s)",
-                flush=True,
-            )
         path = folder / f"prefix_{target:04d}.json"
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(records) + "\n")
         os.replace(temporary, path)
+
+
+def _search_prefix(
+    index,
+    settings: list[str],
+    queries: np.ndarray,
+    store,
+    patch_map: patches.PatchMap,
+    target: int,
+    cells: int,
+    factory: str,
+    n_patches: int,
+    build: dict,
+) -> list[dict]:
+    """Every search setting (``params~rerank_k``) on an index holding the first ``target``
+    database images: one record each, with the build's figures, printed as it goes."""
+    sub_map = patches.PatchMap(
+        image=patch_map.image[: target * cells],
+        y=patch_map.y[: target * cells],
+        x=patch_map.x[: target * cells],
+        db_images=patch_map.db_images[:target],
+        heldout_images=patch_map.heldout_images,
+        shard_offsets=patch_map.shard_offsets,
+        size=patch_map.size,
+        stride=patch_map.stride,
+        image_size=patch_map.image_size,
+    )
+    records = []
+    for setting in settings:
+        params, _, rerank = setting.partition("~")
+        rerank_k = int(rerank) if rerank else 10
+        patch_index.set_search_params(index, params)
+        found = patch_index.search_reranked(index, queries, store, sub_map, rerank_k)
+        records.append(
+            {
+                "factory": factory,
+                "search_params": params,
+                "rerank_k": rerank_k,
+                "n_images": target,
+                "n_patches": n_patches,
+                "n_queries": len(queries),
+                "search_seconds": found.search_seconds,
+                "rerank_seconds": found.rerank_seconds,
+                "qps": len(queries) / (found.search_seconds + found.rerank_seconds),
+                "found_sq": found.sq_distances.tolist(),
+                "found_ids": found.ids.tolist(),
+            }
+            | build
+            | {"peak_rss_mb": patch_index.peak_rss_mb()}
+        )
+        print(
+            f"  {n_patches:>11,} {params:<12} re-rank {rerank_k:<5} "
+            f"{records[-1]['qps']:>8,.1f} q/s (search {found.search_seconds:.2f} s, "
+            f"re-rank {found.rerank_seconds:.2f} s)",
+            flush=True,
+        )
+    return records
 
 
 class WindowProjector:
@@ -538,49 +569,23 @@ def scale_index_fft(
             f"add {add_seconds:.0f} s); peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
             flush=True,
         )
-        sub_map = patches.PatchMap(
-            image=patch_map.image[: target * cells],
-            y=patch_map.y[: target * cells],
-            x=patch_map.x[: target * cells],
-            db_images=patch_map.db_images[:target],
-            heldout_images=patch_map.heldout_images,
-            shard_offsets=patch_map.shard_offsets,
-            size=patch_map.size,
-            stride=patch_map.stride,
-            image_size=patch_map.image_size,
+        records = _search_prefix(
+            index,
+            settings,
+            queries,
+            store,
+            patch_map,
+            target,
+            cells,
+            factory,
+            int(ivf.ntotal),
+            {
+                "add_seconds": add_seconds,
+                "project_seconds": project_seconds,
+                "train_seconds": train_seconds,
+                "train_size": train_size,
+            },
         )
-        records = []
-        for setting in settings:
-            params, _, rerank = setting.partition("~")
-            rerank_k = int(rerank) if rerank else 10
-            patch_index.set_search_params(index, params)
-            found = patch_index.search_reranked(index, queries, store, sub_map, rerank_k)
-            records.append(
-                {
-                    "factory": factory,
-                    "search_params": params,
-                    "rerank_k": rerank_k,
-                    "n_images": target,
-                    "n_patches": int(ivf.ntotal),
-                    "n_queries": len(queries),
-                    "search_seconds": found.search_seconds,
-                    "rerank_seconds": found.rerank_seconds,
-                    "qps": len(queries) / (found.search_seconds + found.rerank_seconds),
-                    "found_sq": found.sq_distances.tolist(),
-                    "found_ids": found.ids.tolist(),
-                    "add_seconds": add_seconds,
-                    "project_seconds": project_seconds,
-                    "train_seconds": train_seconds,
-                    "train_size": train_size,
-                    "peak_rss_mb": patch_index.peak_rss_mb(),
-                }
-            )
-            print(
-                f"  {int(ivf.ntotal):>11,} {params:<12} re-rank {rerank_k:<5} "
-                f"{records[-1]['qps']:>8,.1f} q/s (search {found.search_seconds:.2f} s, "
-                f"re-rank {found.rerank_seconds:.2f} s)",
-                flush=True,
-            )
         path = folder / f"prefix_{target:04d}.json"
         if search_only and path.is_file():
             records = json.loads(path.read_text()) + records
