@@ -6,12 +6,12 @@ patches are the queries. The torch tests run where PyTorch is installed (the GPU
 code path, on the CPU device) and are skipped otherwise.
 """
 
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_imagenet import _sample_train
 
 from fooled.core.config import schema_defaults
 from fooled.data import faiss_gpu, imagenet, patch_index, patch_search, patches, sources
@@ -27,14 +27,6 @@ except ImportError:
     HAVE_TORCH = False
 
 needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not installed")
-
-
-def _sample_train() -> Path | None:
-    text = os.environ.get("IMAGENET_SAMPLE")
-    if not text:
-        return None
-    path = Path(text).resolve()
-    return path / "train" if (path / "train").is_dir() else path
 
 
 @pytest.fixture(scope="module")
