@@ -296,17 +296,6 @@ def _torch():
     return torch
 
 
-def torch_int_mm_available(device: str) -> bool:
-    """Whether ``torch._int_mm`` runs on ``device`` (CPU support came in PyTorch 2.3)."""
-    torch = _torch()
-    try:
-        a = torch.ones((32, 64), dtype=torch.int8, device=device)
-        out = torch._int_mm(a, a.t().contiguous().t())
-        return int(out[0, 0]) == 64
-    except (RuntimeError, AttributeError):
-        return False
-
-
 def cut_on_device(images, size: int, stride: int):
     """All grid patches of uint8 images (n, H, W, C) on their device, as rows (ids' order).
 
@@ -316,13 +305,6 @@ def cut_on_device(images, size: int, stride: int):
     windows = images.unfold(1, size, stride).unfold(2, size, stride)
     count = windows.shape[0] * windows.shape[1] * windows.shape[2]
     return windows.permute(0, 1, 2, 4, 5, 3).reshape(count, -1)
-
-
-def _norms_torch(centered):
-    """Exact squared norms of int8 rows: squares fit int16 (128^2), sums int32."""
-    torch = _torch()
-    wide = centered.to(torch.int16)
-    return (wide * wide).sum(dim=1, dtype=torch.int32)
 
 
 def window_sq_norms_torch(images, size: int, stride: int):

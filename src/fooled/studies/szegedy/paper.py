@@ -116,14 +116,6 @@ UNITS_CLAIM = (
 )
 
 
-def table2_source(row: str, column: str) -> str:
-    return PAPER if (row, column) in TABLE2_IN_STUDIES else RECALLED
-
-
-def table4_source(row: str, column: str) -> str:
-    return PAPER if (row, column) in TABLE4_IN_STUDIES else RECALLED
-
-
 def summary() -> dict[str, Any]:
     """Every paper number, for ``summary.json`` (sources beside the tables)."""
     return {

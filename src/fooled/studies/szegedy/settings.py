@@ -124,14 +124,6 @@ def bounds_models(section: Mapping[str, Any], experiments: Mapping[str, Mapping[
     return list(section["bounds"]["models"]) or list(experiments)
 
 
-def by_seed(instances: Sequence[ModelInstance]) -> dict[int, dict[str, ModelInstance]]:
-    """``{seed: {experiment: instance}}``, the grouping every cross-model table uses."""
-    grouped: dict[int, dict[str, ModelInstance]] = {}
-    for instance in instances:
-        grouped.setdefault(instance.seed, {})[instance.name] = instance
-    return grouped
-
-
 def load_section(
     overrides: Mapping[str, Any] | None = None, bases: Sequence[Any] = ()
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
