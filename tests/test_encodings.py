@@ -178,14 +178,57 @@ def test_cppn_output_range_shapes_and_structure_after_many_mutations():
     assert set(np.unique(genomes["functions"])) <= set(range(len(FUNCTIONS)))
 
 
+def reference_render(encoding: CppnEncoding, genomes: dict) -> np.ndarray:
+    """A plain float64 forward pass, one genome and one node at a time (no vectorisation)."""
+    functions = {
+        "sine": np.sin,
+        "sigmoid": lambda p: 2.0 / (1.0 + np.exp(-p)) - 1.0,
+        "gaussian": lambda p: np.exp(-(p**2)),
+        "linear": lambda p: np.clip(p, -3.0, 3.0) / 3.0,
+    }
+    inputs = encoding.inputs.astype(np.float64)
+    images = []
+    for index in range(len(genomes["n_hidden"])):
+        weights = np.where(genomes["connected"][index], genomes["weights"][index], 0.0)
+        nodes = [inputs[:, source] for source in range(N_INPUTS)]
+        for slot in range(int(genomes["n_hidden"][index])):
+            pre = sum(weights[source, slot] * nodes[source] for source in range(len(nodes)))
+            nodes.append(functions[FUNCTIONS[genomes["functions"][index][slot]]](pre))
+        channels = []
+        for channel in range(encoding.n_outputs):
+            column = encoding.n_hidden_max + channel
+            pre = sum(weights[source, column] * nodes[source] for source in range(len(nodes)))
+            channels.append(functions[FUNCTIONS[genomes["functions"][index][column]]](pre))
+        images.append(np.minimum(np.abs(np.stack(channels, axis=-1)), 1.0))
+    return np.stack(images).reshape(-1, *encoding.image_shape)
+
+
+def test_cppn_rendering_matches_a_plain_float64_forward_pass():
+    encoding = CppnEncoding(cppn_settings(max_hidden_nodes=6), (9, 7, 3))
+    genomes = evolved_population(encoding, 24, 40)
+    assert genomes["n_hidden"].max() >= 3
+    # float32 against float64: weights up to 10 make sums of tens, and sin() of a sum carries
+    # its float32 rounding (~1e-6 relative) into the pixel.
+    np.testing.assert_allclose(
+        encoding.render(genomes), reference_render(encoding, genomes), rtol=0, atol=1e-4
+    )
+
+
+@pytest.mark.exactness
 def test_cppn_mutation_and_chunked_rendering_are_reproducible(monkeypatch):
+    """Same genes, same bits, whatever the chunk: rendering uses no BLAS (whose kernels sum
+    in an order that depends on the processor and the product's shape), so this holds under
+    every OpenBLAS core type (CI runs it with OPENBLAS_CORETYPE=Haswell and unset)."""
     encoding = CppnEncoding(cppn_settings(max_hidden_nodes=5), (16, 16))
     first, second = evolved_population(encoding, 20, 10), evolved_population(encoding, 20, 10)
     for key in first:
         assert np.array_equal(first[key], second[key])
     whole = encoding.render(first)
-    monkeypatch.setattr(encodings, "RENDER_CHUNK_VALUES", 3 * 256 * encoding.n_sources)
-    assert np.array_equal(whole, encoding.render(first))  # 7 chunks of 3 genomes, same bits
+    for rows in (1, 3, 7):
+        monkeypatch.setattr(encodings, "RENDER_CHUNK_VALUES", rows * 256 * encoding.n_sources)
+        assert np.array_equal(whole, encoding.render(first)), f"chunks of {rows} genomes"
+    reversed_order = {key: values[::-1].copy() for key, values in first.items()}
+    assert np.array_equal(whole[::-1], encoding.render(reversed_order))
 
 
 def test_cppn_add_node_keeps_the_connection_path():

@@ -21,9 +21,10 @@ Nguyen, Yosinski and Clune evolve images with two encodings:
 A population is a :data:`Genomes` mapping of arrays that all have the
 population on axis 0, so selection, archives and checkpoints treat both
 encodings alike (:func:`take`, :func:`put`), and rendering is vectorised over
-the whole population: a reshape for the direct encoding, batched matrix
-products node by node for the CPPNs, in population chunks that bound memory
-for large images.
+the whole population: a reshape for the direct encoding, elementwise weighted
+sums node by node for the CPPNs (no BLAS, so a genome renders to the same
+bits on every processor and in every chunk), in population chunks that bound
+memory for large images.
 
 CPPN representation (fixed capacity, so a population is a few dense arrays):
 ``H = max_hidden_nodes`` hidden slots and ``C`` outputs; sources are
@@ -528,22 +529,41 @@ class CppnEncoding:
         return images.reshape(n, *self.image_shape)
 
     def _render_chunk(self, weights: np.ndarray, functions: np.ndarray, depth: int) -> np.ndarray:
-        """Node values laid out ``(n, sources, pixels)``: each node is one batched
-        ``(1 x k) @ (k x pixels)`` product per genome (pixels as the wide axis is
-        several times faster than ``(pixels x k) @ (k x 1)``)."""
+        """Node values laid out ``(n, sources, pixels)``, every weighted sum accumulated
+        source by source in elementwise float32 operations.
+
+        Not a matrix product, on purpose: BLAS kernels (OpenBLAS picks one per processor,
+        or as ``OPENBLAS_CORETYPE`` says) sum in an order that depends on the kernel and on
+        the product's shape, so a genome's image would depend on the machine and on which
+        genomes share its chunk. Here every pixel of every genome is the same sequence of
+        IEEE operations, ``((0 + w0 v0) + w1 v1) + ...`` in source order, whatever the
+        chunk, the kernel or the SIMD width: chunked rendering equals whole rendering by
+        construction. Each genome's zero weights are skipped (they are most of them:
+        connections are sparse), which changes no bit: adding ``+0`` or ``-0`` to a sum
+        that started at ``+0`` leaves it as it was.
+        """
         n, n_pixels = len(weights), self.inputs.shape[0]
         values = np.empty((n, N_INPUTS + depth, n_pixels), np.float32)
         values[:, :N_INPUTS, :] = self.inputs.T[None]
-        incoming = np.ascontiguousarray(np.swapaxes(weights, 1, 2))  # (n, D, S)
+
+        def weighted_sum(destination: int, n_sources: int) -> np.ndarray:
+            total = np.zeros((n, n_pixels), np.float32)
+            for source in range(n_sources):
+                rows = np.flatnonzero(weights[:, source, destination])
+                if rows.size:
+                    total[rows] += weights[rows, source, destination, None] * values[rows, source]
+            return total
+
         for slot in range(depth):
-            sources = N_INPUTS + slot
-            pre = np.matmul(incoming[:, slot, None, :sources], values[:, :sources, :])[:, 0]
-            values[:, sources, :] = activate(pre, functions[:, slot])
+            values[:, N_INPUTS + slot, :] = activate(
+                weighted_sum(slot, N_INPUTS + slot), functions[:, slot]
+            )
         outputs = np.empty((n, n_pixels, self.n_outputs), np.float32)
         for channel in range(self.n_outputs):
             column = self.n_hidden_max + channel
-            pre = np.matmul(incoming[:, column, None, : N_INPUTS + depth], values)[:, 0]
-            outputs[:, :, channel] = activate(pre, functions[:, column])
+            outputs[:, :, channel] = activate(
+                weighted_sum(column, N_INPUTS + depth), functions[:, column]
+            )
         return np.minimum(np.abs(outputs), 1.0)
 
 
