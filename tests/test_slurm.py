@@ -30,6 +30,8 @@ from slurm_cluster import PARTITION, LocalSlurm, missing_requirements
 from test_workflow import _datasets, snakemake
 from workflow_runner import copy_test_config, run_snakemake, runner_environment
 
+from fooled.core.timings import without_timings
+
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,8 +62,6 @@ OUTPUTS = [
     ),
     "results/collisions_mnist/collide/macro_3_to_7.h5",
 ]
-# Timings are dropped by name (any key with "second": seconds, generations_per_second_mean).
-TIMING_ATTRIBUTES = {"seconds", "trace_seconds", "train_seconds"}
 # Summary keys that digest an input file's bytes (model.keras differs from run to run).
 BYTE_DIGESTS = {"weights"}
 JOB_ID_LINE = re.compile(r"SLURM_JOB_ID (\S+)")
@@ -255,11 +255,11 @@ def test_outputs_equal_the_local_run(local_run, slurm_run):
 
 
 def _without_timings(value):
+    """The summary's results (fooled.core.timings), less the digests of run-specific bytes."""
+    value = without_timings(value)
     if isinstance(value, dict):
         return {
-            key: _without_timings(item)
-            for key, item in value.items()
-            if key not in TIMING_ATTRIBUTES and "second" not in key and key not in BYTE_DIGESTS
+            key: _without_timings(item) for key, item in value.items() if key not in BYTE_DIGESTS
         }
     if isinstance(value, list):
         return [_without_timings(item) for item in value]
