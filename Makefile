@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 PYTEST_ARGS ?=
 
-.PHONY: reproduce test test-fast test-slurm lint bench readme clean
+.PHONY: reproduce test test-fast test-exactness test-slurm lint bench readme clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(VENV)/.installed lint
 ## The suite without the end-to-end workflow runs.
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+## The tests that assert bit-identical numbers (CI runs them under a second OpenBLAS core type).
+test-exactness: $(VENV)/.installed
+	$(BIN)/python -m pytest -m exactness -rs $(PYTEST_ARGS)
 
 ## Only the tiny workflow through a local single-node SLURM cluster (root; Debian's munge,
 ## slurmctld, slurmd, slurm-client; tests/test_slurm.py). About 4 minutes.

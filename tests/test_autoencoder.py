@@ -61,6 +61,7 @@ def test_per_image_error_is_the_training_loss_of_each_image():
     np.testing.assert_allclose(mse, ((x - r) ** 2).mean(axis=1), rtol=1e-5)
 
 
+@pytest.mark.exactness
 def test_training_lowers_the_error_and_is_deterministic(trained):
     images, _ = pixels("train", 1200)
     assert trained.history["loss"].shape == (1,) and "val_loss" in trained.history

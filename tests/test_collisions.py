@@ -30,6 +30,7 @@ def layer():
     return preact, seed, preact_target
 
 
+@pytest.mark.exactness
 def test_corners_converge_stay_in_the_box_and_are_reproducible(layer):
     preact, seed, preact_target = layer
     units = collision_losses.negative_units(preact_target, 3)

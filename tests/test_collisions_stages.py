@@ -123,6 +123,7 @@ def test_a_deeper_layer_has_no_pixel_space_polytope_and_says_so(micro):
         assert "lp_corners" not in handle
 
 
+@pytest.mark.exactness
 def test_the_same_job_twice_gives_the_same_datasets(micro, tmp_path):
     again = _micro(micro, "three_to_seven")
     again.output.update(_outputs(tmp_path, "three_to_seven"))

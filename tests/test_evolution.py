@@ -83,6 +83,7 @@ def test_ties_never_replace_an_elite():
     assert (result.threshold_generation == -1).all()
 
 
+@pytest.mark.exactness
 @pytest.mark.parametrize("encoding", ["direct", "cppn"])
 def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
     model = small_lenet()

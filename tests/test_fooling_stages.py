@@ -112,6 +112,7 @@ stages.evolve(job, __import__("logging").getLogger("killed"))
 """
 
 
+@pytest.mark.exactness
 def test_a_killed_evolve_job_resumes_with_identical_results(tmp_path):
     job = evolve_job(tmp_path / "killed", "lenet_direct", run=1, generations=100)
     description = json.dumps(

@@ -179,6 +179,7 @@ class KillAt(Progress):
             raise Killed
 
 
+@pytest.mark.exactness
 def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
     sources, preact, weights, target = _random_problem()
     p0 = composites.initial_logits(weights)
