@@ -97,7 +97,8 @@ def test_ingest_writes_labelled_256_pixel_shards(ingested, classes):
     with h5py.File(ingested["paths"][0]) as handle:
         assert handle["images"].chunks == (1, 256, 256, 3)
         assert handle["images"].compression == "gzip"
-        assert handle.attrs["n_corrupt"] == 0 and "config_digest" in handle.attrs
+        assert handle.attrs["n_skipped"] == handle.attrs["n_converted"] == 0
+        assert "config_digest" in handle.attrs
         assert handle["files"][0].decode().startswith(classes[0] + "/")
 
 
@@ -127,26 +128,181 @@ def test_root_from_the_environment_or_a_named_error(tmp_path, monkeypatch):
         imagenet.resolve_root(str(tmp_path / "nowhere"))
 
 
+def _encoded(pixels: np.ndarray, image_format: str, mode: str | None = None) -> bytes:
+    """The bytes of a real image file: ``pixels`` (converted to ``mode``) encoded by Pillow."""
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    buffer = io.BytesIO()
+    (image.convert(mode) if mode else image).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _photo() -> np.ndarray:
+    """A 120x160 RGB image with colour and detail (its JPEG is no flat file)."""
+    y, x = np.mgrid[0:120, 0:160]
+    return np.stack([(x * 1.6) % 256, (y * 2.1) % 256, (x + y) % 256], axis=-1).astype(np.uint8)
+
+
+def _resized(pixels: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR))
+
+
+@pytest.mark.parametrize(
+    "content, converted_from",
+    [
+        ("jpeg", None),
+        ("grey jpeg", None),  # grey -> RGB repeats the channel: nothing to tell
+        ("png", "PNG"),
+        ("cmyk jpeg", "CMYK JPEG"),
+        ("16-bit grey png", "PNG"),
+    ],
+)
+def test_content_not_the_name_says_what_is_converted(tmp_path, content, converted_from):
+    photo = _photo()
+    data = {
+        "jpeg": lambda: _encoded(photo, "JPEG"),
+        "grey jpeg": lambda: _encoded(photo, "JPEG", "L"),
+        "png": lambda: _encoded(photo, "PNG"),
+        "cmyk jpeg": lambda: _encoded(photo, "JPEG", "CMYK"),
+        "16-bit grey png": lambda: _encoded(photo[..., 0].astype(np.uint16) * 257, "PNG"),
+    }[content]()
+    path = tmp_path / "n00000001_1.JPEG"  # every file is named .JPEG, whatever it holds
+    path.write_bytes(data)
+    decoded = imagenet.decode_image(path, 64)
+    assert decoded.converted_from == converted_from
+    assert decoded.pixels.shape == (64, 64, 3) and decoded.pixels.dtype == np.uint8
+    expected = _resized(photo, 64).astype(int)
+    if content == "png":  # lossless: exactly the pixels that were saved
+        np.testing.assert_array_equal(decoded.pixels, expected)
+    elif content == "16-bit grey png":  # scaled to 8 bits, not clipped at 255
+        np.testing.assert_array_equal(decoded.pixels[..., 1], _resized(photo[..., 0], 64))
+    elif content != "grey jpeg":  # JPEG is lossy; CMYK comes back as the same colours
+        assert np.abs(decoded.pixels.astype(int) - expected).mean() < 8
+    np.testing.assert_array_equal(imagenet.load_rgb(data, 64), decoded.pixels)
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("empty", "empty"),
+        ("random bytes", "not an image"),
+        ("text", "not an image"),
+        ("truncated jpeg", "corrupt"),
+        ("truncated png", "corrupt"),
+    ],
+)
+def test_a_file_that_holds_no_image_is_refused_with_its_reason(tmp_path, content, reason):
+    jpeg, png = _encoded(_photo(), "JPEG"), _encoded(_photo(), "PNG")
+    data = {
+        "empty": b"",
+        "random bytes": np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes(),
+        "text": b"<html>404 Not Found</html>",
+        "truncated jpeg": jpeg[: len(jpeg) // 3],
+        "truncated png": png[: len(png) // 3],
+    }[content]
+    path = tmp_path / "n00000001_1.JPEG"
+    path.write_bytes(data)
+    with pytest.raises(imagenet.UnreadableImage) as caught:
+        imagenet.decode_image(path, 64)
+    assert caught.value.reason == reason and reason in imagenet.SKIP_REASONS
+
+
+def _png_of(jpeg: Path) -> bytes:
+    """A real ImageNet photo re-encoded as PNG (lossless: it decodes to the JPEG's pixels)."""
+    from PIL import Image
+
+    with Image.open(jpeg) as image:
+        return _encoded(np.asarray(image.convert("RGB")), "PNG")
+
+
+def _root_with(folder: Path, train_root: Path, classes, extras: dict[str, bytes]) -> Path:
+    """``classes`` copied from the sample in ImageNet's layout, plus ``extras`` (name -> bytes)."""
+    for synset in classes:
+        shutil.copytree(train_root / synset, folder / synset)
+    for name, data in extras.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
 @needs_sample
-def test_corrupt_jpegs_are_skipped_and_counted(tmp_path, train_root, classes):
-    root = tmp_path / "root"
-    for synset in classes[:2]:
-        (root / synset).mkdir(parents=True)
-        source = next((train_root / synset).iterdir())
-        shutil.copy(source, root / synset / source.name)
-    good = next((root / classes[0]).iterdir()).read_bytes()
-    (root / classes[0] / "zz_truncated.JPEG").write_bytes(good[: len(good) // 3])
-    (root / classes[1] / "zz_garbage.JPEG").write_bytes(b"not a jpeg at all")
+def test_skipped_and_converted_files_are_recorded_in_the_shard(tmp_path, train_root, classes):
+    first, second = classes[:2]
+    photo = next((train_root / classes[5]).iterdir())
+    good = next((train_root / first).iterdir()).read_bytes()
+    root = _root_with(
+        tmp_path / "root",
+        train_root,
+        [first, second],
+        {
+            f"{first}/{first}_zz_png.JPEG": _png_of(photo),
+            f"{first}/{first}_zz_truncated.JPEG": good[: len(good) // 3],
+            f"{second}/{second}_zz_cmyk.JPEG": _encoded(_photo(), "JPEG", "CMYK"),
+            f"{second}/{second}_zz_empty.JPEG": b"",
+            f"{second}/{second}_zz_garbage.JPEG": b"not a jpeg at all",
+        },
+    )
     settings = _settings(root=str(root), fraction=1.0, n_shards=1)
     manifest = imagenet.build_manifest(settings)
-    assert len(manifest.files) == 4
-    counts = imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
-    assert counts == {"n_images": 2, "n_corrupt": 2}
+    assert len(manifest.files) == 7
+    record = imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
+    assert record.n_images == 4 and record.n_files == 7
+    assert record.describe() == (
+        "3 of 7 files skipped (1 corrupt, 1 empty, 1 not an image), "
+        "2 converted (1 CMYK JPEG, 1 PNG)"
+    )
+    assert imagenet.read_ingest_record(tmp_path / "shard.h5") == record
     shard = imagenet.open_shard(tmp_path / "shard.h5")
-    assert shard.n_images == 2 and shard.n_corrupt == 2
+    assert shard.n_images == 4
     with h5py.File(tmp_path / "shard.h5") as handle:
-        corrupt = sorted(name.decode() for name in handle["corrupt_files"][()])
-    assert corrupt == [f"{classes[0]}/zz_truncated.JPEG", f"{classes[1]}/zz_garbage.JPEG"]
+        text = {
+            name: [v.decode() for v in handle[name][()]]
+            for name in handle
+            if name.startswith(("skipped", "converted"))
+        }
+        attrs = dict(handle.attrs)
+        png_pixels = handle["images"][shard.files.index(f"{first}/{first}_zz_png.JPEG")]
+    assert text["skipped_files"] == [
+        f"{first}/{first}_zz_truncated.JPEG",
+        f"{second}/{second}_zz_empty.JPEG",
+        f"{second}/{second}_zz_garbage.JPEG",
+    ]
+    assert text["skipped_reasons"] == ["corrupt", "empty", "not an image"]
+    assert "JPEG does not decode" in text["skipped_details"][0]
+    assert text["converted_files"] == [
+        f"{first}/{first}_zz_png.JPEG",
+        f"{second}/{second}_zz_cmyk.JPEG",
+    ]
+    assert text["converted_from"] == ["PNG", "CMYK JPEG"]
+    assert (attrs["n_files"], attrs["n_skipped"], attrs["n_converted"]) == (7, 3, 2)
+    # The PNG named .JPEG holds the photo's own pixels: converted faithfully, not re-compressed.
+    np.testing.assert_array_equal(png_pixels, imagenet.load_rgb(photo, 256))
+    summary = imagenet.ingest_summary([tmp_path / "shard.h5", tmp_path / "shard.h5"])
+    assert summary["n_shards"] == 2 and summary["n_files"] == 14 and summary["n_images"] == 8
+    assert summary["skipped_reasons"] == {"corrupt": 2, "empty": 2, "not an image": 2}
+    assert summary["converted_from"] == {"CMYK JPEG": 2, "PNG": 2}
+    assert summary["converted"][0] == {"file": f"{first}/{first}_zz_png.JPEG", "from": "PNG"}
+    assert summary["skipped"][1]["reason"] == "empty"
+
+
+@needs_sample
+def test_a_file_gone_since_the_manifest_stops_the_ingest(tmp_path, train_root, classes):
+    root = _root_with(tmp_path / "root", train_root, classes[:2], {})
+    settings = _settings(root=str(root), fraction=1.0, n_shards=1)
+    manifest = imagenet.build_manifest(settings)
+    (root / manifest.files[1]).unlink()
+    with pytest.raises(imagenet.IngestError, match=f"{manifest.files[1]}: listed in the manifest"):
+        imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
+
+
+def test_a_shard_from_before_the_record_is_refused_by_the_summary(tmp_path):
+    old = tmp_path / "shard_0000.h5"
+    with h5py.File(old, "w") as handle:
+        handle.attrs["n_corrupt"] = 0
+    with pytest.raises(h5io.ArtifactError, match="shard_0000.h5: shard written before ingest"):
+        imagenet.ingest_summary([old])
 
 
 @needs_sample
@@ -182,11 +338,7 @@ def _special(name: str, kind: bytes, linkname: str = ""):
 
 
 def _jpeg() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((40, 50, 3), 120, np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
+    return _encoded(np.full((40, 50, 3), 120, np.uint8), "JPEG")
 
 
 def _training_archive(path: Path, inner_members_by_class: dict) -> Path:
