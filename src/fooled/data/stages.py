@@ -125,7 +125,8 @@ def evaluate_index(job: Job, logger: logging.Logger) -> None:
     """Recall@1 against exact search and the time per seed image, in the configured mode.
 
     Queries are patches of the held-out images (never in the database), cut on the
-    authors' seed grid; the summary is the report's ``index`` section.
+    authors' seed grid; the summary is the report's ``index`` section, with the shards'
+    skipped and converted files added up under ``ingest``.
     """
     settings = dict(job.params.settings)
     index_settings, patch_map, store = patch_index.open_database(
@@ -147,6 +148,7 @@ def evaluate_index(job: Job, logger: logging.Logger) -> None:
         "search_seconds": found.search_seconds,
         "rerank_seconds": found.rerank_seconds,
         "exact_seconds": truth.seconds,
+        "ingest": imagenet.ingest_summary(job.input.shards),
     }
     inputs = {"patch_map": job.input.patch_map}
     if search.mode == "approximate":
