@@ -717,24 +717,62 @@ def test_a_bad_imagenet_section_stops_the_workflow_in_one_line(tmp_path):
     )
 
 
+@pytest.fixture(scope="module")
+def odd_root(tmp_path_factory, train_root, classes):
+    """The 20 classes with a PNG named .JPEG (a photo of class 21) and an empty file among them.
+
+    Both fall in shard 0000 of two (22 files: 11 a shard), which therefore prints one line.
+    """
+    photo = next((train_root / sorted(p.name for p in train_root.iterdir())[N_CLASSES]).iterdir())
+    return _root_with(
+        tmp_path_factory.mktemp("odd_root"),
+        train_root,
+        classes,
+        {
+            f"{classes[2]}/{classes[2]}_zz_png.JPEG": _png_of(photo),
+            f"{classes[3]}/{classes[3]}_zz_empty.JPEG": b"",
+        },
+    )
+
+
+ODD_LINE = "ingest shard 0000: 1 of 11 files skipped (empty), 1 converted (PNG)"
+
+
+def _assert_the_odd_files_are_counted(folder: Path, run, classes) -> None:
+    """The one line in Snakemake's output, and the record of shard 0000 (shard 0001 has none)."""
+    output = run.stdout + run.stderr
+    assert [line for line in output.splitlines() if line.startswith("ingest shard")] == [ODD_LINE]
+    record = imagenet.read_ingest_record(folder / "results/imagenet/shards/shard_0000.h5")
+    assert record.skipped == [(f"{classes[3]}/{classes[3]}_zz_empty.JPEG", "empty", "0 bytes")]
+    assert record.converted == [(f"{classes[2]}/{classes[2]}_zz_png.JPEG", "PNG")]
+    assert (
+        imagenet.read_ingest_record(folder / "results/imagenet/shards/shard_0001.h5").describe()
+        is None
+    )
+
+
 @needs_sample
 @pytest.mark.slow
-def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
+def test_the_imagenet_chain_runs_end_to_end(tmp_path, odd_root, classes):
     section = _subset_section(classes, n_queries=300) | {
         "seeds": [
             {"name": "first", "synset": classes[0], "index": 0},
             {
                 "name": "by_path",
                 "path": f"$IMAGENET_ROOT/{classes[1]}/"
-                + sorted(p.name for p in (train_root / classes[1]).iterdir())[0],
+                + sorted(p.name for p in (odd_root / classes[1]).iterdir())[0],
             },
         ],
     }
     config = _workflow_config(tmp_path, section)
-    env = dict(os.environ, IMAGENET_ROOT=str(train_root))
+    env = dict(os.environ, IMAGENET_ROOT=str(odd_root))
     run = _snakemake(tmp_path, config, "imagenet", env=env)
     assert run.returncode == 0, run.stderr[-4000:]
+    _assert_the_odd_files_are_counted(tmp_path, run, classes)
     summary = json.loads((tmp_path / "results/imagenet/index/summary.json").read_text())
+    ingest = summary["ingest"]
+    assert (ingest["n_files"], ingest["n_images"], ingest["n_shards"]) == (22, 21, 2)
+    assert ingest["skipped_reasons"] == {"empty": 1} and ingest["converted_from"] == {"PNG": 1}
     for key in (
         "n_images",
         "n_patches",
@@ -746,7 +784,7 @@ def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
         "peak_rss_mb",
     ):
         assert key in summary
-    assert summary["n_images"] == 16 and summary["n_patches"] == 16 * 289
+    assert summary["n_images"] == 17 and summary["n_patches"] == 17 * 289  # 21 less 4 held out
     assert summary["recall_at_1"] == 1.0  # Flat + exact re-ranking is exact
     with h5py.File(tmp_path / "results/imagenet/sources/first.h5") as handle:
         assert handle["sources"].shape == (625, 224, 224, 3)
@@ -769,11 +807,12 @@ def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
 
 @needs_sample
 @pytest.mark.slow
-def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_root, classes):
+def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, odd_root, classes):
     """collide_imagenet (micro and macro) and interpolate_imagenet through the real DAG.
 
     VGG-16 with random weights at a 48-pixel input (the fc1 layer is then 512 -> 4096) and
-    a 3x3 query grid, so the chain takes minutes on two cores, not hours.
+    a 3x3 query grid, so the chain takes minutes on two cores, not hours. The root holds a
+    PNG named .JPEG and an empty file: the section's summary and page count them.
     """
     section = _subset_section(classes, n_queries=50) | {
         "query": {"seed_size": 48, "grid": 3, "step": 8, "window": 48},
@@ -814,9 +853,10 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
         "interpolate": {"n_samples": 20, "n_dataset_images": 10, "batch_size": 10},
     }
     config_path.write_text(yaml.safe_dump(config))
-    env = dict(os.environ, IMAGENET_ROOT=str(train_root))
+    env = dict(os.environ, IMAGENET_ROOT=str(odd_root))
     run = _snakemake(tmp_path, config_path, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
+    _assert_the_odd_files_are_counted(tmp_path, run, classes)
     corner_keys = {"seed_image", "target_image", "corners", "negative_units", "loss_pos"}
     corner_keys |= {"preact_corners", "flipped_units", "corner_probabilities", "corner_classes"}
     macro_keys = {"loss_tv", "initial_image", "top_sources", "top_source_images", "weight_max"}
@@ -845,6 +885,17 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
     assert not {"collisions_mnist", "szegedy", "fooling", "defences"} & set(summary)
     assert not (tmp_path / "results/models").exists()
     assert set(summary["collisions_imagenet"]["experiments"]) == {"micro_case", "macro_case"}
-    assert summary["index"]["recall_at_1"] == 1.0
+    assert summary["index"]["recall_at_1"] == 1.0 and "ingest" not in summary["index"]
+    ingest = summary["collisions_imagenet"]["ingest"]
+    assert (ingest["n_files"], ingest["n_images"], ingest["n_skipped"]) == (22, 21, 1)
+    assert ingest["skipped"] == [
+        {"file": f"{classes[3]}/{classes[3]}_zz_empty.JPEG", "reason": "empty", "detail": "0 bytes"}
+    ]
+    assert ingest["converted"] == [
+        {"file": f"{classes[2]}/{classes[2]}_zz_png.JPEG", "from": "PNG"}
+    ]
     page = (tmp_path / "results/report/report.html").read_text()
     assert "micro_case — not comparable to the paper (random)" in page
+    ingest_html = page[page.index("<h3>ImageNet ingest</h3>") : page.index("ImageNet patch index")]
+    for shown in ("<td>22</td><td>21</td><td>1 (1 empty)</td><td>1 (1 PNG)</td>", "_zz_png.JPEG"):
+        assert shown in ingest_html, shown
