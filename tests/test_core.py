@@ -16,7 +16,7 @@ from fooled.core import h5io, integrity
 from fooled.core.progress import Progress, format_seconds
 from fooled.core.settings import config_fields
 from fooled.core.snakemake_errors import PTH_LINE, install_pth, patch
-from fooled.core.stage import Job, Names, run_stage
+from fooled.core.stage import Job, Names, notice, run_stage
 
 
 class Clock:
@@ -98,6 +98,13 @@ def test_run_stage_turns_an_expected_error_into_one_line(tmp_path, capsys):
     assert capsys.readouterr().err == "collide: results/x.h5: dataset 'corners' is missing\n"
     text = log.read_text()
     assert "host" in text and "working" in text and "stage took" in text
+
+
+def test_a_notice_reaches_the_log_and_the_job_s_stderr_as_one_line(tmp_path, capsys):
+    log = tmp_path / "stage.log"
+    run_stage("ingest", str(log), lambda logger: notice(logger, "ingest shard 0001: 1 of 9 files"))
+    assert capsys.readouterr().err == "ingest shard 0001: 1 of 9 files\n"
+    assert "WARNING ingest: ingest shard 0001: 1 of 9 files" in log.read_text()
 
 
 def _artifact(path: Path) -> None:

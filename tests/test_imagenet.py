@@ -97,7 +97,8 @@ def test_ingest_writes_labelled_256_pixel_shards(ingested, classes):
     with h5py.File(ingested["paths"][0]) as handle:
         assert handle["images"].chunks == (1, 256, 256, 3)
         assert handle["images"].compression == "gzip"
-        assert handle.attrs["n_corrupt"] == 0 and "config_digest" in handle.attrs
+        assert handle.attrs["n_skipped"] == handle.attrs["n_converted"] == 0
+        assert "config_digest" in handle.attrs
         assert handle["files"][0].decode().startswith(classes[0] + "/")
 
 
@@ -127,26 +128,181 @@ def test_root_from_the_environment_or_a_named_error(tmp_path, monkeypatch):
         imagenet.resolve_root(str(tmp_path / "nowhere"))
 
 
+def _encoded(pixels: np.ndarray, image_format: str, mode: str | None = None) -> bytes:
+    """The bytes of a real image file: ``pixels`` (converted to ``mode``) encoded by Pillow."""
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    buffer = io.BytesIO()
+    (image.convert(mode) if mode else image).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _photo() -> np.ndarray:
+    """A 120x160 RGB image with colour and detail (its JPEG is no flat file)."""
+    y, x = np.mgrid[0:120, 0:160]
+    return np.stack([(x * 1.6) % 256, (y * 2.1) % 256, (x + y) % 256], axis=-1).astype(np.uint8)
+
+
+def _resized(pixels: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR))
+
+
+@pytest.mark.parametrize(
+    "content, converted_from",
+    [
+        ("jpeg", None),
+        ("grey jpeg", None),  # grey -> RGB repeats the channel: nothing to tell
+        ("png", "PNG"),
+        ("cmyk jpeg", "CMYK JPEG"),
+        ("16-bit grey png", "PNG"),
+    ],
+)
+def test_content_not_the_name_says_what_is_converted(tmp_path, content, converted_from):
+    photo = _photo()
+    data = {
+        "jpeg": lambda: _encoded(photo, "JPEG"),
+        "grey jpeg": lambda: _encoded(photo, "JPEG", "L"),
+        "png": lambda: _encoded(photo, "PNG"),
+        "cmyk jpeg": lambda: _encoded(photo, "JPEG", "CMYK"),
+        "16-bit grey png": lambda: _encoded(photo[..., 0].astype(np.uint16) * 257, "PNG"),
+    }[content]()
+    path = tmp_path / "n00000001_1.JPEG"  # every file is named .JPEG, whatever it holds
+    path.write_bytes(data)
+    decoded = imagenet.decode_image(path, 64)
+    assert decoded.converted_from == converted_from
+    assert decoded.pixels.shape == (64, 64, 3) and decoded.pixels.dtype == np.uint8
+    expected = _resized(photo, 64).astype(int)
+    if content == "png":  # lossless: exactly the pixels that were saved
+        np.testing.assert_array_equal(decoded.pixels, expected)
+    elif content == "16-bit grey png":  # scaled to 8 bits, not clipped at 255
+        np.testing.assert_array_equal(decoded.pixels[..., 1], _resized(photo[..., 0], 64))
+    elif content != "grey jpeg":  # JPEG is lossy; CMYK comes back as the same colours
+        assert np.abs(decoded.pixels.astype(int) - expected).mean() < 8
+    np.testing.assert_array_equal(imagenet.load_rgb(data, 64), decoded.pixels)
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("empty", "empty"),
+        ("random bytes", "not an image"),
+        ("text", "not an image"),
+        ("truncated jpeg", "corrupt"),
+        ("truncated png", "corrupt"),
+    ],
+)
+def test_a_file_that_holds_no_image_is_refused_with_its_reason(tmp_path, content, reason):
+    jpeg, png = _encoded(_photo(), "JPEG"), _encoded(_photo(), "PNG")
+    data = {
+        "empty": b"",
+        "random bytes": np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes(),
+        "text": b"<html>404 Not Found</html>",
+        "truncated jpeg": jpeg[: len(jpeg) // 3],
+        "truncated png": png[: len(png) // 3],
+    }[content]
+    path = tmp_path / "n00000001_1.JPEG"
+    path.write_bytes(data)
+    with pytest.raises(imagenet.UnreadableImage) as caught:
+        imagenet.decode_image(path, 64)
+    assert caught.value.reason == reason and reason in imagenet.SKIP_REASONS
+
+
+def _png_of(jpeg: Path) -> bytes:
+    """A real ImageNet photo re-encoded as PNG (lossless: it decodes to the JPEG's pixels)."""
+    from PIL import Image
+
+    with Image.open(jpeg) as image:
+        return _encoded(np.asarray(image.convert("RGB")), "PNG")
+
+
+def _root_with(folder: Path, train_root: Path, classes, extras: dict[str, bytes]) -> Path:
+    """``classes`` copied from the sample in ImageNet's layout, plus ``extras`` (name -> bytes)."""
+    for synset in classes:
+        shutil.copytree(train_root / synset, folder / synset)
+    for name, data in extras.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
 @needs_sample
-def test_corrupt_jpegs_are_skipped_and_counted(tmp_path, train_root, classes):
-    root = tmp_path / "root"
-    for synset in classes[:2]:
-        (root / synset).mkdir(parents=True)
-        source = next((train_root / synset).iterdir())
-        shutil.copy(source, root / synset / source.name)
-    good = next((root / classes[0]).iterdir()).read_bytes()
-    (root / classes[0] / "zz_truncated.JPEG").write_bytes(good[: len(good) // 3])
-    (root / classes[1] / "zz_garbage.JPEG").write_bytes(b"not a jpeg at all")
+def test_skipped_and_converted_files_are_recorded_in_the_shard(tmp_path, train_root, classes):
+    first, second = classes[:2]
+    photo = next((train_root / classes[5]).iterdir())
+    good = next((train_root / first).iterdir()).read_bytes()
+    root = _root_with(
+        tmp_path / "root",
+        train_root,
+        [first, second],
+        {
+            f"{first}/{first}_zz_png.JPEG": _png_of(photo),
+            f"{first}/{first}_zz_truncated.JPEG": good[: len(good) // 3],
+            f"{second}/{second}_zz_cmyk.JPEG": _encoded(_photo(), "JPEG", "CMYK"),
+            f"{second}/{second}_zz_empty.JPEG": b"",
+            f"{second}/{second}_zz_garbage.JPEG": b"not a jpeg at all",
+        },
+    )
     settings = _settings(root=str(root), fraction=1.0, n_shards=1)
     manifest = imagenet.build_manifest(settings)
-    assert len(manifest.files) == 4
-    counts = imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
-    assert counts == {"n_images": 2, "n_corrupt": 2}
+    assert len(manifest.files) == 7
+    record = imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
+    assert record.n_images == 4 and record.n_files == 7
+    assert record.describe() == (
+        "3 of 7 files skipped (1 corrupt, 1 empty, 1 not an image), "
+        "2 converted (1 CMYK JPEG, 1 PNG)"
+    )
+    assert imagenet.read_ingest_record(tmp_path / "shard.h5") == record
     shard = imagenet.open_shard(tmp_path / "shard.h5")
-    assert shard.n_images == 2 and shard.n_corrupt == 2
+    assert shard.n_images == 4
     with h5py.File(tmp_path / "shard.h5") as handle:
-        corrupt = sorted(name.decode() for name in handle["corrupt_files"][()])
-    assert corrupt == [f"{classes[0]}/zz_truncated.JPEG", f"{classes[1]}/zz_garbage.JPEG"]
+        text = {
+            name: [v.decode() for v in handle[name][()]]
+            for name in handle
+            if name.startswith(("skipped", "converted"))
+        }
+        attrs = dict(handle.attrs)
+        png_pixels = handle["images"][shard.files.index(f"{first}/{first}_zz_png.JPEG")]
+    assert text["skipped_files"] == [
+        f"{first}/{first}_zz_truncated.JPEG",
+        f"{second}/{second}_zz_empty.JPEG",
+        f"{second}/{second}_zz_garbage.JPEG",
+    ]
+    assert text["skipped_reasons"] == ["corrupt", "empty", "not an image"]
+    assert "JPEG does not decode" in text["skipped_details"][0]
+    assert text["converted_files"] == [
+        f"{first}/{first}_zz_png.JPEG",
+        f"{second}/{second}_zz_cmyk.JPEG",
+    ]
+    assert text["converted_from"] == ["PNG", "CMYK JPEG"]
+    assert (attrs["n_files"], attrs["n_skipped"], attrs["n_converted"]) == (7, 3, 2)
+    # The PNG named .JPEG holds the photo's own pixels: converted faithfully, not re-compressed.
+    np.testing.assert_array_equal(png_pixels, imagenet.load_rgb(photo, 256))
+    summary = imagenet.ingest_summary([tmp_path / "shard.h5", tmp_path / "shard.h5"])
+    assert summary["n_shards"] == 2 and summary["n_files"] == 14 and summary["n_images"] == 8
+    assert summary["skipped_reasons"] == {"corrupt": 2, "empty": 2, "not an image": 2}
+    assert summary["converted_from"] == {"CMYK JPEG": 2, "PNG": 2}
+    assert summary["converted"][0] == {"file": f"{first}/{first}_zz_png.JPEG", "from": "PNG"}
+    assert summary["skipped"][1]["reason"] == "empty"
+
+
+@needs_sample
+def test_a_file_gone_since_the_manifest_stops_the_ingest(tmp_path, train_root, classes):
+    root = _root_with(tmp_path / "root", train_root, classes[:2], {})
+    settings = _settings(root=str(root), fraction=1.0, n_shards=1)
+    manifest = imagenet.build_manifest(settings)
+    (root / manifest.files[1]).unlink()
+    with pytest.raises(imagenet.IngestError, match=f"{manifest.files[1]}: listed in the manifest"):
+        imagenet.write_shard(tmp_path / "shard.h5", manifest, 0, settings)
+
+
+def test_a_shard_from_before_the_record_is_refused_by_the_summary(tmp_path):
+    old = tmp_path / "shard_0000.h5"
+    with h5py.File(old, "w") as handle:
+        handle.attrs["n_corrupt"] = 0
+    with pytest.raises(h5io.ArtifactError, match="shard_0000.h5: shard written before ingest"):
+        imagenet.ingest_summary([old])
 
 
 @needs_sample
@@ -182,11 +338,7 @@ def _special(name: str, kind: bytes, linkname: str = ""):
 
 
 def _jpeg() -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((40, 50, 3), 120, np.uint8)).save(buffer, format="JPEG")
-    return buffer.getvalue()
+    return _encoded(np.full((40, 50, 3), 120, np.uint8), "JPEG")
 
 
 def _training_archive(path: Path, inner_members_by_class: dict) -> Path:
@@ -565,24 +717,62 @@ def test_a_bad_imagenet_section_stops_the_workflow_in_one_line(tmp_path):
     )
 
 
+@pytest.fixture(scope="module")
+def odd_root(tmp_path_factory, train_root, classes):
+    """The 20 classes with a PNG named .JPEG (a photo of class 21) and an empty file among them.
+
+    Both fall in shard 0000 of two (22 files: 11 a shard), which therefore prints one line.
+    """
+    photo = next((train_root / sorted(p.name for p in train_root.iterdir())[N_CLASSES]).iterdir())
+    return _root_with(
+        tmp_path_factory.mktemp("odd_root"),
+        train_root,
+        classes,
+        {
+            f"{classes[2]}/{classes[2]}_zz_png.JPEG": _png_of(photo),
+            f"{classes[3]}/{classes[3]}_zz_empty.JPEG": b"",
+        },
+    )
+
+
+ODD_LINE = "ingest shard 0000: 1 of 11 files skipped (empty), 1 converted (PNG)"
+
+
+def _assert_the_odd_files_are_counted(folder: Path, run, classes) -> None:
+    """The one line in Snakemake's output, and the record of shard 0000 (shard 0001 has none)."""
+    output = run.stdout + run.stderr
+    assert [line for line in output.splitlines() if line.startswith("ingest shard")] == [ODD_LINE]
+    record = imagenet.read_ingest_record(folder / "results/imagenet/shards/shard_0000.h5")
+    assert record.skipped == [(f"{classes[3]}/{classes[3]}_zz_empty.JPEG", "empty", "0 bytes")]
+    assert record.converted == [(f"{classes[2]}/{classes[2]}_zz_png.JPEG", "PNG")]
+    assert (
+        imagenet.read_ingest_record(folder / "results/imagenet/shards/shard_0001.h5").describe()
+        is None
+    )
+
+
 @needs_sample
 @pytest.mark.slow
-def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
+def test_the_imagenet_chain_runs_end_to_end(tmp_path, odd_root, classes):
     section = _subset_section(classes, n_queries=300) | {
         "seeds": [
             {"name": "first", "synset": classes[0], "index": 0},
             {
                 "name": "by_path",
                 "path": f"$IMAGENET_ROOT/{classes[1]}/"
-                + sorted(p.name for p in (train_root / classes[1]).iterdir())[0],
+                + sorted(p.name for p in (odd_root / classes[1]).iterdir())[0],
             },
         ],
     }
     config = _workflow_config(tmp_path, section)
-    env = dict(os.environ, IMAGENET_ROOT=str(train_root))
+    env = dict(os.environ, IMAGENET_ROOT=str(odd_root))
     run = _snakemake(tmp_path, config, "imagenet", env=env)
     assert run.returncode == 0, run.stderr[-4000:]
+    _assert_the_odd_files_are_counted(tmp_path, run, classes)
     summary = json.loads((tmp_path / "results/imagenet/index/summary.json").read_text())
+    ingest = summary["ingest"]
+    assert (ingest["n_files"], ingest["n_images"], ingest["n_shards"]) == (22, 21, 2)
+    assert ingest["skipped_reasons"] == {"empty": 1} and ingest["converted_from"] == {"PNG": 1}
     for key in (
         "n_images",
         "n_patches",
@@ -594,7 +784,7 @@ def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
         "peak_rss_mb",
     ):
         assert key in summary
-    assert summary["n_images"] == 16 and summary["n_patches"] == 16 * 289
+    assert summary["n_images"] == 17 and summary["n_patches"] == 17 * 289  # 21 less 4 held out
     assert summary["recall_at_1"] == 1.0  # Flat + exact re-ranking is exact
     with h5py.File(tmp_path / "results/imagenet/sources/first.h5") as handle:
         assert handle["sources"].shape == (625, 224, 224, 3)
@@ -617,11 +807,12 @@ def test_the_imagenet_chain_runs_end_to_end(tmp_path, train_root, classes):
 
 @needs_sample
 @pytest.mark.slow
-def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_root, classes):
+def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, odd_root, classes):
     """collide_imagenet (micro and macro) and interpolate_imagenet through the real DAG.
 
     VGG-16 with random weights at a 48-pixel input (the fc1 layer is then 512 -> 4096) and
-    a 3x3 query grid, so the chain takes minutes on two cores, not hours.
+    a 3x3 query grid, so the chain takes minutes on two cores, not hours. The root holds a
+    PNG named .JPEG and an empty file: the section's summary and page count them.
     """
     section = _subset_section(classes, n_queries=50) | {
         "query": {"seed_size": 48, "grid": 3, "step": 8, "window": 48},
@@ -662,9 +853,10 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
         "interpolate": {"n_samples": 20, "n_dataset_images": 10, "batch_size": 10},
     }
     config_path.write_text(yaml.safe_dump(config))
-    env = dict(os.environ, IMAGENET_ROOT=str(train_root))
+    env = dict(os.environ, IMAGENET_ROOT=str(odd_root))
     run = _snakemake(tmp_path, config_path, env=env)
     assert run.returncode == 0, run.stderr[-4000:]
+    _assert_the_odd_files_are_counted(tmp_path, run, classes)
     corner_keys = {"seed_image", "target_image", "corners", "negative_units", "loss_pos"}
     corner_keys |= {"preact_corners", "flipped_units", "corner_probabilities", "corner_classes"}
     macro_keys = {"loss_tv", "initial_image", "top_sources", "top_source_images", "weight_max"}
@@ -693,6 +885,17 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, train_roo
     assert not {"collisions_mnist", "szegedy", "fooling", "defences"} & set(summary)
     assert not (tmp_path / "results/models").exists()
     assert set(summary["collisions_imagenet"]["experiments"]) == {"micro_case", "macro_case"}
-    assert summary["index"]["recall_at_1"] == 1.0
+    assert summary["index"]["recall_at_1"] == 1.0 and "ingest" not in summary["index"]
+    ingest = summary["collisions_imagenet"]["ingest"]
+    assert (ingest["n_files"], ingest["n_images"], ingest["n_skipped"]) == (22, 21, 1)
+    assert ingest["skipped"] == [
+        {"file": f"{classes[3]}/{classes[3]}_zz_empty.JPEG", "reason": "empty", "detail": "0 bytes"}
+    ]
+    assert ingest["converted"] == [
+        {"file": f"{classes[2]}/{classes[2]}_zz_png.JPEG", "from": "PNG"}
+    ]
     page = (tmp_path / "results/report/report.html").read_text()
     assert "micro_case — not comparable to the paper (random)" in page
+    ingest_html = page[page.index("<h3>ImageNet ingest</h3>") : page.index("ImageNet patch index")]
+    for shown in ("<td>22</td><td>21</td><td>1 (1 empty)</td><td>1 (1 PNG)</td>", "_zz_png.JPEG"):
+        assert shown in ingest_html, shown

@@ -378,6 +378,30 @@ def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
     section = page[page.index("ImageNet patch index") :]
     for shown in ("274,550", "PCA64,HNSW32 efSearch=64", "0.976", "3,779", "46.1", "82x", "CPU"):
         assert shown in section, shown
+    assert "Skipped and converted files were not recorded" in page  # an older index summary
+
+
+def test_the_ingest_s_skipped_and_converted_files_are_shown(artifacts: dict) -> None:
+    summary = _summary(artifacts) | {"index": {}}  # the ingest is shown beside the index
+    skipped = [
+        {"file": f"n1/n1_{i}.JPEG", "reason": "empty", "detail": "0 bytes"} for i in range(24)
+    ]
+    summary["ingest"] = {
+        "n_shards": 4,
+        "n_files": 1025,
+        "n_images": 1000,
+        "n_skipped": 25,
+        "skipped_reasons": {"empty": 24, "not an image": 1},
+        "n_converted": 1,
+        "converted_from": {"PNG": 1},
+        "skipped": skipped + [{"file": "n2/n2_x.JPEG", "reason": "not an image", "detail": "d"}],
+        "converted": [{"file": "n3/n3_<png>.JPEG", "from": "PNG"}],
+    }
+    page = report._ingest_section(summary)
+    for shown in ("1,025", "1,000", "25 (24 empty, 1 not an image)", "1 (1 PNG)", "skipped: empty"):
+        assert shown in page, shown
+    assert page.count("<tr") == 2 + 1 + 20  # two headers, the totals, 20 of the 26 files
+    assert "and 6 more" in page and "n3_&lt;png&gt;" not in page
 
 
 def test_missing_dataset_names_file_and_dataset(artifacts: dict) -> None:

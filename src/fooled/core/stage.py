@@ -8,7 +8,8 @@ files, with no Snakemake object and no script.
 Each rule's log records the host, the SLURM job id when there is one (so a
 user can match outputs to cluster jobs) and the stage's progress; an expected
 failure (bad input, corrupt artifact, failed download) ends the job with one
-line naming the cause instead of a traceback.
+line naming the cause instead of a traceback. What the person running the workflow must
+see although the job succeeded is printed as one line too (:func:`notice`).
 """
 
 from __future__ import annotations
@@ -118,6 +119,16 @@ def stage_log(log_path: str, name: str) -> Iterator[logging.Logger]:
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+
+
+def notice(logger: logging.Logger, message: str) -> None:
+    """Log ``message`` and print it as one line to the job's stderr, which Snakemake shows.
+
+    The stage's log goes to the rule's log file only; a notice is for what the person
+    running the workflow must see without opening logs (input that was skipped).
+    """
+    logger.warning("%s", message)
+    print(message, file=sys.stderr, flush=True)
 
 
 def fail(logger: logging.Logger, name: str, error: BaseException) -> None:

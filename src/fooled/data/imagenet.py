@@ -11,7 +11,9 @@ the only copy of the pixels: patches are cut from them on demand
 
 Failures name their cause in one line: a class missing from the root, an
 archive member that would escape the extraction folder, a truncated shard.
-A JPEG that does not decode is skipped and *counted* in its shard.
+Files are told by content, not name: an image in another format than JPEG (a PNG named
+.JPEG) or a CMYK JPEG is converted to RGB, and an empty, non-image or corrupt file is skipped;
+both are recorded in the shard, summed in the index summary and printed by the job.
 """
 
 from __future__ import annotations
@@ -333,24 +335,143 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 # --------------------------------------------------------------------------- decoding
 
+# Formats are told by content (PIL reads the first bytes: a JPEG starts FF D8 FF), never by the
+# file's name. A JPEG in RGB or grey is decoded as it is; any other raster format PIL reads here,
+# and CMYK JPEGs, become RGB and are *counted* as converted (ILSVRC-2012's training set holds a
+# PNG named .JPEG and CMYK JPEGs). Other content (EPS, PDF, HTML, random bytes) is not an image.
+RASTER_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
+# Pillow's JPEG reader names a JPEG with a multi-picture extension (cameras write it) MPO.
+JPEG_FORMATS = ("JPEG", "MPO")
+SKIP_REASONS = ("empty", "not an image", "corrupt", "unsupported pixels")
 
-def load_rgb(source: str | os.PathLike[str] | bytes, size: int) -> np.ndarray:
-    """Decode a JPEG to RGB and resize it to ``size`` x ``size`` (bilinear), as uint8.
 
-    Grey and CMYK JPEGs (ImageNet holds both) become RGB. A file that does not
-    decode completely raises :class:`OSError` (truncated data included).
+class UnreadableImage(OSError):
+    """A file that yields no image; ``reason`` is one of :data:`SKIP_REASONS`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    pixels: np.ndarray  # (size, size, 3) uint8
+    converted_from: str | None  # None for an RGB or grey JPEG; else "PNG", "CMYK JPEG", ...
+
+
+def _converted_from(image_format: str, mode: str) -> str | None:
+    if image_format not in JPEG_FORMATS:
+        return image_format
+    return None if mode in ("RGB", "L") else f"{mode} JPEG"
+
+
+def _to_rgb(image):
+    """RGB pixels of any 8-bit mode, and of 16-bit grey scaled to 8 bits (Pillow would clip it)."""
+    from PIL import Image
+
+    if image.mode.startswith("I;16"):
+        grey = (np.asarray(image).astype(np.uint32) * 255 + 32767) // 65535
+        return Image.fromarray(grey.astype(np.uint8)).convert("RGB")
+    if image.mode in ("I", "F"):
+        raise UnreadableImage(
+            "unsupported pixels", f"{image.format} with {image.mode} pixels has no 8-bit range"
+        )
+    return image.convert("RGB")
+
+
+def decode_image(source: str | os.PathLike[str] | bytes, size: int) -> DecodedImage:
+    """Decode an image by its content to RGB, resized to ``size`` x ``size`` (bilinear), uint8.
+
+    Raises :class:`UnreadableImage` for an empty file, content that is no raster image, or an
+    image that does not decode completely (truncated data included). A file that cannot be
+    read at all (missing, no permission) raises its own :class:`OSError`.
     """
     from PIL import Image, UnidentifiedImageError
 
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if not data:
+        raise UnreadableImage("empty", "0 bytes")
+    image_format = "unknown"
     try:
-        with Image.open(handle) as image:
+        with Image.open(io.BytesIO(data), formats=RASTER_FORMATS) as image:
+            image_format, mode = str(image.format), image.mode
             image.load()
-            rgb = image.convert("RGB")
-    except (UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise OSError(f"not a decodable image ({error})") from error
+            rgb = _to_rgb(image)
+    except UnidentifiedImageError as error:
+        raise UnreadableImage(
+            "not an image", f"{len(data)} bytes starting {data[:8].hex(' ')}"
+        ) from error
+    except UnreadableImage:
+        raise
+    except (OSError, EOFError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        message = " ".join(str(error).split())
+        raise UnreadableImage("corrupt", f"{image_format} does not decode ({message})") from error
     resized = rgb.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(resized, dtype=np.uint8)
+    return DecodedImage(np.asarray(resized, dtype=np.uint8), _converted_from(image_format, mode))
+
+
+def load_rgb(source: str | os.PathLike[str] | bytes, size: int) -> np.ndarray:
+    """The pixels of :func:`decode_image` (seed and target images, whatever their format)."""
+    return decode_image(source, size).pixels
+
+
+@dataclass(frozen=True)
+class IngestRecord:
+    """What the ingest did with its files: how many, which were skipped and which converted."""
+
+    n_files: int
+    skipped: list[tuple[str, str, str]]  # (file, reason, detail)
+    converted: list[tuple[str, str]]  # (file, converted from)
+
+    @property
+    def n_images(self) -> int:
+        return self.n_files - len(self.skipped)
+
+    def skipped_counts(self) -> dict[str, int]:
+        return _counts(reason for _, reason, _ in self.skipped)
+
+    def converted_counts(self) -> dict[str, int]:
+        return _counts(source for _, source in self.converted)
+
+    def describe(self) -> str | None:
+        """``2 of 250 files skipped (1 empty, 1 not an image), 1 converted (PNG)``, or None."""
+        parts: list[str] = []
+        for count, verb, kinds in (
+            (len(self.skipped), "skipped", self.skipped_counts()),
+            (len(self.converted), "converted", self.converted_counts()),
+        ):
+            if count:
+                of_files = "" if parts else f" of {self.n_files} files"
+                parts.append(f"{count}{of_files} {verb} ({_listed(kinds)})")
+        return ", ".join(parts) or None
+
+    def summary(self) -> dict[str, Any]:
+        """The ``ingest`` entry of the index summary (docs/artifacts.md)."""
+        return {
+            "n_files": self.n_files,
+            "n_images": self.n_images,
+            "n_skipped": len(self.skipped),
+            "skipped_reasons": self.skipped_counts(),
+            "n_converted": len(self.converted),
+            "converted_from": self.converted_counts(),
+            "skipped": [{"file": f, "reason": r, "detail": d} for f, r, d in self.skipped],
+            "converted": [{"file": f, "from": source} for f, source in self.converted],
+        }
+
+
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _listed(counts: Mapping[str, int]) -> str:
+    """``PNG`` for one kind, ``1 empty, 1 not an image`` for several."""
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{n} {name}" for name, n in counts.items())
 
 
 def write_shard(
@@ -359,14 +480,18 @@ def write_shard(
     shard: int,
     settings: Mapping[str, Any],
     logger: logging.Logger = LOGGER,
-) -> dict[str, int]:
-    """Decode and resize one shard's images; corrupt JPEGs are skipped, logged and counted."""
+) -> IngestRecord:
+    """Decode and resize one shard's images; skipped and converted files are logged and recorded.
+
+    A file listed in the manifest that cannot be read at all stops the job naming it: the
+    root changed since the manifest was made.
+    """
     size = settings["image_size"]
     members = np.flatnonzero(manifest.shards == shard)
     root = Path(manifest.root)
     kept: list[int] = []
-    corrupt: list[str] = []
-    reasons: list[str] = []
+    skipped: list[tuple[str, str, str]] = []
+    converted: list[tuple[str, str]] = []
     with h5io.atomic_h5(path) as out:
         images = out.create_dataset(
             "images",
@@ -382,14 +507,20 @@ def write_shard(
         for position in members:
             relative = manifest.files[position]
             try:
-                pixels = load_rgb(root / relative, size)
-            except OSError as error:
-                message = " ".join(str(error).split())
-                logger.warning("skipped corrupt image %s: %s", relative, message)
-                corrupt.append(relative)
-                reasons.append(message)
+                decoded = decode_image(root / relative, size)
+            except UnreadableImage as error:
+                logger.warning("skipped %s: %s", relative, error)
+                skipped.append((relative, error.reason, error.detail))
                 continue
-            images[len(kept)] = pixels
+            except OSError as error:
+                raise IngestError(
+                    f"{root / relative}: listed in the manifest but unreadable ({error}); "
+                    "did the root change since the manifest was made?"
+                ) from error
+            if decoded.converted_from is not None:
+                logger.warning("converted %s from %s to RGB", relative, decoded.converted_from)
+                converted.append((relative, decoded.converted_from))
+            images[len(kept)] = decoded.pixels
             kept.append(int(position))
         images.resize(len(kept), axis=0)
         kept_array = np.asarray(kept, np.int64)
@@ -397,21 +528,75 @@ def write_shard(
         out.create_dataset("labels", data=manifest.labels[kept_array])
         out.create_dataset("synsets", data=_strings([manifest.synsets[i] for i in kept]))
         out.create_dataset("files", data=_strings([manifest.files[i] for i in kept]))
-        out.create_dataset("corrupt_files", data=_strings(corrupt))
-        out.create_dataset("corrupt_reasons", data=_strings(reasons))
+        for name, column in (
+            ("skipped_files", [f for f, _, _ in skipped]),
+            ("skipped_reasons", [r for _, r, _ in skipped]),
+            ("skipped_details", [d for _, _, d in skipped]),
+            ("converted_files", [f for f, _ in converted]),
+            ("converted_from", [source for _, source in converted]),
+        ):
+            out.create_dataset(name, data=_strings(column))
         h5io.set_attrs(out, h5io.provenance(dict(settings), seeds={"sample": settings["seed"]}))
         h5io.set_attrs(
             out,
             {
                 "shard": shard,
+                "n_files": len(members),
                 "n_images": len(kept),
-                "n_corrupt": len(corrupt),
+                "n_skipped": len(skipped),
+                "n_converted": len(converted),
                 "image_size": size,
                 "root": manifest.root,
             },
         )
-    logger.info("shard %d: %d images, %d corrupt skipped", shard, len(kept), len(corrupt))
-    return {"n_images": len(kept), "n_corrupt": len(corrupt)}
+    record = IngestRecord(len(members), skipped, converted)
+    logger.info("shard %d: %d images; %s", shard, len(kept), record.describe() or "nothing skipped")
+    return record
+
+
+_RECORD_DATASETS = [
+    "skipped_files",
+    "skipped_reasons",
+    "skipped_details",
+    "converted_files",
+    "converted_from",
+]
+
+
+def read_ingest_record(path: str | os.PathLike[str]) -> IngestRecord:
+    """A shard's skipped and converted files; a shard from before they were recorded is refused."""
+    attrs = h5io.read_attrs(path)
+    if "n_converted" not in attrs:
+        raise h5io.ArtifactError(
+            f"{path}: shard written before ingest recorded skipped and converted files; delete "
+            "results/imagenet/shards and rerun to ingest again"
+        )
+    arrays = {
+        name: _decode(values) for name, values in h5io.read_arrays(path, _RECORD_DATASETS).items()
+    }
+    return IngestRecord(
+        int(attrs["n_files"]),
+        list(
+            zip(
+                arrays["skipped_files"],
+                arrays["skipped_reasons"],
+                arrays["skipped_details"],
+                strict=True,
+            )
+        ),
+        list(zip(arrays["converted_files"], arrays["converted_from"], strict=True)),
+    )
+
+
+def ingest_summary(paths: Sequence[str | os.PathLike[str]]) -> dict[str, Any]:
+    """Every shard's record, added up: the ``ingest`` entry of the index summary."""
+    records = [read_ingest_record(path) for path in paths]
+    total = IngestRecord(
+        sum(r.n_files for r in records),
+        [item for r in records for item in r.skipped],
+        [item for r in records for item in r.converted],
+    )
+    return {"n_shards": len(records), **total.summary()}
 
 
 @dataclass
@@ -423,7 +608,6 @@ class Shard:
     labels: np.ndarray
     files: list[str]
     manifest_index: np.ndarray
-    n_corrupt: int
 
 
 def open_shard(path: str | os.PathLike[str]) -> Shard:
@@ -448,7 +632,6 @@ def open_shard(path: str | os.PathLike[str]) -> Shard:
         labels=arrays["labels"],
         files=_decode(arrays["files"]),
         manifest_index=arrays["manifest_index"],
-        n_corrupt=int(attrs.get("n_corrupt", 0)),
     )
 
 

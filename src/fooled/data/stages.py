@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from fooled.core import h5io
-from fooled.core.stage import Job
+from fooled.core.stage import Job, notice
 from fooled.data import imagenet, patch_index, patch_search, patches, sources
 from fooled.data.mnist import download_mnist as fetch_mnist
 from fooled.data.mnist import resolve_mirrors
@@ -55,7 +55,12 @@ def imagenet_manifest(job: Job, logger: logging.Logger) -> None:
 def ingest_imagenet(job: Job, logger: logging.Logger) -> None:
     settings = dict(job.params.settings)
     manifest = imagenet.read_manifest(job.input.manifest)
-    imagenet.write_shard(job.output.shard, manifest, int(job.wildcards.shard), settings, logger)
+    record = imagenet.write_shard(
+        job.output.shard, manifest, int(job.wildcards.shard), settings, logger
+    )
+    described = record.describe()
+    if described:  # one line in Snakemake's output for each shard that skipped or converted
+        notice(logger, f"ingest shard {job.wildcards.shard}: {described}")
 
 
 def extract_patches(job: Job, logger: logging.Logger) -> None:
@@ -120,7 +125,8 @@ def evaluate_index(job: Job, logger: logging.Logger) -> None:
     """Recall@1 against exact search and the time per seed image, in the configured mode.
 
     Queries are patches of the held-out images (never in the database), cut on the
-    authors' seed grid; the summary is the report's ``index`` section.
+    authors' seed grid; the summary is the report's ``index`` section, with the shards'
+    skipped and converted files added up under ``ingest``.
     """
     settings = dict(job.params.settings)
     index_settings, patch_map, store = patch_index.open_database(
@@ -142,6 +148,7 @@ def evaluate_index(job: Job, logger: logging.Logger) -> None:
         "search_seconds": found.search_seconds,
         "rerank_seconds": found.rerank_seconds,
         "exact_seconds": truth.seconds,
+        "ingest": imagenet.ingest_summary(job.input.shards),
     }
     inputs = {"patch_map": job.input.patch_map}
     if search.mode == "approximate":

@@ -537,6 +537,58 @@ def _provenance_section(summary: Mapping[str, Any], provenance: Mapping[str, Any
     return "".join(parts)
 
 
+_LISTED_FILES = 20  # the report lists this many skipped or converted files; summary.json all
+
+
+def _ingest_section(summary: Mapping[str, Any]) -> str:
+    """How many files the ImageNet ingest read, skipped (why) and converted (from what)."""
+    if "index" not in summary:
+        return ""
+    ingest = summary.get("ingest")
+    parts = ["<h3>ImageNet ingest</h3>"]
+    if not ingest:
+        parts.append(
+            "<p class='note'>Skipped and converted files were not recorded: the database was "
+            "ingested by an older version (delete <code>results/imagenet/shards</code> and "
+            "rerun to record them).</p>"
+        )
+        return "".join(parts)
+
+    def kinds(count: int, counts: Mapping[str, int]) -> str:
+        listed = ", ".join(f"{n} {name}" for name, n in counts.items())
+        return f"{count:,} ({listed})" if count else "0"
+
+    parts.append(
+        "<p class='note'>Files are told by their content, not their name. Images in another "
+        "format than JPEG (a PNG named .JPEG) and CMYK JPEGs are converted to RGB (alpha "
+        "dropped) and kept; empty files, files that are no image and images that do not "
+        "decode completely are skipped. Each shard records both "
+        "(<code>skipped_*</code>, <code>converted_*</code>), and each ingest job that skipped "
+        "or converted a file printed one line.</p>"
+    )
+    row = [
+        f"{ingest['n_files']:,}",
+        f"{ingest['n_images']:,}",
+        kinds(ingest["n_skipped"], ingest["skipped_reasons"]),
+        kinds(ingest["n_converted"], ingest["converted_from"]),
+        str(ingest["n_shards"]),
+    ]
+    header = ("files sampled", "images ingested", "skipped", "converted to RGB", "shards")
+    parts.append(table(header, [("bad" if ingest["n_skipped"] else "", row)]))
+    files = [
+        ("bad", [item["file"], f"skipped: {item['reason']}", item["detail"]])
+        for item in ingest["skipped"]
+    ] + [("", [item["file"], f"converted from {item['from']}", ""]) for item in ingest["converted"]]
+    if files:
+        parts.append(table(("file", "what happened", "detail"), files[:_LISTED_FILES]))
+    if len(files) > _LISTED_FILES:
+        parts.append(
+            f"<p class='note'>and {len(files) - _LISTED_FILES:,} more: every file is listed "
+            "under <code>ingest</code> in this section's summary.json.</p>"
+        )
+    return "".join(parts)
+
+
 def _index_section(summary: Mapping[str, Any]) -> str:
     """The patch search's recall and speed (rule evaluate_index), in either mode, if run."""
     index = summary.get("index")
@@ -703,10 +755,11 @@ def render_imagenet_section(
     provenance: Mapping[str, Any],
     figures: Figures,
 ) -> str:
-    """The collisions_imagenet section: Tables 2-4 beside the paper, the patch index, details."""
+    """The collisions_imagenet section: Tables 2-4, the ingest, the patch index, details."""
     parts = [
         "<h2>Feature collisions on ImageNet (Li, Zhang, Malik; Tables 2-4)</h2>",
         tables_imagenet.tables_section(summary),
+        _ingest_section(summary),
         _index_section(summary),
     ]
     parts += _details(
