@@ -39,4 +39,4 @@ rule all:
     input:
         "results/report/report.html",
         "results/report/summary.json",
-        [str(path) for path in DAMAGED],
+        damaged_targets,

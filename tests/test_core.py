@@ -126,6 +126,10 @@ def test_an_artifact_records_its_checksum_and_a_truncation_is_found(tmp_path):
         h5io.read_arrays(path, ["x"])
 
 
+def _everything_producible(path: Path) -> bool:
+    return True
+
+
 def test_a_changed_byte_is_found_and_the_damaged_file_moved_aside(tmp_path):
     path = tmp_path / "results" / "b.h5"
     _artifact(path)
@@ -136,20 +140,89 @@ def test_a_changed_byte_is_found_and_the_damaged_file_moved_aside(tmp_path):
     os.utime(path, ns=(5, 5))
     assert path.stat().st_size == size
     assert "SHA-256 differs" in integrity.check(path)
+    found = integrity.survey([tmp_path / "results"])
+    assert [damage.path for damage in found.damaged] == [path] and path.is_file()  # read-only
     lines = []
-    moved = integrity.rebuild_damaged([tmp_path / "results"], log=lines.append)
-    assert moved == [path] and not path.exists()
+    targets = integrity.repair(
+        found, dry_run=False, producible=_everything_producible, log=lines.append
+    )
+    assert targets == [str(path)] and not path.exists()
     assert (path.parent / "b.h5.damaged").is_file()
     assert lines and lines[0].startswith(f"{path}: damaged")
     assert not integrity.record_path(path).exists()
 
 
-def test_stale_records_of_missing_files_are_dropped(tmp_path):
-    path = tmp_path / "c.h5"
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+def test_a_dry_run_moves_nothing(tmp_path):
+    path = tmp_path / "results" / "d.h5"
     _artifact(path)
-    path.unlink()
-    assert integrity.rebuild_damaged([tmp_path]) == []
-    assert not integrity.record_path(path).exists()
+    with open(path, "r+b") as handle:
+        handle.truncate(path.stat().st_size // 2)
+    touched = tmp_path / "results" / "touched.h5"
+    _artifact(touched)
+    os.utime(touched, ns=(7, 7))  # intact, record stale: refreshed by a run, not a dry run
+    before = _listing(path.parent)
+    lines = []
+    targets = integrity.repair(
+        integrity.survey([tmp_path]),
+        dry_run=True,
+        producible=_everything_producible,
+        log=lines.append,
+    )
+    assert targets == [] and _listing(path.parent) == before
+    assert "a run (not a dry run) moves it" in lines[0]
+    integrity.repair(integrity.survey([tmp_path]), dry_run=False, producible=lambda _: True)
+    assert integrity.survey([tmp_path]).touched == []
+
+
+def test_a_file_moved_aside_stays_known_until_it_is_made_again(tmp_path):
+    path = tmp_path / "results" / "e.h5"
+    _artifact(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(100)
+    integrity.repair(integrity.survey([tmp_path]), dry_run=False, producible=_everything_producible)
+    # The run stopped before making it again: the next start still asks for it, dry or not.
+    for dry_run in (True, False):
+        found = integrity.survey([tmp_path])
+        assert [damage.path for damage in found.damaged] == [path] and found.damaged[0].moved
+        targets = integrity.repair(found, dry_run=dry_run, producible=_everything_producible)
+        assert targets == [str(path)]
+    _artifact(path)  # made again
+    assert integrity.survey([tmp_path]).damaged == []
+
+
+def test_damage_without_a_record_is_found_by_opening_the_file(tmp_path):
+    h5 = tmp_path / "results" / "f.h5"
+    _artifact(h5)
+    integrity.record_path(h5).unlink()
+    with open(h5, "r+b") as handle:
+        handle.truncate(h5.stat().st_size // 2)
+    keras_file = tmp_path / "results" / "model.keras"
+    keras_file.write_bytes(os.urandom(20_000))
+    good = tmp_path / "results" / "good.h5"
+    _artifact(good)
+    integrity.record_path(good).unlink()  # no record, but opens: not damaged
+    found = {damage.path: damage.reason for damage in integrity.survey([tmp_path]).damaged}
+    assert set(found) == {h5, keras_file}
+    assert found[h5].startswith("not a readable HDF5 file")
+    assert found[keras_file].startswith("not a readable Keras file")
+
+
+def test_a_damaged_file_no_rule_makes_is_left_alone(tmp_path):
+    path = tmp_path / "results" / "g.h5"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not hdf5")
+    lines = []
+    targets = integrity.repair(
+        integrity.survey([tmp_path]),
+        dry_run=False,
+        producible=lambda _: False,
+        log=lines.append,
+    )
+    assert targets == [] and path.is_file() and "no rule of this configuration" in lines[0]
 
 
 def test_a_keras_file_cut_short_is_named_with_its_remedy(tmp_path):

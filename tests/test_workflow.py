@@ -191,6 +191,66 @@ def test_a_damaged_artifact_is_rebuilt_not_failed_on(tiny_run):
     assert downstream.is_file() and (damaged.parent / "three_to_seven.h5.damaged").is_file()
 
 
+def _disk(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under results/ and resources/: size and mtime (what a dry run must keep)."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for top in ("results", "resources")
+        for path in (folder / top).rglob("*")
+        if path.is_file()
+    }
+
+
+@pytest.mark.slow
+def test_a_damaged_file_is_never_forgotten(tiny_run):
+    """Damage, a dry run (changes nothing), a run that stops before the rebuild (here
+    --until an unrelated rule), then a run: the file and what depends on it are made again."""
+    damaged = tiny_run / "results/defences/fgsm.h5"
+    score = tiny_run / "results/defences/score.h5"
+    good = _datasets(damaged)
+    damaged.write_bytes(os.urandom(20_000))
+    score_before = score.stat().st_mtime_ns
+
+    before = _disk(tiny_run)
+    run = snakemake(tiny_run, "--dry-run")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "results/defences/fgsm.h5: damaged" in run.stdout + run.stderr
+    assert _disk(tiny_run) == before  # a dry run moves nothing
+
+    run = snakemake(tiny_run, "--until", "train_mlp")  # moves it aside, stops before remaking it
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not damaged.exists() and (damaged.parent / "fgsm.h5.damaged").is_file()
+
+    run = snakemake(tiny_run, "--dry-run")  # still known: the dry run plans its rebuild
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert re.search(r"^rule defences_fgsm:", run.stdout, re.MULTILINE), run.stdout[-3000:]
+    assert "Nothing to be done" not in run.stdout
+
+    run = snakemake(tiny_run)
+    assert run.returncode == 0, run.stderr[-3000:]
+    again = _datasets(damaged)
+    for name, values in good.items():
+        np.testing.assert_array_equal(values, again[name], err_msg=name)
+    assert score.stat().st_mtime_ns > score_before  # what depends on it ran again
+    assert "Nothing to be done" in snakemake(tiny_run, "--dry-run").stdout
+
+
+@pytest.mark.slow
+def test_damage_without_a_record_is_repaired(tiny_run):
+    """No side record (deleted): the file is checked by opening it, before any job runs."""
+    damaged = tiny_run / "results/defences/fgsm.h5"
+    score = tiny_run / "results/defences/score.h5"
+    integrity.record_path(damaged).unlink()
+    with open(damaged, "r+b") as handle:
+        handle.truncate(20_000)
+    run = snakemake(tiny_run)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "results/defences/fgsm.h5: damaged (not a readable HDF5 file" in run.stdout + run.stderr
+    with h5py.File(damaged) as handle, h5py.File(score) as scored:
+        assert handle.attrs["config_digest"] and scored.attrs["config_digest"]
+    assert integrity.check(damaged) is None and integrity.record_path(damaged).is_file()
+
+
 @pytest.mark.slow
 def test_turning_a_study_off_removes_its_jobs(tiny_run, tmp_path):
     copy_test_config(tmp_path)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fooled.core.config import ConfigError, Schemas, load_config
-from fooled.core.integrity import rebuild_damaged
+from fooled.core import integrity
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.studies.collisions.checks import check_imagenet, check_mnist
 from fooled.studies.szegedy import settings as szegedy_settings
@@ -74,11 +74,39 @@ def section_files(study):
     return {"html": f"{folder}/section.html", "summary": f"{folder}/summary.json"}
 
 
-# Artifacts whose recorded checksum no longer matches (truncated, overwritten) are moved
-# aside before the DAG is built and asked for again by rule all, so the rules that made them
-# run again, and the rules after them (fooled.core.integrity). Only the main process checks:
-# cluster jobs parse this file too, while other jobs write.
-DAMAGED = rebuild_damaged(["resources", "results"]) if workflow.is_main_process else []
+# Damaged artifacts (a checksum that no longer matches, an HDF5 or Keras file that does not
+# open, one moved aside by a run that stopped before making it again): surveyed read-only
+# here, moved aside and asked for again while the DAG is built (damaged_targets, an input of
+# every target rule), so the jobs that make them and every job after them run again
+# (fooled.core.integrity). Only the main process looks: cluster jobs parse this file too,
+# while other jobs write.
+SURVEY = (
+    integrity.survey(["resources", "results"])
+    if workflow.is_main_process
+    else integrity.Survey([], [])
+)
+_REPAIRED = []
+
+
+def damaged_targets(wildcards):
+    """The damaged artifacts to make again; moves them aside unless this is a dry run.
+
+    Called while Snakemake builds the DAG (where a dry run is known), once per run."""
+    if not _REPAIRED:
+        plugin = workflow.executor_plugin
+        executes = plugin is not None and not (
+            plugin.common_settings.dryrun_exec or plugin.common_settings.touch_exec
+        )
+        _REPAIRED.append(
+            integrity.repair(
+                SURVEY,
+                dry_run=not executes,
+                producible=lambda path: any(
+                    candidate.is_producer(str(path)) for candidate in workflow.rules
+                ),
+            )
+        )
+    return _REPAIRED[0]
 
 
 # ----------------------------------------------------------------- shared: MNIST and the MLP

@@ -126,4 +126,5 @@ rule query_sources:
 rule imagenet:
     default_target: False
     input:
-        imagenet_outputs(),
+        outputs=imagenet_outputs(),
+        damaged=damaged_targets,

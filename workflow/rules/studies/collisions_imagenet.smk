@@ -80,3 +80,4 @@ rule collisions_imagenet:
     default_target: False
     input:
         **section_files("collisions_imagenet"),
+        damaged=damaged_targets,

@@ -114,3 +114,4 @@ rule collisions_mnist:
     default_target: False
     input:
         **section_files("collisions_mnist"),
+        damaged=damaged_targets,

@@ -140,3 +140,4 @@ rule defences:
     default_target: False
     input:
         **section_files("defences"),
+        damaged=damaged_targets,

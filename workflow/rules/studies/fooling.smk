@@ -98,3 +98,4 @@ rule fooling:
     default_target: False
     input:
         **section_files("fooling"),
+        damaged=damaged_targets,

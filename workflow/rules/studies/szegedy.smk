@@ -148,3 +148,4 @@ rule szegedy:
     default_target: False
     input:
         **section_files("szegedy"),
+        damaged=damaged_targets,
