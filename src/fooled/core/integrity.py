@@ -154,12 +154,6 @@ class Damage:
         return not self.path.exists() and moved_path(self.path).exists()
 
 
-def _files(folder: Path) -> Iterable[Path]:
-    for directory, _, names in os.walk(folder):
-        for name in names:
-            yield Path(directory) / name
-
-
 @dataclass
 class Survey:
     """What :func:`survey` found: damaged artifacts, and intact ones whose record is stale."""
@@ -175,31 +169,33 @@ def survey(folders: Iterable[str | os.PathLike[str]]) -> Survey:
     """
     found, stale = [], []
     for folder in folders:
-        folder = Path(folder)
-        if not folder.is_dir():
-            continue
-        for path in sorted(_files(folder)):
-            if path.name.startswith("."):
-                continue
-            if path.name.endswith(MOVED):
-                artifact = path.with_name(path.name[: -len(MOVED)])
-                if not artifact.exists():
-                    found.append(
-                        Damage(
-                            artifact,
-                            "moved aside by an earlier run that stopped before making it again",
+        for directory, _, names in sorted(os.walk(folder)):
+            present = set(names)
+            for name in sorted(names):
+                if name.startswith("."):
+                    continue
+                path = Path(directory) / name
+                if name.endswith(MOVED):
+                    artifact = path.with_name(name[: -len(MOVED)])
+                    if artifact.name not in present:
+                        found.append(
+                            Damage(
+                                artifact,
+                                "moved aside by an earlier run that stopped before making it again",
+                            )
                         )
-                    )
-                continue
-            was_touched = touched(path)
-            reason = check(path, refresh=False)
-            if reason is None and not record_path(path).exists():
-                if path.suffix in READABLE_SUFFIXES:
-                    reason = unreadable(path)
-            if reason is not None:
-                found.append(Damage(path, reason))
-            elif was_touched:
-                stale.append(path)
+                    continue
+                if record_path(path).name in present:
+                    was_touched = touched(path)
+                    reason = check(path, refresh=False)
+                elif path.suffix in READABLE_SUFFIXES:
+                    was_touched, reason = False, unreadable(path)
+                else:
+                    continue
+                if reason is not None:
+                    found.append(Damage(path, reason))
+                elif was_touched:
+                    stale.append(path)
     return Survey(found, stale)
 
 
