@@ -23,6 +23,8 @@ from fooled.core.config import (
 )
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.studies.collisions.checks import check_imagenet, check_mnist
+from fooled.studies.defences.checks import check as check_defences
+from fooled.studies.fooling.checks import check as check_fooling
 from fooled.studies.szegedy.settings import check as check_szegedy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +34,8 @@ CHECKS = {
     "collisions_mnist": check_mnist,
     "collisions_imagenet": check_imagenet,
     "szegedy": check_szegedy,
+    "fooling": check_fooling,
+    "defences": check_defences,
 }
 MICRO = ROOT / "config" / "studies" / "collisions_mnist" / "micro.yaml"
 
@@ -306,6 +310,76 @@ def test_an_imagenet_image_file_must_exist(default_config, tmp_path):
     assert _error(config, tmp_path) == (
         f"cases.yaml: [0].seed.path: file {tmp_path / 'nope.JPEG'} not found"
     )
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {"model": "resnet50"},
+            "[0].model: 'resnet50' is not a network of the config's models "
+            "(allowed: lenet, mlp, vgg16)",
+        ),
+        (
+            {"classes": [3, 10]},
+            "[0].classes[1]: 10 is not one of lenet's 10 outputs (allowed: 0-9)",
+        ),
+        (
+            {"mode": "ascend", "model": "vgg16", "classes": [999, 1000]},
+            "[0].classes[1]: 1000 is not one of vgg16's 1000 outputs (allowed: 0-999)",
+        ),
+        (
+            {"mode": "retrain", "model": "vgg16"},
+            "[0].model: retraining needs an MNIST network, not 'vgg16' (allowed: lenet, mlp)",
+        ),
+    ],
+)
+def test_fooling_models_and_classes(default_config, tmp_path, entry, problem):
+    lists = [_list(tmp_path, "fooling.yaml", [{"name": "x"} | entry])]
+    config = deep_merge(default_config, {"studies": {"fooling": {"experiment_lists": lists}}})
+    assert _error(config, tmp_path) == f"fooling.yaml: {problem}"
+
+
+def test_a_fooling_model_from_the_defaults_names_the_defaults_file(default_config):
+    extra = {"studies": {"fooling": {"defaults": {"evolve": {"model": "resnet50"}}}}}
+    assert _error_from(("config/config.yaml", default_config), ("fooling.yaml", extra)) == (
+        "fooling.yaml: studies.fooling.defaults.evolve.model: 'resnet50' is not a network of "
+        "the config's models (allowed: lenet, mlp, vgg16)"
+    )
+
+
+def test_the_classes_of_a_model_file_are_not_known_before_it_is_loaded(default_config, tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"")
+    lists = [_list(tmp_path, "fooling.yaml", [{"name": "x", "model": "vgg16", "classes": [5000]}])]
+    config = deep_merge(
+        default_config,
+        {
+            "models": {"imagenet": {"architecture": "file", "file": str(tmp_path / "model.keras")}},
+            "studies": {"fooling": {"experiment_lists": lists}},
+        },
+    )
+    _, experiments = _load(config, tmp_path)
+    assert experiments["fooling"]["x"]["classes"] == [5000]
+
+
+def test_adaptive_collision_experiments_are_collision_experiments(default_config):
+    adaptive = {"studies": {"defences": {"adaptive": {"collision_experiments": ["nope"]}}}}
+    prefix = (
+        "defences.yaml: studies.defences.adaptive.collision_experiments[0]: 'nope' is not an "
+        "experiment of collisions_mnist"
+    )
+    message = _error_from(("config/config.yaml", default_config), ("defences.yaml", adaptive))
+    assert message.startswith(f"{prefix} (allowed: paper_3_to_7, ")
+    off = deep_merge(adaptive, {"studies": {"collisions_mnist": {"enabled": False}}})
+    message = _error_from(("config/config.yaml", default_config), ("defences.yaml", off))
+    assert message.startswith(
+        f"{prefix}, which is disabled: enable it for its corners to be redone (allowed: "
+    )
+    # null (every experiment) is fine; so are any names when the other study has none at all.
+    every = {"studies": {"defences": {"adaptive": {"collision_experiments": None}}}}
+    _load(deep_merge(default_config, every))
+    none = {"studies": {"collisions_mnist": {"enabled": False, "experiment_lists": []}}}
+    _load(deep_merge(deep_merge(default_config, adaptive), none))
 
 
 @pytest.mark.parametrize(

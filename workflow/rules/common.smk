@@ -10,6 +10,8 @@ from fooled.core.config import ConfigError, ConfigSources, Schemas, load_config
 from fooled.core.integrity import rebuild_damaged
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.studies.collisions import checks as collisions_checks
+from fooled.studies.defences import checks as defences_checks
+from fooled.studies.fooling import checks as fooling_checks
 from fooled.studies.szegedy import settings as szegedy_settings
 
 # Jobs import the project's package from this checkout, also inside the per-rule conda
@@ -24,6 +26,8 @@ STUDY_CHECKS = {
     "collisions_mnist": collisions_checks.check_mnist,
     "collisions_imagenet": collisions_checks.check_imagenet,
     "szegedy": szegedy_settings.check,
+    "fooling": fooling_checks.check,
+    "defences": defences_checks.check,
 }
 try:
     SCHEMAS = Schemas(Path(workflow.basedir) / "workflow" / "schemas")
