@@ -396,8 +396,14 @@ def test_adaptive_collision_experiments_are_collision_experiments(default_config
             "ReLU MLP (allowed: fc10_1e-4, ",
         ),
         (
-            {"units": {"models": ["fc10_1e-4", "nope"]}},
-            "my.yaml: studies.szegedy.units.models[1]: 'nope' is not an experiment (allowed: ",
+            {"units": {"models": ["fc100-100-10", "nope"]}},
+            "my.yaml: studies.szegedy.units.models[1]: 'nope' is not an experiment with a hidden "
+            "layer (allowed: fc100-100-10, ",
+        ),
+        (
+            {"units": {"models": ["fc10_1e-4"]}},
+            "my.yaml: studies.szegedy.units.models[0]: 'fc10_1e-4' is not an experiment with a "
+            "hidden layer (allowed: fc100-100-10, ",
         ),
         (
             {"bounds": {"models": ["nope"]}},
@@ -466,8 +472,43 @@ def test_model_files_a_config_names_must_exist(default_config, tmp_path, monkeyp
     )
 
 
+def test_the_macro_query_grid_fits_a_digit(default_config):
+    extra = {"studies": {"collisions_mnist": {"mnist_patches": {"grid": 12}}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)) == (
+        "my.yaml: studies.collisions_mnist.mnist_patches.grid: a 12x12 query grid with step 2 "
+        "and 8-pixel patches does not fit a 28-pixel image (allowed: (grid - 1) * step + size "
+        "<= 28)"
+    )
+
+
+def test_imagenet_images_are_files_or_ingested_classes(default_config, tmp_path):
+    sample = deep_merge(default_config, read_yaml(ROOT / "config" / "imagenet_sample.yaml"))
+    ingested = {"datasets": {"imagenet": {"classes": ["n04483307", "n07932039", "n03028079"]}}}
+    message = _error_from(("config/config.yaml", sample), ("classes.yaml", ingested))
+    assert message == (
+        "config/studies/collisions_imagenet/paper.yaml: [0].seed.synset: n03529860 is not among "
+        "datasets.imagenet.classes (the ingested ones) (allowed: n04483307, n07932039, n03028079)"
+    )
+    seeds = {
+        "datasets": {
+            "imagenet": {"seeds": [{"name": "trimaran", "synset": "n01443537", "index": 0}]}
+        }
+    }
+    off = {"studies": {"collisions_imagenet": {"enabled": False, "experiment_lists": []}}}
+    documents = [("config/config.yaml", sample), ("classes.yaml", ingested), ("seeds.yaml", seeds)]
+    assert _error_from(*documents, ("off.yaml", off)) == (
+        "seeds.yaml: datasets.imagenet.seeds[0].synset: n01443537 is not among "
+        "datasets.imagenet.classes (the ingested ones) (allowed: n04483307, n07932039, n03028079)"
+    )
+    by_path = {"datasets": {"imagenet": {"seeds": [{"name": "a", "path": "~/nope.JPEG"}]}}}
+    assert _error_from(("config/config.yaml", default_config), ("seeds.yaml", by_path)) == (
+        f"seeds.yaml: datasets.imagenet.seeds[0].path: file {Path.home()}/nope.JPEG "
+        "(from ~/nope.JPEG) not found"
+    )
+
+
 def test_a_check_that_knows_only_the_key_gets_the_file_named(default_config):
-    seeds = [{"name": "a", "path": "x.JPEG"}, {"name": "a", "path": "y.JPEG"}]
+    seeds = [{"name": "a", "synset": "n01443537", "index": i} for i in range(2)]
     extra = {"datasets": {"imagenet": {"seeds": seeds}}}
     assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)) == (
         "my.yaml: datasets.imagenet.seeds: name used twice: a"

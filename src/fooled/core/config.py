@@ -620,8 +620,26 @@ def check_models(loaded: LoadedConfig) -> None:
         loaded.check_file((*key, "weights"), model["weights"])
 
 
+def not_ingested(dataset: Mapping[str, Any], synset: str) -> str | None:
+    """Why an ImageNet class is not in the patch database's images (``datasets.imagenet``)."""
+    if dataset["classes"] == "all" or synset in dataset["classes"]:
+        return None
+    return f"{synset} is not among datasets.imagenet.classes (the ingested ones)"
+
+
+def check_imagenet_seeds(loaded: LoadedConfig) -> None:
+    """``datasets.imagenet.seeds``: a file that exists, or a class among those ingested."""
+    dataset = loaded.config["datasets"]["imagenet"]
+    for index, seed in enumerate(dataset["seeds"]):
+        key = ("datasets", "imagenet", "seeds", index)
+        if "path" in seed:
+            loaded.check_file((*key, "path"), seed["path"])
+        elif problem := not_ingested(dataset, seed["synset"]):
+            raise loaded.error((*key, "synset"), problem, dataset["classes"])
+
+
 # Checks of the shared sections that every load runs (the workflow adds the datasets' own).
-SHARED_CHECKS: tuple[Check, ...] = (check_models,)
+SHARED_CHECKS: tuple[Check, ...] = (check_models, check_imagenet_seeds)
 
 
 def load_config(

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fooled.core.config import LoadedConfig, missing_file
+from fooled.core.config import LoadedConfig, missing_file, not_ingested
+from fooled.data.mnist_patches import check_geometry
+
+MNIST_SIDE = 28  # pixels of an MNIST digit, the seed the macro level's query grid covers
 
 MNIST = "collisions_mnist"
 IMAGENET = "collisions_imagenet"
@@ -70,20 +73,37 @@ def check_mnist(loaded: LoadedConfig) -> None:
             )
         if settings["mode"] == "macro":
             check_macro(loaded, MNIST, name, settings)
+    patches = loaded.section(MNIST)["mnist_patches"]
+    if any(settings["mode"] == "macro" for settings in experiments.values()):
+        try:
+            check_geometry(MNIST_SIDE, patches["size"], patches["grid"], patches["step"])
+        except ValueError as error:
+            raise loaded.error(
+                ("studies", MNIST, "mnist_patches", "grid"),
+                str(error),
+                f"(grid - 1) * step + size <= {MNIST_SIDE}",
+            ) from None
     key = ("studies", MNIST, "paper_case")
     loaded.check_name(key, loaded.section(MNIST)["paper_case"], experiments, "an experiment")
 
 
 def check_imagenet(loaded: LoadedConfig) -> None:
-    """Macro seeds name a seed image of the patch database; image files exist."""
-    seeds = [seed["name"] for seed in loaded.config["datasets"]["imagenet"]["seeds"]]
+    """Macro seeds name a seed image of the patch database; images are files that exist or
+    classes that are ingested."""
+    dataset = loaded.config["datasets"]["imagenet"]
+    seeds = [seed["name"] for seed in dataset["seeds"]]
     for name, settings in loaded.experiments[IMAGENET].items():
         for role in ("seed", "target"):
             image = settings[role]
-            given = isinstance(image, Mapping) and "path" in image
-            problem = given and missing_file(image["path"])
+            if not isinstance(image, Mapping):
+                continue  # a macro seed: a seed image's name
+            problem = "path" in image and missing_file(image["path"])
             if problem:
                 raise loaded.experiment_error(IMAGENET, name, [role, "path"], problem)
+            problem = "synset" in image and not_ingested(dataset, image["synset"])
+            if problem:
+                key = [role, "synset"]
+                raise loaded.experiment_error(IMAGENET, name, key, problem, dataset["classes"])
         if settings["mode"] == "macro":
             if settings["seed"] not in seeds:
                 raise loaded.experiment_error(

@@ -131,9 +131,15 @@ def check(loaded: LoadedConfig) -> None:
         base = training["base"]
         what = "an experiment of the study" if base not in experiments else "a sigmoid or ReLU MLP"
         loaded.check_name((*key, "adversarial_training", "base"), base, mlps, what)
-    for analysis in ("units", "bounds"):
-        names = section[analysis]["models"]
-        loaded.check_names((*key, analysis, "models"), names, experiments, "an experiment")
+    hidden = [
+        name
+        for name, settings in experiments.items()
+        if parse_architecture(settings["architecture"]).hidden_layers
+    ]
+    what = "an experiment with a hidden layer"
+    loaded.check_names((*key, "units", "models"), section["units"]["models"], hidden, what)
+    names = section["bounds"]["models"]
+    loaded.check_names((*key, "bounds", "models"), names, experiments, "an experiment")
     # Transfer matrices pair models seed by seed: every model needs the same seeds.
     seeds = {name: list(settings["seeds"]) for name, settings in experiments.items()}
     first_name, first = next(iter(seeds.items()), (None, []))
