@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from fooled.core.config import LoadedConfig
+from fooled.core.config import ConfigSources, LoadedConfig, load_experiments, project_schemas
 from fooled.models.architectures import parse_architecture
 
 STUDY = "szegedy"
@@ -175,10 +176,6 @@ def load_section(
     For tests, benchmarks and tools that run the study outside Snakemake; the
     workflow loads the same section through ``fooled.core.config.load_config``.
     """
-    from pathlib import Path
-
-    from fooled.core.config import ConfigSources, LoadedConfig, load_experiments, project_schemas
-
     schemas = project_schemas()
     name = f"studies/{STUDY}.schema.yaml"
     schema, base = schemas.at(name)
