@@ -15,6 +15,8 @@ import fooled
 from fooled.core.config import (
     ConfigError,
     ConfigSources,
+    LoadedConfig,
+    Origin,
     Schemas,
     deep_merge,
     load_config,
@@ -249,6 +251,23 @@ def test_the_file_of_a_key_is_the_last_document_that_set_it():
     )
     assert sources.file_of(["studies", "collisions_mnist", "defaults", "micro", "w_pos"]) == (
         "workflow/schemas/studies/collisions_mnist.schema.yaml (default)"
+    )
+
+
+def test_an_experiment_key_is_the_list_s_where_the_entry_sets_it_else_the_defaults():
+    entry = {"name": "x", "cppn": {"add_node_rate": 0.5}}
+    defaults = ("studies", "fooling", "defaults", "evolve")
+    origin = Origin("list.yaml", 2, entry, defaults)
+    sources = _sources(
+        ("my.yaml", {"studies": {"fooling": {"defaults": {"evolve": {"cppn": {}}}}}})
+    )
+    loaded = LoadedConfig({}, {"fooling": {"x": {}}}, {"fooling": {"x": origin}}, sources)
+    set_here = loaded.experiment_error("fooling", "x", ["cppn", "add_node_rate"], "bad", [1])
+    assert str(set_here) == "list.yaml: [2].cppn.add_node_rate: bad (allowed: 1)"
+    merged_in = loaded.experiment_error("fooling", "x", ["cppn", "weight_eta"], "bad")
+    assert str(merged_in) == (
+        "workflow/schemas/studies/fooling.schema.yaml (default): "
+        "studies.fooling.defaults.evolve.cppn.weight_eta: bad"
     )
 
 

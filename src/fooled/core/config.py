@@ -566,7 +566,7 @@ class LoadedConfig:
     ) -> ConfigError:
         """An error about key ``key`` of experiment ``name``: its list's, or its defaults'."""
         origin = self.origins[study][name]
-        if key and key[0] in origin.entry:
+        if key and _sets(origin.entry, key):
             return config_error(origin.list_path, [origin.position, *key], problem, allowed)
         return self.error([*origin.defaults, *key], problem, allowed)
 
