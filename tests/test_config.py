@@ -14,17 +14,31 @@ import yaml
 import fooled
 from fooled.core.config import (
     ConfigError,
+    ConfigSources,
+    LoadedConfig,
+    Origin,
     Schemas,
     deep_merge,
     load_config,
     read_yaml,
     schema_defaults,
 )
+from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.studies.collisions.checks import check_imagenet, check_mnist
+from fooled.studies.defences.checks import check as check_defences
+from fooled.studies.fooling.checks import check as check_fooling
+from fooled.studies.szegedy.settings import check as check_szegedy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Schemas(ROOT / "workflow" / "schemas")
-CHECKS = {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet}
+# The workflow's checks (workflow/rules/common.smk, STUDY_CHECKS).
+CHECKS = {
+    "collisions_mnist": check_mnist,
+    "collisions_imagenet": check_imagenet,
+    "szegedy": check_szegedy,
+    "fooling": check_fooling,
+    "defences": check_defences,
+}
 MICRO = ROOT / "config" / "studies" / "collisions_mnist" / "micro.yaml"
 
 
@@ -33,13 +47,14 @@ def default_config():
     return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
-def _load(config, base=ROOT):
-    return load_config(config, SCHEMAS, [Path(base), ROOT], CHECKS)
+def _load(config, base=ROOT, sources=None):
+    shared = [lambda loaded: check_imagenet_dataset(loaded.config["datasets"]["imagenet"])]
+    return load_config(config, SCHEMAS, [Path(base), ROOT], CHECKS, sources, shared)
 
 
-def _error(config, base=ROOT):
+def _error(config, base=ROOT, sources=None):
     with pytest.raises(ConfigError) as caught:
-        _load(config, base)
+        _load(config, base, sources)
     message = str(caught.value)
     assert "\n" not in message
     return message
@@ -91,7 +106,9 @@ def test_merging_is_deep(default_config):
 
 def test_unknown_top_level_key(default_config):
     default_config["studys"] = {}
-    assert "unknown key studys" in _error(default_config)
+    assert _error(default_config) == (
+        "config: studys: unknown key (allowed: datasets, models, report, studies)"
+    )
 
 
 def test_unknown_nested_key(default_config):
@@ -129,7 +146,12 @@ def test_an_unknown_experiment_key_is_named(default_config, tmp_path):
         )
     )
     default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["bad.yaml"]
-    assert "unknown key [0].wpos" in _error(default_config, base=tmp_path)
+    message = _error(default_config, base=tmp_path)
+    assert message.startswith("bad.yaml: [0].wpos: unknown key (allowed: ")
+    # Every key an experiment may set: its own and the study defaults' keys.
+    allowed = set(message.split("(allowed: ")[1].rstrip(")").split(", "))
+    defaults = schema_defaults("studies/collisions_mnist.schema.yaml", "defaults", "micro")
+    assert allowed == {"name", "description", "mode", "seed", "target"} | set(defaults)
 
 
 def test_a_macro_schedule_that_does_not_fit_is_refused(default_config, tmp_path):
@@ -142,8 +164,8 @@ def test_a_macro_schedule_that_does_not_fit_is_refused(default_config, tmp_path)
     }
     (tmp_path / "macro.yaml").write_text(yaml.safe_dump([entry]))
     default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["macro.yaml"]
-    assert "macro.yaml: m: schedule has 1 values and 1 boundaries" in _error(
-        default_config, base=tmp_path
+    assert _error(default_config, base=tmp_path) == (
+        "macro.yaml: [0].schedule: has 1 values and 1 boundaries (need one value more)"
     )
 
 
@@ -156,7 +178,10 @@ def test_duplicate_experiment_name(default_config, tmp_path):
 
 def test_missing_experiment_list(default_config, tmp_path):
     default_config["studies"]["collisions_mnist"]["experiment_lists"] = ["nowhere.yaml"]
-    assert "nowhere.yaml: file not found" in _error(default_config, base=tmp_path)
+    assert _error(default_config, base=tmp_path) == (
+        "config: studies.collisions_mnist.experiment_lists[0]: nowhere.yaml: file not found "
+        f"(looked in {tmp_path}, {ROOT})"
+    )
 
 
 def test_lists_resolve_in_the_working_directory_first(default_config, tmp_path):
@@ -171,8 +196,10 @@ def test_lists_resolve_in_the_working_directory_first(default_config, tmp_path):
 def test_a_macro_imagenet_seed_must_name_a_seed_image(default_config):
     merged = deep_merge(default_config, read_yaml(ROOT / "config" / "imagenet_sample.yaml"))
     merged["datasets"]["imagenet"]["seeds"] = merged["datasets"]["imagenet"]["seeds"][:1]
-    message = _error(merged)
-    assert "eggnog_to_rubber_eraser: a macro seed names a datasets.imagenet.seeds entry" in message
+    assert _error(merged) == (
+        "config/studies/collisions_imagenet/paper.yaml: [3].seed: 'eggnog' names no "
+        "datasets.imagenet.seeds entry (allowed: trimaran)"
+    )
 
 
 def test_a_yaml_syntax_error_names_file_line_and_remedy(tmp_path):
@@ -183,6 +210,328 @@ def test_a_yaml_syntax_error_names_file_line_and_remedy(tmp_path):
     message = str(caught.value)
     assert message.startswith(f"{path}: not valid YAML, line 4, column")
     assert "fix the file" in message and "\n" not in message
+
+
+# ----------------------------------------------------------------------------- the file, the key
+
+
+def _sources(*documents):
+    """The sources of a config merged from labelled documents, lowest precedence first."""
+    return ConfigSources(list(documents), SCHEMAS)
+
+
+def _error_from(*documents, base=ROOT):
+    """The one-line error of the config Snakemake would merge from ``documents``."""
+    merged = {}
+    for _, document in documents:
+        merged = deep_merge(merged, document)
+    return _error(merged, base, _sources(*documents))
+
+
+def _list(folder, name, entries):
+    (folder / name).write_text(yaml.safe_dump(entries))
+    return name
+
+
+def test_the_file_of_a_key_is_the_last_document_that_set_it():
+    sources = _sources(
+        (
+            "config/config.yaml",
+            {"studies": {"defences": {"fgsm": {"epsilons": [0.1], "steps": 2}}}},
+        ),
+        ("extra.yaml", {"studies": {"defences": {"fgsm": {"epsilons": [0.3]}}}}),
+        ("--config", {"models": {"mlp": {"epochs": 2}}}),
+    )
+    fgsm = ["studies", "defences", "fgsm"]
+    assert sources.file_of([*fgsm, "epsilons", 0]) == "extra.yaml"  # a list is replaced whole
+    assert sources.file_of([*fgsm, "steps"]) == "config/config.yaml"
+    assert sources.file_of(["models", "mlp", "epochs"]) == "--config"
+    assert sources.file_of(["models", "mlp", "seed"]) == (
+        "workflow/schemas/models/mlp.schema.yaml (default)"
+    )
+    assert sources.file_of(["studies", "collisions_mnist", "defaults", "micro", "w_pos"]) == (
+        "workflow/schemas/studies/collisions_mnist.schema.yaml (default)"
+    )
+
+
+def test_an_experiment_key_is_the_list_s_where_the_entry_sets_it_else_the_defaults():
+    entry = {"name": "x", "cppn": {"add_node_rate": 0.5}}
+    defaults = ("studies", "fooling", "defaults", "evolve")
+    origin = Origin("list.yaml", 2, entry, defaults)
+    sources = _sources(
+        ("my.yaml", {"studies": {"fooling": {"defaults": {"evolve": {"cppn": {}}}}}})
+    )
+    loaded = LoadedConfig({}, {"fooling": {"x": {}}}, {"fooling": {"x": origin}}, sources)
+    set_here = loaded.experiment_error("fooling", "x", ["cppn", "add_node_rate"], "bad", [1])
+    assert str(set_here) == "list.yaml: [2].cppn.add_node_rate: bad (allowed: 1)"
+    merged_in = loaded.experiment_error("fooling", "x", ["cppn", "weight_eta"], "bad")
+    assert str(merged_in) == (
+        "workflow/schemas/studies/fooling.schema.yaml (default): "
+        "studies.fooling.defaults.evolve.cppn.weight_eta: bad"
+    )
+
+
+def test_a_schema_error_names_the_configfile_that_set_the_key(default_config):
+    extra = {"studies": {"defences": {"fgsm": {"epsilons": [2]}}}}
+    assert _error_from(("config/config.yaml", default_config), ("extra.yaml", extra)) == (
+        "extra.yaml: studies.defences.fgsm.epsilons[0]: 2 is greater than the maximum of 1"
+    )
+    command_line = {"models": {"mlp": {"epochs": "x"}}}
+    assert _error_from(("config/config.yaml", default_config), ("--config", command_line)) == (
+        "--config: models.mlp.epochs: 'x' is not of type 'integer'"
+    )
+
+
+@pytest.mark.parametrize("mode", ["micro", "macro"])
+def test_a_typo_in_study_defaults_lists_the_valid_keys(default_config, mode):
+    extra = {"studies": {"collisions_mnist": {"defaults": {mode: {"max_step": 5}}}}}
+    keys = schema_defaults("studies/collisions_mnist.schema.yaml", "defaults", mode)
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)) == (
+        f"my.yaml: studies.collisions_mnist.defaults.{mode}.max_step: unknown key "
+        f"(allowed: {', '.join(sorted(keys))})"
+    )
+
+
+def test_the_paper_case_is_an_experiment(default_config):
+    extra = {"studies": {"collisions_mnist": {"paper_case": "no_such_case"}}}
+    message = _error_from(("config/config.yaml", default_config), ("my.yaml", extra))
+    assert message.startswith(
+        "my.yaml: studies.collisions_mnist.paper_case: 'no_such_case' is not an experiment "
+        "(allowed: paper_3_to_7, paper_3_to_7_literal, "
+    )
+
+
+def test_collision_layers_and_corners_fit_the_mlp(default_config, tmp_path):
+    entry = {"name": "deep", "seed": {"class": 3, "index": 0}, "target": {"class": 7, "index": 0}}
+    lists = {"experiment_lists": [_list(tmp_path, "micro.yaml", [entry | {"layer": "fc3"}])]}
+    config = {"studies": {"collisions_mnist": lists | {"paper_case": "deep"}}}
+    assert _error(deep_merge(default_config, config), tmp_path) == (
+        "micro.yaml: [0].layer: 'fc3' is not a hidden layer of models.mlp (allowed: fc1, fc2)"
+    )
+    # Five corners (the schema's default) need five units in the layer.
+    narrow = {"models": {"mlp": {"hidden_units": [3]}}}
+    assert _error_from(("config/config.yaml", default_config), ("narrow.yaml", narrow)) == (
+        "workflow/schemas/studies/collisions_mnist.schema.yaml (default): "
+        "studies.collisions_mnist.defaults.micro.n_corners: 5 corners, but layer fc1 of "
+        "models.mlp has 3 units (allowed: at most 3)"
+    )
+
+
+def test_an_imagenet_image_file_must_exist(default_config, tmp_path):
+    entry = {
+        "name": "by_path",
+        "mode": "micro",
+        "seed": {"path": str(tmp_path / "nope.JPEG")},
+        "target": {"synset": "n03594945", "index": 0},
+    }
+    study = {"enabled": True, "experiment_lists": [_list(tmp_path, "cases.yaml", [entry])]}
+    config = deep_merge(default_config, {"studies": {"collisions_imagenet": study}})
+    assert _error(config, tmp_path) == (
+        f"cases.yaml: [0].seed.path: file {tmp_path / 'nope.JPEG'} not found"
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            {"model": "resnet50"},
+            "[0].model: 'resnet50' is not a network of the config's models "
+            "(allowed: lenet, mlp, vgg16)",
+        ),
+        (
+            {"classes": [3, 10]},
+            "[0].classes[1]: 10 is not one of lenet's 10 outputs (allowed: 0-9)",
+        ),
+        (
+            {"mode": "ascend", "model": "vgg16", "classes": [999, 1000]},
+            "[0].classes[1]: 1000 is not one of vgg16's 1000 outputs (allowed: 0-999)",
+        ),
+        (
+            {"mode": "retrain", "model": "vgg16"},
+            "[0].model: retraining needs an MNIST network, not 'vgg16' (allowed: lenet, mlp)",
+        ),
+    ],
+)
+def test_fooling_models_and_classes(default_config, tmp_path, entry, problem):
+    lists = [_list(tmp_path, "fooling.yaml", [{"name": "x"} | entry])]
+    config = deep_merge(default_config, {"studies": {"fooling": {"experiment_lists": lists}}})
+    assert _error(config, tmp_path) == f"fooling.yaml: {problem}"
+
+
+def test_a_fooling_model_from_the_defaults_names_the_defaults_file(default_config):
+    extra = {"studies": {"fooling": {"defaults": {"evolve": {"model": "resnet50"}}}}}
+    assert _error_from(("config/config.yaml", default_config), ("fooling.yaml", extra)) == (
+        "fooling.yaml: studies.fooling.defaults.evolve.model: 'resnet50' is not a network of "
+        "the config's models (allowed: lenet, mlp, vgg16)"
+    )
+
+
+def test_the_classes_of_a_model_file_are_not_known_before_it_is_loaded(default_config, tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"")
+    lists = [_list(tmp_path, "fooling.yaml", [{"name": "x", "model": "vgg16", "classes": [5000]}])]
+    config = deep_merge(
+        default_config,
+        {
+            "models": {"imagenet": {"architecture": "file", "file": str(tmp_path / "model.keras")}},
+            "studies": {"fooling": {"experiment_lists": lists}},
+        },
+    )
+    _, experiments = _load(config, tmp_path)
+    assert experiments["fooling"]["x"]["classes"] == [5000]
+
+
+def test_adaptive_collision_experiments_are_collision_experiments(default_config):
+    adaptive = {"studies": {"defences": {"adaptive": {"collision_experiments": ["nope"]}}}}
+    prefix = (
+        "defences.yaml: studies.defences.adaptive.collision_experiments[0]: 'nope' is not an "
+        "experiment of collisions_mnist"
+    )
+    message = _error_from(("config/config.yaml", default_config), ("defences.yaml", adaptive))
+    assert message.startswith(f"{prefix} (allowed: paper_3_to_7, ")
+    off = deep_merge(adaptive, {"studies": {"collisions_mnist": {"enabled": False}}})
+    message = _error_from(("config/config.yaml", default_config), ("defences.yaml", off))
+    assert message.startswith(
+        f"{prefix}, which is disabled: enable it for its corners to be redone (allowed: "
+    )
+    # null (every experiment) is fine; so are any names when the other study has none at all.
+    every = {"studies": {"defences": {"adaptive": {"collision_experiments": None}}}}
+    _load(deep_merge(default_config, every))
+    none = {"studies": {"collisions_mnist": {"enabled": False, "experiment_lists": []}}}
+    _load(deep_merge(deep_merge(default_config, adaptive), none))
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        (
+            {"adversarial_training": {"base": "nope"}},
+            "my.yaml: studies.szegedy.adversarial_training.base: 'nope' is not an experiment "
+            "of the study (allowed: fc10_1e-4, ",
+        ),
+        (
+            {"adversarial_training": {"base": "ae400-10"}},
+            "my.yaml: studies.szegedy.adversarial_training.base: 'ae400-10' is not a sigmoid or "
+            "ReLU MLP (allowed: fc10_1e-4, ",
+        ),
+        (
+            {"units": {"models": ["fc100-100-10", "nope"]}},
+            "my.yaml: studies.szegedy.units.models[1]: 'nope' is not an experiment with a hidden "
+            "layer (allowed: fc100-100-10, ",
+        ),
+        (
+            {"units": {"models": ["fc10_1e-4"]}},
+            "my.yaml: studies.szegedy.units.models[0]: 'fc10_1e-4' is not an experiment with a "
+            "hidden layer (allowed: fc100-100-10, ",
+        ),
+        (
+            {"bounds": {"models": ["nope"]}},
+            "my.yaml: studies.szegedy.bounds.models[0]: 'nope' is not an experiment (allowed: ",
+        ),
+    ],
+)
+def test_szegedy_names_its_experiments(default_config, section, problem):
+    extra = {"studies": {"szegedy": section}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)).startswith(
+        problem
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        (
+            [{"name": "a", "architecture": "fc100-5"}],
+            "[0].architecture: the last layer must have 10 units "
+            "(allowed: fc10, fcA-B-...-10, aeH-10, reluA-B-10)",
+        ),
+        (
+            [{"name": "a", "architecture": "fc100-10", "weight_decay": [0.1, 0.1, 0.1]}],
+            "[0].weight_decay: 3 values for the 2 Dense layers of fc100-10 "
+            "(allowed: one number, or a list of 2)",
+        ),
+        (
+            [
+                {"name": "a", "architecture": "fc10"},
+                {"name": "b", "architecture": "fc10", "seeds": [1]},
+            ],
+            "[1].seeds: [1] differ from a's seeds; transfer pairs the models seed by seed "
+            "(allowed: [0])",
+        ),
+        (
+            [{"name": n, "architecture": "fc10", "table": "cross_training"} for n in "ab"],
+            "[1].table: Tables 3-4 take three models (A and B on P1, C on P2), got 2: a, b",
+        ),
+    ],
+)
+def test_szegedy_models_are_consistent(default_config, tmp_path, entries, problem):
+    study = {"experiment_lists": [_list(tmp_path, "models.yaml", entries)]}
+    study["adversarial_training"] = {"enabled": False}
+    config = deep_merge(default_config, {"studies": {"szegedy": study}})
+    assert _error(config, tmp_path) == f"models.yaml: {problem}"
+
+
+def test_model_files_a_config_names_must_exist(default_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODELS", str(tmp_path))
+    imagenet = {"models": {"imagenet": {"architecture": "file", "file": "$MODELS/vgg.keras"}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", imagenet)) == (
+        f"my.yaml: models.imagenet.file: file {tmp_path}/vgg.keras (from $MODELS/vgg.keras) "
+        "not found"
+    )
+    weights = {"models": {"imagenet": {"weights": str(tmp_path / "w.h5")}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", weights)) == (
+        f"my.yaml: models.imagenet.weights: file {tmp_path / 'w.h5'} not found"
+    )
+    (tmp_path / "w.h5").write_bytes(b"")
+    _load(deep_merge(default_config, weights))
+    own = {"models": {"imagenet": {"weights": "file"}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", own)) == (
+        "my.yaml: models.imagenet.weights: 'file', a model file's own weights, needs "
+        "architecture 'file' (allowed: imagenet, random, a weights file)"
+    )
+
+
+def test_the_macro_query_grid_fits_a_digit(default_config):
+    extra = {"studies": {"collisions_mnist": {"mnist_patches": {"grid": 12}}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)) == (
+        "my.yaml: studies.collisions_mnist.mnist_patches.grid: a 12x12 query grid with step 2 "
+        "and 8-pixel patches does not fit a 28-pixel image (allowed: (grid - 1) * step + size "
+        "<= 28)"
+    )
+
+
+def test_imagenet_images_are_files_or_ingested_classes(default_config, tmp_path):
+    sample = deep_merge(default_config, read_yaml(ROOT / "config" / "imagenet_sample.yaml"))
+    ingested = {"datasets": {"imagenet": {"classes": ["n04483307", "n07932039", "n03028079"]}}}
+    message = _error_from(("config/config.yaml", sample), ("classes.yaml", ingested))
+    assert message == (
+        "config/studies/collisions_imagenet/paper.yaml: [0].seed.synset: n03529860 is not among "
+        "datasets.imagenet.classes (the ingested ones) (allowed: n04483307, n07932039, n03028079)"
+    )
+    seeds = {
+        "datasets": {
+            "imagenet": {"seeds": [{"name": "trimaran", "synset": "n01443537", "index": 0}]}
+        }
+    }
+    off = {"studies": {"collisions_imagenet": {"enabled": False, "experiment_lists": []}}}
+    documents = [("config/config.yaml", sample), ("classes.yaml", ingested), ("seeds.yaml", seeds)]
+    assert _error_from(*documents, ("off.yaml", off)) == (
+        "seeds.yaml: datasets.imagenet.seeds[0].synset: n01443537 is not among "
+        "datasets.imagenet.classes (the ingested ones) (allowed: n04483307, n07932039, n03028079)"
+    )
+    by_path = {"datasets": {"imagenet": {"seeds": [{"name": "a", "path": "~/nope.JPEG"}]}}}
+    assert _error_from(("config/config.yaml", default_config), ("seeds.yaml", by_path)) == (
+        f"seeds.yaml: datasets.imagenet.seeds[0].path: file {Path.home()}/nope.JPEG "
+        "(from ~/nope.JPEG) not found"
+    )
+
+
+def test_a_check_that_knows_only_the_key_gets_the_file_named(default_config):
+    seeds = [{"name": "a", "synset": "n01443537", "index": i} for i in range(2)]
+    extra = {"datasets": {"imagenet": {"seeds": seeds}}}
+    assert _error_from(("config/config.yaml", default_config), ("my.yaml", extra)) == (
+        "my.yaml: datasets.imagenet.seeds: name used twice: a"
+    )
 
 
 def test_schema_defaults_reach_every_level():

@@ -242,16 +242,26 @@ def test_a_keras_file_cut_short_is_named_with_its_remedy(tmp_path):
         runtime.load_model(tmp_path / "absent.keras")
 
 
-def test_the_snakemake_hook_names_file_and_line(tmp_path):
+def test_the_snakemake_hook_stops_with_one_line_naming_the_file(tmp_path, capsys):
     from snakemake.common import configfile
 
     patch(configfile)
     bad = tmp_path / "bad.yaml"
     bad.write_text("a:\n  b: [1, 2\n  c: 3\n")
-    with pytest.raises(configfile.WorkflowError) as caught:
-        configfile.load_configfile(str(bad))
-    message = str(caught.value)
-    assert f"{bad}: not valid YAML, line 3" in message and "fix the file" in message
+    missing = tmp_path / "nope.yaml"
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n")
+    expected = {
+        bad: f"Config error: {bad}: not valid YAML, line 3",
+        missing: f"Config error: {missing}: file not found (looked for {missing})",
+        listed: f"Config error: {listed}: a config file is a YAML mapping (keys at the top level)",
+    }
+    for path, line in expected.items():
+        with pytest.raises(SystemExit) as caught:
+            configfile.load_configfile(str(path))
+        assert caught.value.code == 1
+        printed = capsys.readouterr().err.splitlines()
+        assert len(printed) == 1 and printed[0].startswith(line), printed
     good = tmp_path / "good.yaml"
     good.write_text("a: {b: 1}\n")
     assert configfile.load_configfile(str(good)) == {"a": {"b": 1}}

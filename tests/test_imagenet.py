@@ -626,7 +626,7 @@ def test_settings_take_defaults_and_refuse_bad_keys():
         "heldout_seed": 0,
     }
     assert settings["index"]["factory"] == "Flat" and settings["query"]["grid"] == 25
-    with pytest.raises(ConfigError, match="unknown key patches.strid"):
+    with pytest.raises(ConfigError, match="patches.strid: unknown key"):
         _settings(patches={"strid": 3})
     with pytest.raises(ConfigError, match="seeds"):
         _settings(seeds=[{"name": "a", "path": "x.JPEG", "synset": "n00000001", "index": 0}])
@@ -712,7 +712,7 @@ def test_a_bad_imagenet_section_stops_the_workflow_in_one_line(tmp_path):
     run = _snakemake(tmp_path, _workflow_config(tmp_path, {"fraction": 2}), "-n")
     assert run.returncode != 0
     assert (
-        "Config error: config: datasets.imagenet.fraction: 2 is greater than the maximum of 1"
+        "Config error: config.yaml: datasets.imagenet.fraction: 2 is greater than the maximum of 1"
         in (run.stderr + run.stdout)
     )
 

@@ -292,7 +292,9 @@ def test_a_yaml_error_in_a_configfile_names_the_file_and_line(tmp_path):
     run = run_snakemake(tmp_path, broken, "--dry-run", env=runner_environment())
     assert run.returncode != 0
     output = run.stdout + run.stderr
-    assert f"{broken}: not valid YAML, line 2, column" in output, output[-2000:]
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output[-2000:]  # one line, no traceback
+    assert lines[0].startswith(f"Config error: {broken}: not valid YAML, line 2, column")
 
 
 def test_failed_download_names_the_source_and_leaves_nothing(tmp_path):

@@ -6,10 +6,12 @@ import os
 import sys
 from pathlib import Path
 
-from fooled.core.config import ConfigError, Schemas, load_config
 from fooled.core import integrity
+from fooled.core.config import ConfigError, ConfigSources, Schemas, load_config
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
-from fooled.studies.collisions.checks import check_imagenet, check_mnist
+from fooled.studies.collisions import checks as collisions_checks
+from fooled.studies.defences import checks as defences_checks
+from fooled.studies.fooling import checks as fooling_checks
 from fooled.studies.szegedy import settings as szegedy_settings
 
 # Jobs import the project's package from this checkout, also inside the per-rule conda
@@ -19,20 +21,25 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SOURCE), os.getenv("PYTHONPATH")]))
 )
 
-SCHEMAS = Schemas(Path(workflow.basedir) / "workflow" / "schemas")
+# Each study's checks across keys and studies (names, classes, files), run once all is loaded.
+STUDY_CHECKS = {
+    "collisions_mnist": collisions_checks.check_mnist,
+    "collisions_imagenet": collisions_checks.check_imagenet,
+    "szegedy": szegedy_settings.check,
+    "fooling": fooling_checks.check,
+    "defences": defences_checks.check,
+}
 try:
+    SCHEMAS = Schemas(Path(workflow.basedir) / "workflow" / "schemas")
     config, EXPERIMENTS = load_config(
         config,
         SCHEMAS,
         [Path("."), Path(workflow.basedir)],
-        {"collisions_mnist": check_mnist, "collisions_imagenet": check_imagenet},
+        STUDY_CHECKS,
+        ConfigSources.from_workflow(workflow, SCHEMAS),
+        [lambda loaded: check_imagenet_dataset(loaded.config["datasets"]["imagenet"])],
     )
-    check_imagenet_dataset(config["datasets"]["imagenet"])
-    if config["studies"]["szegedy"]["enabled"]:
-        szegedy_settings.check_section(
-            config["studies"]["szegedy"], EXPERIMENTS["szegedy"]
-        )
-except (ConfigError, ValueError) as error:
+except ConfigError as error:
     sys.exit(f"Config error: {error}")
 
 STUDIES = config["studies"]

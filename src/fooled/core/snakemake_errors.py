@@ -1,10 +1,12 @@
-"""A YAML error in a config file given to Snakemake, reported with its file, line and remedy.
+"""A config file Snakemake cannot read, reported in one line with its file (and line).
 
 Snakemake reads ``--configfile`` files before it reads the Snakefile, and
-reports any YAML mistake in them as "Config file is not valid JSON or YAML",
-with neither the file nor the line. This module wraps Snakemake's loader so
-the same failure reads ``config/x.yaml: not valid YAML, line 3, column 5:
-...; fix the file (...)``.
+reports a YAML mistake in them as "Config file is not valid JSON or YAML",
+with neither the file nor the line, and a missing one with a 30-line
+traceback. This module wraps Snakemake's config-file loader so that either
+stops Snakemake with one line, ``Config error: config/x.yaml: not valid YAML,
+line 3, column 5: ...; fix the file (...)`` or ``Config error: nope.yaml:
+file not found (...)``, as the workflow's own config errors read.
 
 It is installed once per environment as a ``.pth`` file (``make`` does it;
 by hand: ``python -m fooled.core.snakemake_errors --install``, or
@@ -33,30 +35,44 @@ PTH_LINE = (
 )
 
 
+def problem(path: str | Path) -> str | None:
+    """Why Snakemake cannot read config file ``path`` (one line), or None if it can."""
+    import yaml
+
+    from fooled.core.config import yaml_error_line
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except FileNotFoundError:
+        return f"{path}: file not found (looked for {Path(path).absolute()})"
+    except OSError as error:
+        return f"{path}: cannot be read ({error.strerror or error})"
+    except yaml.YAMLError as error:
+        return yaml_error_line(path, error)
+    if not isinstance(document, dict):
+        return f"{path}: a config file is a YAML mapping (keys at the top level)"
+    return None
+
+
 def patch(module: Any) -> None:
-    """Wrap ``module._load_configfile`` so a YAML error names its file, line and remedy."""
+    """Wrap ``module.load_configfile`` so an unreadable config file stops with one line."""
     if getattr(module, "_fooled_patched", False):
         return
-    original = module._load_configfile
+    original = module.load_configfile
 
-    def load_configfile(configpath_or_obj, filetype="Config"):
+    def load_configfile(configpath):
         try:
-            return original(configpath_or_obj, filetype)
-        except module.WorkflowError:
-            if not isinstance(configpath_or_obj, str | Path):
+            return original(configpath)
+        except (OSError, module.WorkflowError):
+            found = problem(configpath) if isinstance(configpath, str | Path) else None
+            if found is None:
                 raise
-            import yaml
+            # Snakemake prints its errors with a traceback; a config mistake needs one line.
+            print(f"Config error: {found}", file=sys.stderr)
+            raise SystemExit(1) from None
 
-            from fooled.core.config import yaml_error_line
-
-            try:
-                with open(configpath_or_obj, encoding="utf-8") as handle:
-                    yaml.safe_load(handle)
-            except yaml.YAMLError as error:
-                raise module.WorkflowError(yaml_error_line(configpath_or_obj, error)) from None
-            raise
-
-    module._load_configfile = load_configfile
+    module.load_configfile = load_configfile
     module._fooled_patched = True
 
 

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from fooled.core.config import ConfigSources, LoadedConfig, load_experiments, project_schemas
+from fooled.models.architectures import parse_architecture
 
 STUDY = "szegedy"
 TABLES = ("table1", "cross_training", "none")
+ARCHITECTURES = "fc10, fcA-B-...-10, aeH-10, reluA-B-10"  # fooled.models.architectures
 # Keys of an experiment that decide how its model is trained (a job's params).
 TRAINING_KEYS = (
     "architecture",
@@ -77,38 +82,77 @@ def table_models(experiments: Mapping[str, Mapping[str, Any]], table: str) -> li
     return [name for name, settings in experiments.items() if settings.get("table") == table]
 
 
-def check_section(section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]) -> None:
-    """Cross-key checks the schema cannot express; one line naming the key (ConfigError-like)."""
-    where = f"config: studies.{STUDY}"
-    if section.get("enabled") and not experiments:
-        raise ValueError(f"{where}: no models (experiment_lists name no experiment)")
+def check(loaded: LoadedConfig) -> None:
+    """Cross-key checks the schema cannot express, each one line naming the file and key.
+
+    Every experiment's architecture parses and its weight decay fits its Dense
+    layers; Tables 3-4 take three models; adversarial training's base, the
+    units' and the bounds' models are experiments (the base a sigmoid or ReLU
+    MLP); every model has the same seeds (transfer pairs them seed by seed).
+    """
+    experiments = loaded.experiments[STUDY]
+    section = loaded.section(STUDY)
+    key = ("studies", STUDY)
+    if section["enabled"] and not experiments:
+        raise loaded.error((*key, "experiment_lists"), "name no experiment (no models)")
+    for name, settings in experiments.items():
+        try:
+            architecture = parse_architecture(settings["architecture"])
+        except ValueError as error:
+            problem = str(error).split(": ", 1)[-1]
+            raise loaded.experiment_error(
+                STUDY, name, ["architecture"], problem, ARCHITECTURES
+            ) from None
+        decay = settings["weight_decay"]
+        if isinstance(decay, list) and len(decay) != architecture.n_dense:
+            raise loaded.experiment_error(
+                STUDY,
+                name,
+                ["weight_decay"],
+                f"{len(decay)} values for the {architecture.n_dense} Dense layers of "
+                f"{architecture.name}",
+                f"one number, or a list of {architecture.n_dense}",
+            )
     cross = table_models(experiments, "cross_training")
     if cross and len(cross) != 3:
-        raise ValueError(
-            f"{where}: Tables 3-4 take three models (A and B on P1, C on P2), got "
-            f"{len(cross)}: {', '.join(cross)}"
+        raise loaded.experiment_error(
+            STUDY,
+            cross[-1],
+            ["table"],
+            f"Tables 3-4 take three models (A and B on P1, C on P2), got {len(cross)}: "
+            f"{', '.join(cross)}",
         )
-    base = section["adversarial_training"]["base"]
-    if section["adversarial_training"]["enabled"] and base not in experiments:
-        raise ValueError(
-            f"{where}.adversarial_training.base: '{base}' is not an experiment "
-            f"(have: {', '.join(experiments)})"
-        )
-    for name in section["units"]["models"]:
-        if name not in experiments:
-            raise ValueError(f"{where}.units.models: '{name}' is not an experiment")
-    for name in section["bounds"]["models"]:
-        if name not in experiments:
-            raise ValueError(f"{where}.bounds.models: '{name}' is not an experiment")
+    training = section["adversarial_training"]
+    if training["enabled"]:
+        mlps = [
+            name
+            for name, settings in experiments.items()
+            if parse_architecture(settings["architecture"]).kind != "ae"
+        ]
+        base = training["base"]
+        what = "an experiment of the study" if base not in experiments else "a sigmoid or ReLU MLP"
+        loaded.check_name((*key, "adversarial_training", "base"), base, mlps, what)
+    hidden = [
+        name
+        for name, settings in experiments.items()
+        if parse_architecture(settings["architecture"]).hidden_layers
+    ]
+    what = "an experiment with a hidden layer"
+    loaded.check_names((*key, "units", "models"), section["units"]["models"], hidden, what)
+    names = section["bounds"]["models"]
+    loaded.check_names((*key, "bounds", "models"), names, experiments, "an experiment")
+    # Transfer matrices pair models seed by seed: every model needs the same seeds.
     seeds = {name: list(settings["seeds"]) for name, settings in experiments.items()}
-    if len({tuple(value) for value in seeds.values()}) > 1:
-        # Transfer matrices pair models seed by seed; unequal lists leave cells out.
-        first = next(iter(seeds.values()))
-        odd = [name for name, value in seeds.items() if value != first]
-        raise ValueError(
-            f"{where}: every model needs the same seeds (transfer pairs them seed by seed); "
-            f"{', '.join(odd)} differ from {first}"
-        )
+    first_name, first = next(iter(seeds.items()), (None, []))
+    for name, value in seeds.items():
+        if value != first:
+            raise loaded.experiment_error(
+                STUDY,
+                name,
+                ["seeds"],
+                f"{value} differ from {first_name}'s seeds; transfer pairs the models seed by seed",
+                str(first),
+            )
 
 
 def units_models(section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]) -> list:
@@ -132,16 +176,17 @@ def load_section(
     For tests, benchmarks and tools that run the study outside Snakemake; the
     workflow loads the same section through ``fooled.core.config.load_config``.
     """
-    from pathlib import Path
-
-    from fooled.core.config import load_experiments, project_schemas
-
     schemas = project_schemas()
     name = f"studies/{STUDY}.schema.yaml"
     schema, base = schemas.at(name)
     section = schemas.fill_defaults(dict(overrides or {}), schema, base)
-    schemas.validate(section, schema, base, f"studies.{STUDY}")
+    schemas.validate(section, schema, base, "config", prefix=["studies", STUDY])
     root = Path(__file__).resolve().parents[4]
-    experiments = load_experiments(STUDY, section, schemas, [Path(b) for b in bases] + [root])
-    check_section(section, experiments)
+    origins: dict[str, Any] = {}
+    experiments = load_experiments(
+        STUDY, section, schemas, [Path(b) for b in bases] + [root], origins
+    )
+    config = {"studies": {STUDY: section}}
+    sources = ConfigSources([("config", {"studies": {STUDY: dict(overrides or {})}})], schemas)
+    check(LoadedConfig(config, {STUDY: experiments}, {STUDY: origins}, sources))
     return section, experiments
