@@ -1,6 +1,7 @@
 """The core layer: jobs and stage logs, progress lines, artifact records, the Snakemake hook."""
 
 import io
+import json
 import logging
 import os
 import subprocess
@@ -307,3 +308,25 @@ def test_config_fields_reads_the_fields_and_names_every_missing_key():
     }
     with pytest.raises(ValueError, match=r"^toy settings lack rate, steps$"):
         config_fields(_Settings, {"other": 1}, "toy")
+
+
+def test_two_runs_are_compared_result_by_result_timings_aside():
+    from fooled.core.compare import compare, describe
+
+    first = {
+        "study": {"accuracy": 0.9731, "seconds": 12.0, "rows": [{"error": 0.25}], "name": "a"},
+        "provenance": {"library_versions": {"numpy": "1"}},
+    }
+    same = {
+        "study": {"accuracy": 0.9731, "seconds": 99.0, "rows": [{"error": 0.25}], "name": "a"},
+        "provenance": {"library_versions": {"numpy": "2"}},
+    }
+    assert compare(first, same).identical and "bit for bit" in describe(compare(first, same))
+    moved = json.loads(json.dumps(same))
+    moved["study"]["rows"][0]["error"] = 0.25 * (1 + 3e-8)
+    moved["study"]["extra"] = 1
+    comparison = compare(first, moved)
+    assert list(comparison.differing_numbers) == ["study.rows[0].error"]
+    assert comparison.differing_numbers["study.rows[0].error"] == pytest.approx(3e-8, rel=1e-3)
+    assert comparison.only_in_one == ["study.extra"] and comparison.n_numbers == 2
+    assert "study: 1 numbers differ, at most 3e-08 relative" in describe(comparison)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from workflow_runner import run_snakemake, runner_environment
 
+from fooled.core.compare import PRIMARY, compare, reference_runs, reference_with_fingerprint
 from fooled.core.fingerprint import differences, numerics_fingerprint
 from fooled.core.timings import is_timing
 from fooled.studies import README_PARTS
@@ -73,19 +74,45 @@ def test_every_key_number_is_in_the_reference_run():
             assert isinstance(_value(reference, path), int | float), path
 
 
+def test_the_reference_runs_differ_only_where_their_kernels_do():
+    """Each committed reference under another BLAS kernel: the same machine and packages
+    (its fingerprint differs from the primary's in the BLAS kernel and OPENBLAS_L2_SIZE
+    only), the same results to within 1e-6 relative, the same set of results."""
+    runs = reference_runs(REFERENCE)
+    primary = json.loads((REFERENCE / "environment.json").read_text())
+    assert len(runs) >= 2, "no reference run under a second kernel (docs/reference/kernels/)"
+    for name, folder in runs.items():
+        if name == PRIMARY:
+            continue
+        recorded = json.loads((folder / "environment.json").read_text())
+        assert {line.split(":")[0] for line in differences(recorded, primary)} <= {
+            "blas",
+            "OPENBLAS_L2_SIZE",
+        }, name
+        comparison = compare(
+            json.loads((REFERENCE / "summary.json").read_text()),
+            json.loads((folder / "summary.json").read_text()),
+        )
+        assert not comparison.only_in_one and not comparison.differing_other, name
+        assert all(relative < 1e-6 for relative in comparison.differing_numbers.values()), name
+
+
 @pytest.mark.slow
 @pytest.mark.exactness
 def test_a_fresh_default_run_gives_the_key_numbers(tmp_path):
     """Exactly where the numerics fingerprint (versions, processor, BLAS kernels, caps) is
-    the reference run's; within the stated tolerances elsewhere (README, "Reproducibility"),
-    e.g. under another OpenBLAS core type."""
-    reference = json.loads((REFERENCE / "summary.json").read_text())
-    recorded = json.loads((REFERENCE / "environment.json").read_text())
-    unlike = differences(numerics_fingerprint(), recorded)
-    same_numerics = not unlike
-    print(
-        "numerics: the reference's" if same_numerics else "numerics differ:\n" + "\n".join(unlike)
-    )
+    a committed reference run's (docs/reference/, docs/reference/kernels/*/); within the
+    stated tolerances of the primary reference elsewhere (README, "Reproducibility")."""
+    fingerprint = numerics_fingerprint()
+    matching = reference_with_fingerprint(REFERENCE, fingerprint)
+    folder = matching[1] if matching else REFERENCE
+    reference = json.loads((folder / "summary.json").read_text())
+    if matching:
+        print(f"numerics of the reference run '{matching[0]}': compared exactly")
+    else:
+        recorded = json.loads((REFERENCE / "environment.json").read_text())
+        print("numerics differ from every reference run; from the primary one:")
+        print("\n".join(differences(fingerprint, recorded)))
     for module_name in README_PARTS.values():
         module = importlib.import_module(module_name)
         run = run_snakemake(
@@ -101,7 +128,7 @@ def test_a_fresh_default_run_gives_the_key_numbers(tmp_path):
         fresh = module.key_summary(tmp_path)
         for path, tolerance in module.KEY_NUMBERS.items():
             ours, theirs = _value(fresh, path), _value(reference, path)
-            if same_numerics or tolerance == 0:
+            if matching or tolerance == 0:
                 assert ours == theirs, f"{path}: {ours} != {theirs} (reference run)"
             else:
                 assert abs(ours - theirs) <= tolerance, f"{path}: {ours} vs {theirs} ± {tolerance}"

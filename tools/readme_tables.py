@@ -3,6 +3,7 @@
     python tools/readme_tables.py results/report/summary.json --write README.md
     python tools/readme_tables.py docs/reference/summary.json --check README.md
     python tools/readme_tables.py results/report/summary.json --record
+    python tools/readme_tables.py results/report/summary.json --record haswell
 
 ``--write`` replaces every block between ``<!-- BEGIN generated: NAME -->`` and
 ``<!-- END generated: NAME -->`` with the study's table of that name; ``--check`` exits 1
@@ -12,7 +13,8 @@ reference run's timings (``--timings-from``, docs/reference/summary.json by defa
 a fresh run of the same numerics passes. ``--record`` keeps the summary as the reference
 run (docs/reference/summary.json) with the numerics fingerprint of the machine that made
 it (docs/reference/environment.json), which tests/test_reproduce.py compares fresh runs
-with.
+with; ``--record NAME`` keeps a run of the same machine under another BLAS kernel in
+docs/reference/kernels/NAME/ (the README's block ``reference_kernels`` compares them).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from fooled.core.compare import PRIMARY, compare, reference_runs  # noqa: E402
 from fooled.core.fingerprint import numerics_fingerprint  # noqa: E402
 from fooled.core.timings import with_timings_of  # noqa: E402
 from fooled.studies import README_PARTS  # noqa: E402
@@ -41,10 +44,53 @@ BLOCK = re.compile(
 
 
 def blocks(summary: dict) -> dict[str, str]:
-    found: dict[str, str] = {}
+    found: dict[str, str] = {"reference_kernels": kernels_table(REFERENCE)}
     for module in README_PARTS.values():
         found |= importlib.import_module(module).tables(summary)
     return found
+
+
+def _kernels(environment: dict) -> str:
+    return " / ".join(
+        f"{kernel['package']}: {kernel['architecture']} (OpenBLAS {kernel['version']})"
+        for kernel in environment.get("blas", [])
+    )
+
+
+def kernels_table(folder: Path) -> str:
+    """The committed reference runs, their BLAS kernels and how their results differ."""
+    runs = reference_runs(folder)
+    primary = json.loads((runs[PRIMARY] / "summary.json").read_text())
+    lines = [
+        "| reference run | BLAS kernel of each package (its OpenBLAS) | OPENBLAS_L2_SIZE "
+        "| results that differ from the primary run | largest relative difference |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, path in runs.items():
+        environment = json.loads((path / "environment.json").read_text())
+        where = path.relative_to(ROOT).as_posix()
+        if name == PRIMARY:
+            differ, largest = "-", "-"
+        else:
+            comparison = compare(primary, json.loads((path / "summary.json").read_text()))
+            studies = ", ".join(
+                f"{study} {count}" for study, (count, _) in comparison.by_study().items()
+            )
+            differ = (
+                f"{len(comparison.differing_numbers)} of {comparison.n_numbers} numbers"
+                + (f" ({studies})" if studies else "")
+                + (
+                    f"; {len(comparison.differing_other)} other"
+                    if comparison.differing_other
+                    else ""
+                )
+            )
+            largest = f"{comparison.largest()[1]:.1e}" if comparison.largest() else "0"
+        lines.append(
+            f"| {name} (`{where}`) | {_kernels(environment)} | "
+            f"{environment.get('OPENBLAS_L2_SIZE') or 'unset'} | {differ} | {largest} |"
+        )
+    return "\n".join(lines)
 
 
 def render(readme: str, tables: dict[str, str]) -> str:
@@ -63,7 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", type=Path, metavar="README")
     action.add_argument("--check", type=Path, metavar="README")
-    action.add_argument("--record", action="store_true")
+    action.add_argument(
+        "--record",
+        nargs="?",
+        const=PRIMARY,
+        metavar="NAME",
+        help="keep the summary as the reference run (NAME: a run under another BLAS kernel, "
+        "kept in docs/reference/kernels/NAME/)",
+    )
     parser.add_argument(
         "--timings-from",
         type=Path,
@@ -74,12 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     summary = json.loads(arguments.summary.read_text())
     if arguments.record:
-        REFERENCE.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(arguments.summary, REFERENCE / "summary.json")
-        (REFERENCE / "environment.json").write_text(
+        folder = (
+            REFERENCE if arguments.record == PRIMARY else REFERENCE / "kernels" / arguments.record
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(arguments.summary, folder / "summary.json")
+        (folder / "environment.json").write_text(
             json.dumps(numerics_fingerprint(), indent=2, sort_keys=True) + "\n"
         )
-        print(f"recorded {arguments.summary} as the reference run in {REFERENCE}")
+        print(f"recorded {arguments.summary} as the reference run in {folder}")
         return 0
     target = arguments.write or arguments.check
     readme = target.read_text()

@@ -9,12 +9,12 @@ The fingerprint names everything found to change bits:
 - the processor model and its instruction set, and the caps this package puts on the
   kernels TensorFlow picks (oneDNN, XLA; ``fooled/__init__.py``);
 - every BLAS library loaded by NumPy, SciPy and FAISS, with the kernel it chose for this
-  processor (OpenBLAS' ``architecture``: ``SkylakeX``, ``Haswell``, ``Zen``, ...; set by
-  ``OPENBLAS_CORETYPE`` where a machine overrides it, and FAISS's older OpenBLAS falls
-  back to ``Prescott`` on processors it does not know) and its thread count, read with
-  threadpoolctl. Measured: the same processor, packages and seeds under
-  ``OPENBLAS_CORETYPE=Haswell`` moved 203 numbers of the default run's summary by up to
-  3.6e-8 (relative), and the paper case's mean corner distance in its 15th digit;
+  processor (OpenBLAS' ``architecture``: ``SkylakeX``, ``Haswell``, ``Zen``, ...; what
+  ``OPENBLAS_CORETYPE`` says where a machine sets it, and an empty ``OPENBLAS_CORETYPE``
+  is not the same as none: FAISS's OpenBLAS 0.3.15 then falls back to ``Prescott``) and
+  its thread count, read with threadpoolctl. The same processor, packages and seeds under
+  another kernel move some numbers in their last digits (README, "Reproducibility": the
+  committed reference runs under two kernels, compared);
 - ``OPENBLAS_L2_SIZE``, which changes the blocking of those kernels.
 """
 
@@ -24,6 +24,7 @@ import importlib
 import os
 import platform
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 # The packages whose versions shape the numbers; the modules whose import loads a BLAS.
@@ -52,6 +53,16 @@ def _has_avx2() -> bool:
         return False
 
 
+def _package_of(filepath: str) -> str:
+    """The wheel that ships a library: ``.../site-packages/numpy.libs/libscipy_openblas...``."""
+    for part in reversed(Path(filepath).parts[:-1]):
+        if part.endswith(".libs"):
+            return part.removesuffix(".libs")
+        if part in ("site-packages", "dist-packages", "lib"):
+            break
+    return "system"
+
+
 def blas_kernels() -> list[dict[str, Any]]:
     """Each loaded BLAS: library, version, the kernel it chose and its threads (sorted).
 
@@ -71,6 +82,7 @@ def blas_kernels() -> list[dict[str, Any]]:
             continue
         kernels.append(
             {
+                "package": _package_of(str(library.get("filepath", ""))),
                 "library": f"{library.get('internal_api')} {library.get('prefix')}",
                 "version": str(library.get("version")),
                 "architecture": str(library.get("architecture", "")),
@@ -78,7 +90,7 @@ def blas_kernels() -> list[dict[str, Any]]:
                 "threads": int(library.get("num_threads", 0)),
             }
         )
-    return sorted(kernels, key=lambda kernel: (kernel["library"], kernel["version"]))
+    return sorted(kernels, key=lambda kernel: (kernel["package"], kernel["library"]))
 
 
 def numerics_fingerprint() -> dict[str, Any]:
