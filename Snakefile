@@ -1,6 +1,7 @@
 # How neural networks can be fooled: reproducible studies, one Snakemake workflow.
 # A study is the unit: its rules (workflow/rules/studies/), its schema (workflow/schemas/studies/),
-# its experiment lists (config/studies/) and its report section. Shared layers below the studies:
+# its experiment lists (config/studies/), its package with its layout of files and its report
+# section, registered once in src/fooled/studies/registry.py. Shared layers below the studies:
 # the datasets, the models and the ImageNet patch database (workflow/rules/shared/).
 # Targets: `snakemake` (every enabled study and the report), `snakemake <study>`, `snakemake imagenet`.
 
@@ -19,11 +20,14 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/shared/mnist.smk"
 include: "workflow/rules/shared/imagenet_model.smk"
 include: "workflow/rules/shared/imagenet_db.smk"
-include: "workflow/rules/studies/collisions_mnist.smk"
-include: "workflow/rules/studies/collisions_imagenet.smk"
-include: "workflow/rules/studies/szegedy.smk"
-include: "workflow/rules/studies/fooling.smk"
-include: "workflow/rules/studies/defences.smk"
+
+
+# Every registered study's rules (fooled.studies.registry: workflow/rules/studies/<study>.smk).
+for registered in registry.STUDIES:
+
+    include: registered.rules
+
+
 include: "workflow/rules/report.smk"
 
 
@@ -37,6 +41,6 @@ localrules:
 rule all:
     default_target: True
     input:
-        "results/report/report.html",
-        "results/report/summary.json",
+        REPORT.path("page"),
+        REPORT.path("summary"),
         damaged_targets,

@@ -2,9 +2,10 @@
 
 Runs the six stage functions (fgsm, adversarial_training, autoencoder,
 score, adaptive, report) in a working folder that holds the shared inputs
-(``resources/mnist/mnist.h5``, ``results/models/mlp/model.keras``) and
-whatever artifacts of the other studies are present (found with
-``kinds.find_artifacts``), each in a fresh Python process so that
+(MNIST and the MLP) and whatever artifacts of the other studies are present
+(found through the study registry, as the study's layout names them), wired
+as the study's rules wire them (``stages.plan_jobs``), each in a fresh Python
+process so that
 TensorFlow's start-up is counted per job, as under Snakemake. Prints, per
 stage, wall-clock and CPU seconds (user + system of the process), and the
 figures the stages record themselves: FGSM attack time, autoencoder and
@@ -48,14 +49,29 @@ def _settings(config: str | None) -> dict:
     return study_settings(section, config or "defaults")
 
 
+def planned_jobs(settings: dict, work: Path, threads: int) -> dict:
+    """The study's jobs on what lies in ``work``, wired as its rules wire them."""
+    from fooled.studies import registry
+    from fooled.studies.defences import stages
+
+    wanted = settings["adaptive"]["collision_experiments"]
+    only = None if wanted is None else {"collisions": wanted, "sources": wanted}
+    return stages.plan_jobs(
+        settings,
+        registry.find_inputs("defences", str(work)),
+        work,
+        threads,
+        redo=registry.find_inputs("defences", str(work), only),
+        siblings=registry.siblings,
+    )
+
+
 def child(stage: str, work: Path, config: str | None, threads: int) -> None:
     """Run one stage in this process (what a workflow job does)."""
-    from fooled.studies.defences import kinds, stages
+    from fooled.studies.defences import stages
 
     logging.basicConfig(level=logging.INFO, format=f"{stage}: %(message)s", stream=sys.stderr)
-    settings = _settings(config)
-    found = kinds.find_artifacts(work)
-    job = stages.plan_jobs(settings, found, work, threads)[stage]
+    job = planned_jobs(_settings(config), work, threads)[stage]
     getattr(stages, stage)(job, logging.getLogger(stage))
 
 
@@ -67,8 +83,9 @@ def _cpu_children() -> float:
 def recorded_figures(work: Path) -> dict[str, float]:
     """The timings the stages record in their artifacts."""
     from fooled.core import h5io
-    from fooled.studies.defences.stages import ARTIFACTS
+    from fooled.studies.defences.layout import LAYOUT
 
+    files = LAYOUT.under(work)
     figures = {}
     for key, artifact, attribute in (
         ("fgsm attack (s)", "fgsm", "seconds"),
@@ -76,10 +93,10 @@ def recorded_figures(work: Path) -> dict[str, float]:
         ("autoencoder training (s)", "errors", "seconds"),
         ("score, all kinds (s)", "score", "seconds"),
     ):
-        path = work / ARTIFACTS[artifact]
+        path = Path(files.path(artifact))
         if path.is_file():
             figures[key] = float(h5io.read_attrs(path)[attribute])
-    score = work / ARTIFACTS["score"]
+    score = Path(files.path("score"))
     if score.is_file():
         attrs = h5io.read_attrs(score)
         rows = json.loads(attrs["sets"])

@@ -24,21 +24,12 @@ from fooled.core.config import (
     schema_defaults,
 )
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
-from fooled.studies.collisions.checks import check_imagenet, check_mnist
-from fooled.studies.defences.checks import check as check_defences
-from fooled.studies.fooling.checks import check as check_fooling
-from fooled.studies.szegedy.settings import check as check_szegedy
+from fooled.studies import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Schemas(ROOT / "workflow" / "schemas")
-# The workflow's checks (workflow/rules/common.smk, STUDY_CHECKS).
-CHECKS = {
-    "collisions_mnist": check_mnist,
-    "collisions_imagenet": check_imagenet,
-    "szegedy": check_szegedy,
-    "fooling": check_fooling,
-    "defences": check_defences,
-}
+# The workflow's checks (the study registry's, as workflow/rules/common.smk runs them).
+CHECKS = registry.checks()
 MICRO = ROOT / "config" / "studies" / "collisions_mnist" / "micro.yaml"
 
 

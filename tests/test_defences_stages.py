@@ -10,8 +10,15 @@ from defences_helpers import tiny_mlp, write_small_mnist
 
 from fooled.attacks.corners import CornerSettings, GradientCorners, corner_datasets
 from fooled.core import h5io
+from fooled.data.layout import MNIST
 from fooled.models.handle import ModelHandle
-from fooled.studies.defences import kinds, stages
+from fooled.models.layout import MODELS
+from fooled.report.layout import section_files
+from fooled.studies import registry
+from fooled.studies.collisions.layout import MNIST_LAYOUT
+from fooled.studies.defences import stages
+from fooled.studies.defences.layout import LAYOUT
+from fooled.studies.szegedy.layout import LAYOUT as SZEGEDY
 
 LOGGER = logging.getLogger("test_defences_stages")
 CORNERS = {
@@ -40,30 +47,30 @@ TINY = {
 def _other_studies(root: Path, model_path: Path) -> None:
     """A collision experiment and an L-BFGS file of the layouts the other studies write."""
     model = ModelHandle(h5io_model(model_path), layer="fc1")
-    test = h5io.read_arrays(root / stages.MNIST_H5, ["test/images", "test/labels"])
+    test = h5io.read_arrays(MNIST.under(root).path("mnist"), ["test/images", "test/labels"])
     images = test["test/images"].astype(np.float32) / 255.0
     seed, target = images[1], images[0]  # a 2 and a 7
     collision = GradientCorners(CornerSettings.from_config(CORNERS)).run(
         model, seed.reshape(-1), target.reshape(-1)
     )
     collision.corners = collision.corners.reshape(-1, 28, 28)
-    results = root / "results"
+    collisions = MNIST_LAYOUT.under(root)
     h5io.write_artifact(
-        results / "collisions_mnist/collide/tiny_2_to_7.h5",
+        collisions.path("collide", experiment="tiny_2_to_7"),
         corner_datasets(seed, target, collision),
         h5io.provenance(CORNERS),
         {"experiment": "tiny_2_to_7", "mode": "micro", "layer": "fc1"} | CORNERS,
     )
     weights = np.random.default_rng(0).dirichlet(np.ones(2), 30).astype(np.float32)
     h5io.write_artifact(
-        results / "collisions_mnist/interpolate/tiny_2_to_7.h5",
+        collisions.path("interpolate", experiment="tiny_2_to_7"),
         {"weights": weights},
         h5io.provenance({}),
         {},
     )
     shifted = np.clip(images[:6] + 0.05, 0, 1)  # stands in for L-BFGS output: the layout only
     h5io.write_artifact(
-        results / "szegedy/attack/mlp.h5",
+        SZEGEDY.under(root).path("attack", name="fc100-100-10", seed=0),
         {
             "adversarial": shifted,
             "images": images[:6],
@@ -72,7 +79,7 @@ def _other_studies(root: Path, model_path: Path) -> None:
             "success": np.array([True, True, False, True, True, True]),
         },
         h5io.provenance({}),
-        {},
+        {"model": "fc100-100-10", "seed": 0},
     )
 
 
@@ -85,20 +92,22 @@ def h5io_model(path: Path):
 @pytest.fixture(scope="module")
 def run_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("defences_run")
-    write_small_mnist(root / stages.MNIST_H5, n_train=1200, n_test=300)
-    model_path = root / stages.MLP_MODEL
+    write_small_mnist(Path(MNIST.under(root).path("mnist")), n_train=1200, n_test=300)
+    model_path = Path(MODELS.under(root).path("model", network="mlp"))
     model_path.parent.mkdir(parents=True)
     tiny_mlp().save(model_path)
     _other_studies(root, model_path)
     settings = stages.study_settings(TINY)
-    jobs = stages.plan_jobs(settings, kinds.find_artifacts(root), root)
+    reads = registry.find_inputs("defences", str(root))
+    jobs = stages.plan_jobs(settings, reads, root, siblings=registry.siblings)
     for name in stages.STAGES:
         getattr(stages, name)(jobs[name], LOGGER)
     return root
 
 
 def test_every_stage_writes_its_artifact(run_root: Path):
-    paths = {name: run_root / file for name, file in stages.ARTIFACTS.items()}
+    files = LAYOUT.under(run_root)
+    paths = {name: Path(files.path(name)) for name in files}
     assert all(path.is_file() for path in paths.values())
     fgsm = h5io.read_attrs(paths["fgsm"])
     adversarial = h5io.read_arrays(paths["fgsm"], ["adversarial", "epsilons"])["adversarial"]
@@ -124,7 +133,7 @@ def test_every_stage_writes_its_artifact(run_root: Path):
         "noise_0.3",
         "fgsm_eps0.1",
         "fgsm_eps0.25",
-        "lbfgs_mlp",
+        "lbfgs_fc100-100-10",
         "collisions_micro",
         "interpolations_micro",
     ]
@@ -149,8 +158,9 @@ def test_every_stage_writes_its_artifact(run_root: Path):
 
 
 def test_the_report_section(run_root: Path):
-    summary = json.loads((run_root / stages.ARTIFACTS["summary"]).read_text())
-    html = (run_root / stages.ARTIFACTS["html"]).read_text()
+    section = section_files("defences")
+    summary = json.loads((run_root / section["summary"]).read_text())
+    html = (run_root / section["html"]).read_text()
     assert summary["study"] == "defences"
     assert set(summary["detection"]) >= {"clean", "fgsm_eps0.25", "collisions_micro"}
     assert summary["detection"]["fgsm_eps0.25"]["adaptive"]["weight"] in (0.0, 0.01)

@@ -1,7 +1,6 @@
 """The README's numbers come out of a fresh run: generated from the reference run's summary,
 and the key ones checked against a new run of the default configuration."""
 
-import importlib
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from workflow_runner import run_snakemake, runner_environment
 from fooled.core.compare import PRIMARY, compare, reference_runs, reference_with_fingerprint
 from fooled.core.fingerprint import differences, numerics_fingerprint
 from fooled.core.timings import is_timing
-from fooled.studies import README_PARTS
+from fooled.studies import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"
@@ -69,8 +68,8 @@ def test_the_readme_check_compares_results_not_timings(tmp_path):
 
 def test_every_key_number_is_in_the_reference_run():
     reference = json.loads((REFERENCE / "summary.json").read_text())
-    for module in README_PARTS.values():
-        for path in importlib.import_module(module).KEY_NUMBERS:
+    for module in registry.readme_modules().values():
+        for path in module.KEY_NUMBERS:
             assert isinstance(_value(reference, path), int | float), path
 
 
@@ -113,8 +112,7 @@ def test_a_fresh_default_run_gives_the_key_numbers(tmp_path):
         recorded = json.loads((REFERENCE / "environment.json").read_text())
         print("numerics differ from every reference run; from the primary one:")
         print("\n".join(differences(fingerprint, recorded)))
-    for module_name in README_PARTS.values():
-        module = importlib.import_module(module_name)
+    for module in registry.readme_modules().values():
         run = run_snakemake(
             tmp_path,
             ROOT / "config" / "config.yaml",

@@ -20,7 +20,6 @@ docs/reference/kernels/NAME/ (the README's block ``reference_kernels`` compares 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import re
 import shutil
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from fooled.core.compare import PRIMARY, compare, reference_runs  # noqa: E402
 from fooled.core.fingerprint import numerics_fingerprint  # noqa: E402
 from fooled.core.timings import with_timings_of  # noqa: E402
-from fooled.studies import README_PARTS  # noqa: E402
+from fooled.studies import registry  # noqa: E402
 
 REFERENCE = ROOT / "docs" / "reference"
 BLOCK = re.compile(
@@ -45,8 +44,8 @@ BLOCK = re.compile(
 
 def blocks(summary: dict) -> dict[str, str]:
     found: dict[str, str] = {"reference_kernels": kernels_table(REFERENCE)}
-    for module in README_PARTS.values():
-        found |= importlib.import_module(module).tables(summary)
+    for module in registry.readme_modules().values():
+        found |= module.tables(summary)
     return found
 
 

@@ -7,11 +7,11 @@ rule report:
         **report_inputs(),
     output:
         html=report(
-            "results/report/report.html",
+            REPORT.path("page"),
             caption="../report/report.rst",
             category="Report",
         ),
-        summary="results/report/summary.json",
+        summary=REPORT.path("summary"),
     log:
         "logs/report.log",
     benchmark:

@@ -142,9 +142,13 @@ class Schemas:
     Files are named by their path relative to the folder
     (``studies/collisions_mnist.schema.yaml``); a ``$ref`` is relative to the
     file it is written in, with an optional JSON-pointer fragment.
+
+    The main schema's ``studies`` section lists no study itself: ``studies`` (the study
+    registry's names, in its order; by default every ``studies/<name>.schema.yaml``) fill
+    it in, each ``studies.<name>`` validated by ``studies/<name>.schema.yaml``.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, studies: Sequence[str] | None = None) -> None:
         self.folder = Path(folder)
         self._documents: dict[str, dict[str, Any]] = {}
         for path in sorted(self.folder.rglob("*.schema.yaml")):
@@ -154,6 +158,21 @@ class Schemas:
             self._documents[name] = document
         if MAIN_SCHEMA not in self._documents:
             raise ConfigError(f"{self.folder}: no {MAIN_SCHEMA}")
+        if studies is None:
+            studies = [
+                name.removeprefix("studies/").removesuffix(".schema.yaml")
+                for name in self._documents
+                if name.startswith("studies/")
+            ]
+        section = self._documents[MAIN_SCHEMA]["properties"]["studies"]
+        for study in studies:
+            if f"studies/{study}.schema.yaml" not in self._documents:
+                raise ConfigError(
+                    f"{self.folder}: study '{study}' has no studies/{study}.schema.yaml"
+                )
+        section["properties"] = {
+            study: {"$ref": f"studies/{study}.schema.yaml"} for study in studies
+        }
         # Which file each schema node is in (an error's schema is one of these nodes).
         self._node_files: dict[int, str] = {}
         for name, document in self._documents.items():

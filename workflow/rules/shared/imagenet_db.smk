@@ -84,7 +84,7 @@ rule evaluate_index:
         patch_map=IMAGENET_PATCH_MAP,
         shards=imagenet_shard_paths(),
     output:
-        evaluation="results/imagenet/index/evaluation.h5",
+        evaluation=IMAGENET_FILES.path("evaluation"),
         summary=IMAGENET_INDEX_SUMMARY,
     log:
         "logs/shared/imagenet/evaluate_index.log",

@@ -43,8 +43,8 @@ rule train_lenet:
     input:
         mnist=MNIST_H5,
     output:
-        model=LENET_MODEL,
-        metrics=LENET_METRICS,
+        model=MNIST_MODELS["lenet"][0],
+        metrics=MNIST_MODELS["lenet"][1],
     log:
         "logs/shared/train_lenet.log",
     benchmark:

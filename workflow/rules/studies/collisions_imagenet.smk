@@ -2,12 +2,19 @@
 # experiments from a seed image, macro ones from the seed's sources in the patch database;
 # then the interpolations. Target: `snakemake collisions_imagenet`.
 
+from fooled.studies.collisions import layout as collisions_layout
+
+CI = collisions_layout.IMAGENET_LAYOUT
+CI_ALL = EXPERIMENTS["collisions_imagenet"]
+
 
 rule collide_imagenet:
     input:
-        unpack(ci_collide_inputs),
+        unpack(
+            lambda wildcards: imagenet_experiment_inputs(CI_ALL[wildcards.experiment])
+        ),
     output:
-        collide=ci_path("collide", "{experiment}"),
+        collide=CI.template("collide"),
     log:
         "logs/collisions_imagenet/collide/{experiment}.log",
     benchmark:
@@ -32,10 +39,10 @@ rule collide_imagenet:
 rule interpolate_imagenet:
     input:
         **imagenet_model_inputs(),
-        collide=ci_path("collide", "{experiment}"),
+        collide=CI.template("collide"),
         shards=imagenet_shard_paths(),
     output:
-        interpolate=ci_path("interpolate", "{experiment}"),
+        interpolate=CI.template("interpolate"),
     log:
         "logs/collisions_imagenet/interpolate/{experiment}.log",
     benchmark:
@@ -54,11 +61,15 @@ rule interpolate_imagenet:
 
 rule collisions_imagenet_report:
     input:
-        **collisions_imagenet_section_inputs(),
+        **collisions_layout.imagenet_section_inputs(
+            STUDIES["collisions_imagenet"],
+            EXPERIMENTS["collisions_imagenet"],
+            IMAGENET_INDEX_SUMMARY,
+        ),
     output:
         **section_files("collisions_imagenet"),
         figures=report(
-            directory("results/report/collisions_imagenet/figures"),
+            directory(figures_folder("collisions_imagenet")),
             patterns=["{name}.png"],
             caption="../../report/collisions_imagenet/figures.rst",
             category="Feature collisions (ImageNet)",

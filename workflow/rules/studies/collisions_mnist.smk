@@ -2,6 +2,13 @@
 # corners, their 2,000 interpolations and (micro) the exact polytope; macro experiments first
 # find their source digits. Target: `snakemake collisions_mnist`.
 
+from fooled.studies.collisions import layout as collisions_layout
+
+CM = collisions_layout.MNIST_LAYOUT
+CM_MICRO = experiments("collisions_mnist", "micro")
+CM_MACRO = experiments("collisions_mnist", "macro")
+CM_ALL = list(EXPERIMENTS["collisions_mnist"])
+
 
 rule collide_micro:
     input:
@@ -9,9 +16,9 @@ rule collide_micro:
         model=MLP_MODEL,
         metrics=MLP_METRICS,
     output:
-        collide=cm_path("collide", "{experiment}"),
-        interpolate=cm_path("interpolate", "{experiment}"),
-        polytope=cm_path("polytope", "{experiment}"),
+        collide=CM.template("collide"),
+        interpolate=CM.template("interpolate"),
+        polytope=CM.template("polytope"),
     log:
         "logs/collisions_mnist/collide_micro/{experiment}.log",
     benchmark:
@@ -34,7 +41,7 @@ rule mnist_sources:
         mnist=MNIST_H5,
         metrics=MLP_METRICS,
     output:
-        sources=cm_path("sources", "{experiment}"),
+        sources=CM.template("sources"),
     log:
         "logs/collisions_mnist/mnist_sources/{experiment}.log",
     benchmark:
@@ -56,13 +63,13 @@ rule mnist_sources:
 
 rule collide_macro:
     input:
-        sources=cm_path("sources", "{experiment}"),
+        sources=CM.template("sources"),
         mnist=MNIST_H5,
         model=MLP_MODEL,
         metrics=MLP_METRICS,
     output:
-        collide=cm_path("collide", "{experiment}"),
-        interpolate=cm_path("interpolate", "{experiment}"),
+        collide=CM.template("collide"),
+        interpolate=CM.template("interpolate"),
     log:
         "logs/collisions_mnist/collide_macro/{experiment}.log",
     benchmark:
@@ -85,11 +92,13 @@ rule collide_macro:
 
 rule collisions_mnist_report:
     input:
-        **collisions_mnist_section_inputs(),
+        **collisions_layout.mnist_section_inputs(
+            STUDIES["collisions_mnist"], EXPERIMENTS["collisions_mnist"], MLP_METRICS
+        ),
     output:
         **section_files("collisions_mnist"),
         figures=report(
-            directory("results/report/collisions_mnist/figures"),
+            directory(figures_folder("collisions_mnist")),
             patterns=["{name}.png"],
             caption="../../report/collisions_mnist/figures.rst",
             category="Feature collisions (MNIST)",

@@ -1,14 +1,27 @@
 # Defences (fast gradient sign, adversarial training, one autoencoder detector scored on every
 # kind of input the run makes, and the attacks made adaptive to it). The other studies' inputs
-# join when those studies are in the run. Target: `snakemake defences`.
+# join when those studies are in the run. Target: `snakemake defences`. Each rule's inputs,
+# outputs and settings come from the study's job declaration (fooled.studies.defences.layout.
+# jobs), which the runs outside Snakemake (benchmarks, tests) use too.
+
+from fooled.studies.defences import layout as defences_layout
+
+DEFENCES = STUDIES["defences"]
+# What the detector is scored on from the other studies, and the collision experiments the
+# adaptive stage redoes (null in the config: every one).
+_REDO = DEFENCES["adaptive"]["collision_experiments"]
+_READS = study_inputs("defences")
+_REDONE = study_inputs(
+    "defences", **({} if _REDO is None else {"collisions": _REDO, "sources": _REDO})
+)
+DF_JOBS = defences_layout.jobs(DEFENCES, _READS, _REDONE, registry.siblings)
 
 
 rule defences_fgsm:
     input:
-        mnist=MNIST_H5,
-        model=MLP_MODEL,
+        **DF_JOBS["fgsm"]["input"],
     output:
-        fgsm=f"{DF}/fgsm.h5",
+        **DF_JOBS["fgsm"]["output"],
     log:
         "logs/defences/fgsm.log",
     benchmark:
@@ -17,19 +30,16 @@ rule defences_fgsm:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        settings=DEFENCES["fgsm"],
+        **DF_JOBS["fgsm"]["params"],
     script:
         "../../../scripts/defences/fgsm.py"
 
 
 rule defences_adversarial_training:
     input:
-        mnist=MNIST_H5,
-        model=MLP_MODEL,
-        lbfgs=other_studies_inputs()["lbfgs"],
+        **DF_JOBS["adversarial_training"]["input"],
     output:
-        model=f"{DF}/adversarial_training/model.keras",
-        metrics=f"{DF}/adversarial_training.h5",
+        **DF_JOBS["adversarial_training"]["output"],
     log:
         "logs/defences/adversarial_training.log",
     benchmark:
@@ -38,18 +48,16 @@ rule defences_adversarial_training:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        settings=DEFENCES["adversarial_training"],
-        fgsm=DEFENCES["fgsm"],
+        **DF_JOBS["adversarial_training"]["params"],
     script:
         "../../../scripts/defences/adversarial_training.py"
 
 
 rule defences_autoencoder:
     input:
-        mnist=MNIST_H5,
+        **DF_JOBS["autoencoder"]["input"],
     output:
-        model=f"{DF}/autoencoder/model.keras",
-        errors=f"{DF}/autoencoder.h5",
+        **DF_JOBS["autoencoder"]["output"],
     log:
         "logs/defences/autoencoder.log",
     benchmark:
@@ -58,21 +66,16 @@ rule defences_autoencoder:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        settings=DEFENCES["autoencoder"],
+        **DF_JOBS["autoencoder"]["params"],
     script:
         "../../../scripts/defences/autoencoder.py"
 
 
 rule defences_score:
     input:
-        **other_studies_inputs(),
-        mnist=MNIST_H5,
-        model=MLP_MODEL,
-        autoencoder=f"{DF}/autoencoder/model.keras",
-        errors=f"{DF}/autoencoder.h5",
-        fgsm=f"{DF}/fgsm.h5",
+        **DF_JOBS["score"]["input"],
     output:
-        score=f"{DF}/score.h5",
+        **DF_JOBS["score"]["output"],
     log:
         "logs/defences/score.log",
     benchmark:
@@ -81,21 +84,16 @@ rule defences_score:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        settings=DEFENCES["score"],
+        **DF_JOBS["score"]["params"],
     script:
         "../../../scripts/defences/score.py"
 
 
 rule defences_adaptive:
     input:
-        mnist=MNIST_H5,
-        model=MLP_MODEL,
-        autoencoder=f"{DF}/autoencoder/model.keras",
-        errors=f"{DF}/autoencoder.h5",
-        collisions=defences_adaptive_collisions(),
-        sources=defences_adaptive_sources(),
+        **DF_JOBS["adaptive"]["input"],
     output:
-        adaptive=f"{DF}/adaptive.h5",
+        **DF_JOBS["adaptive"]["output"],
     log:
         "logs/defences/adaptive.log",
     benchmark:
@@ -104,23 +102,18 @@ rule defences_adaptive:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        settings=DEFENCES["adaptive"],
-        fgsm=DEFENCES["fgsm"],
+        **DF_JOBS["adaptive"]["params"],
     script:
         "../../../scripts/defences/adaptive.py"
 
 
 rule defences_report:
     input:
-        fgsm=f"{DF}/fgsm.h5",
-        metrics=f"{DF}/adversarial_training.h5",
-        errors=f"{DF}/autoencoder.h5",
-        score=f"{DF}/score.h5",
-        adaptive=f"{DF}/adaptive.h5",
+        **DF_JOBS["report"]["input"],
     output:
-        **section_files("defences"),
+        **DF_JOBS["report"]["output"],
         figures=report(
-            directory("results/report/defences/figures"),
+            directory(figures_folder("defences")),
             patterns=["{name}.png"],
             caption="../../report/defences/figures.rst",
             category="Defences",

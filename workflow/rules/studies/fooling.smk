@@ -2,16 +2,25 @@
 # ascent, and retraining with a "fooling" class, on MNIST networks (and VGG-16 for ImageNet
 # classes). Target: `snakemake fooling`.
 
+from fooled.studies.fooling import layout as fooling_layout
+
+FO = fooling_layout.LAYOUT
+FOOLING = STUDIES["fooling"]
+FO_EVOLVE = experiments("fooling", "evolve")
+FO_ASCEND = experiments("fooling", "ascend")
+FO_RETRAIN = experiments("fooling", "retrain")
+FO_ALL = EXPERIMENTS["fooling"]
+
 
 rule fooling_evolve:
     input:
-        unpack(fooling_inputs),
+        unpack(lambda wildcards: network_inputs(FO_ALL[wildcards.experiment]["model"])),
     output:
-        result=f"{FO}/evolve/{{experiment}}_{{run}}.h5",
+        result=FO.template("evolve"),
     log:
         "logs/fooling/evolve/{experiment}_{run}.log",
     benchmark:
-        "results/benchmarks/fooling_evolve/{experiment}_{run}.tsv"
+        WORKFLOW.path("benchmark", rule="fooling_evolve", job="{experiment}_{run}")
     wildcard_constraints:
         experiment=names_pattern(FO_EVOLVE),
         run=r"\d+",
@@ -20,7 +29,9 @@ rule fooling_evolve:
     threads: 1
     params:
         settings=lambda wildcards: FO_EVOLVE[wildcards.experiment],
-        imagenet=fooling_imagenet,
+        imagenet=lambda wildcards: network_settings(
+            FO_ALL[wildcards.experiment]["model"]
+        ),
         checkpoint=lambda wildcards: checkpoint_path(
             "fooling", f"{wildcards.experiment}_{wildcards.run}"
         ),
@@ -30,9 +41,9 @@ rule fooling_evolve:
 
 rule fooling_ascend:
     input:
-        unpack(fooling_inputs),
+        unpack(lambda wildcards: network_inputs(FO_ALL[wildcards.experiment]["model"])),
     output:
-        result=f"{FO}/ascend/{{experiment}}.h5",
+        result=FO.template("ascend"),
     log:
         "logs/fooling/ascend/{experiment}.log",
     benchmark:
@@ -44,16 +55,18 @@ rule fooling_ascend:
     threads: 1
     params:
         settings=lambda wildcards: FO_ASCEND[wildcards.experiment],
-        imagenet=fooling_imagenet,
+        imagenet=lambda wildcards: network_settings(
+            FO_ALL[wildcards.experiment]["model"]
+        ),
     script:
         "../../../scripts/fooling/ascend.py"
 
 
 rule fooling_retrain:
     input:
-        unpack(fooling_inputs),
+        unpack(lambda wildcards: network_inputs(FO_ALL[wildcards.experiment]["model"])),
     output:
-        result=f"{FO}/retrain/{{experiment}}.h5",
+        result=FO.template("retrain"),
     log:
         "logs/fooling/retrain/{experiment}.log",
     benchmark:
@@ -72,11 +85,15 @@ rule fooling_retrain:
 
 rule fooling_report:
     input:
-        **fooling_section_inputs(),
+        **fooling_layout.section_inputs(
+            FOOLING,
+            FO_ALL,
+            {network: files[1] for network, files in MNIST_MODELS.items()},
+        ),
     output:
         **section_files("fooling"),
         figures=report(
-            directory("results/report/fooling/figures"),
+            directory(figures_folder("fooling")),
             patterns=["{name}.png"],
             caption="../../report/fooling/figures.rst",
             category="Fooling images",

@@ -3,18 +3,36 @@
 # training sets, adversarial training, units against random directions, and Lipschitz bounds
 # (VGG-16 too). Target: `snakemake szegedy`.
 
+from fooled.studies.szegedy import layout as szegedy_layout
+from fooled.studies.szegedy import settings as szegedy_settings
+
+SZ = szegedy_layout.LAYOUT
+SZEGEDY = STUDIES["szegedy"]
+SZ_EXPERIMENTS = EXPERIMENTS["szegedy"]
+SZ_INSTANCES = {
+    (instance.name, str(instance.seed)): instance
+    for instance in szegedy_settings.model_instances(SZ_EXPERIMENTS)
+}
+SZ_UNITS = (
+    szegedy_settings.units_models(SZEGEDY, SZ_EXPERIMENTS) if SZ_EXPERIMENTS else []
+)
+SZ_BOUNDS = (
+    szegedy_settings.bounds_models(SZEGEDY, SZ_EXPERIMENTS) if SZ_EXPERIMENTS else []
+)
+SZ_BASE = SZEGEDY["adversarial_training"]["base"]
+
 
 rule szegedy_model:
     input:
         mnist=MNIST_H5,
     output:
-        model=sz_file("model.keras", "{name}", "{seed}"),
-        metrics=sz_file("metrics.h5", "{name}", "{seed}"),
-        attack=sz_file("attack.h5", "{name}", "{seed}"),
+        model=SZ.template("model"),
+        metrics=SZ.template("metrics"),
+        attack=SZ.template("attack"),
     log:
         "logs/szegedy/model/{name}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/szegedy_model/{name}_seed{seed}.tsv"
+        WORKFLOW.path("benchmark", rule="szegedy_model", job="{name}_seed{seed}")
     wildcard_constraints:
         name=names_pattern(SZ_EXPERIMENTS),
         seed=r"\d+",
@@ -34,10 +52,10 @@ rule szegedy_model:
 rule szegedy_transfer:
     input:
         mnist=MNIST_H5,
-        models=sz_files("model.keras"),
-        attacks=sz_files("attack.h5"),
+        models=szegedy_layout.files("model", SZEGEDY, SZ_EXPERIMENTS),
+        attacks=szegedy_layout.files("attack", SZEGEDY, SZ_EXPERIMENTS),
     output:
-        transfer=f"{SZ}/transfer.h5",
+        transfer=SZ.path("transfer"),
     log:
         "logs/szegedy/transfer.log",
     benchmark:
@@ -46,7 +64,7 @@ rule szegedy_transfer:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        models=sz_params(),
+        models=szegedy_layout.instance_params(SZ_EXPERIMENTS),
         transfer=SZEGEDY["transfer"],
         attack=SZEGEDY["attack"],
     script:
@@ -56,11 +74,11 @@ rule szegedy_transfer:
 rule szegedy_adversarial:
     input:
         mnist=MNIST_H5,
-        base_model=sz_file("model.keras", SZ_BASE, "{seed}"),
-        base_attack=sz_file("attack.h5", SZ_BASE, "{seed}"),
+        base_model=SZ.path("model", name=SZ_BASE),
+        base_attack=SZ.path("attack", name=SZ_BASE),
     output:
-        model=f"{SZ}/adversarial/seed{{seed}}/model.keras",
-        metrics=f"{SZ}/adversarial/seed{{seed}}/metrics.h5",
+        model=SZ.template("adversarial_model"),
+        metrics=SZ.template("adversarial_metrics"),
     log:
         "logs/szegedy/adversarial/seed{seed}.log",
     benchmark:
@@ -82,9 +100,9 @@ rule szegedy_adversarial:
 rule szegedy_units:
     input:
         mnist=MNIST_H5,
-        models=sz_files("model.keras", SZ_UNITS),
+        models=szegedy_layout.files("model", SZEGEDY, SZ_EXPERIMENTS, SZ_UNITS),
     output:
-        units=f"{SZ}/units.h5",
+        units=SZ.path("units"),
     log:
         "logs/szegedy/units.log",
     benchmark:
@@ -93,7 +111,7 @@ rule szegedy_units:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        models=sz_params(SZ_UNITS),
+        models=szegedy_layout.instance_params(SZ_EXPERIMENTS, SZ_UNITS),
         units=SZEGEDY["units"],
     script:
         "../../../scripts/szegedy/units.py"
@@ -101,11 +119,15 @@ rule szegedy_units:
 
 rule szegedy_bounds:
     input:
-        **sz_vgg16_inputs(),
-        models=sz_files("model.keras", SZ_BOUNDS),
-        attacks=sz_files("attack.h5", SZ_BOUNDS),
+        **(
+            {"vgg16_weights": VGG16_WEIGHTS}
+            if szegedy_layout.vgg16_weights_wanted(SZEGEDY)
+            else {}
+        ),
+        models=szegedy_layout.files("model", SZEGEDY, SZ_EXPERIMENTS, SZ_BOUNDS),
+        attacks=szegedy_layout.files("attack", SZEGEDY, SZ_EXPERIMENTS, SZ_BOUNDS),
     output:
-        bounds=f"{SZ}/bounds.h5",
+        bounds=SZ.path("bounds"),
     log:
         "logs/szegedy/bounds.log",
     benchmark:
@@ -114,7 +136,7 @@ rule szegedy_bounds:
         "../../envs/tensorflow.yaml"
     threads: 1
     params:
-        models=sz_params(SZ_BOUNDS),
+        models=szegedy_layout.instance_params(SZ_EXPERIMENTS, SZ_BOUNDS),
         bounds=SZEGEDY["bounds"],
     script:
         "../../../scripts/szegedy/bounds.py"
@@ -122,11 +144,11 @@ rule szegedy_bounds:
 
 rule szegedy_report:
     input:
-        **szegedy_section_inputs(),
+        **szegedy_layout.section_inputs(SZEGEDY, SZ_EXPERIMENTS),
     output:
         **section_files("szegedy"),
         figures=report(
-            directory("results/report/szegedy/figures"),
+            directory(figures_folder("szegedy")),
             patterns=["{name}.png"],
             caption="../../report/szegedy/figures.rst",
             category="Adversarial examples (Szegedy et al.)",
@@ -139,7 +161,7 @@ rule szegedy_report:
         "../../envs/report.yaml"
     threads: 1
     params:
-        models=sz_params(),
+        models=szegedy_layout.instance_params(SZ_EXPERIMENTS),
     script:
         "../../../scripts/szegedy/report.py"
 

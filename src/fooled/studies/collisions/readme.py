@@ -13,6 +13,8 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.models.layout import MODELS
+from fooled.studies.collisions.layout import MNIST_LAYOUT
 from fooled.studies.collisions.paper import PAPER_TABLE1
 
 STUDY = "collisions_mnist"
@@ -161,9 +163,9 @@ def tables(summary: Mapping[str, Any]) -> dict[str, str]:
 # The files a fresh run makes to check the key numbers (a part of the default run).
 KEY_EXPERIMENTS = ("paper_3_to_7", "macro_3_to_7")
 KEY_TARGETS = [
-    "results/models/mlp/metrics.h5",
+    MODELS.path("metrics", network="mlp"),
     *(
-        f"results/collisions_mnist/{stage}/{name}.h5"
+        MNIST_LAYOUT.path(stage, experiment=name)
         for name in KEY_EXPERIMENTS
         for stage in ("collide", "interpolate")
     ),
@@ -176,13 +178,13 @@ def key_summary(folder: Any) -> dict[str, Any]:
 
     from fooled.studies.collisions import summary as report_summary
 
-    folder = Path(folder)
+    study = MNIST_LAYOUT.under(folder)
     records = [
         report_summary.collect_experiment(
-            folder / f"results/collisions_mnist/collide/{name}.h5",
-            folder / f"results/collisions_mnist/interpolate/{name}.h5",
+            Path(study.path("collide", experiment=name)),
+            Path(study.path("interpolate", experiment=name)),
         )
         for name in KEY_EXPERIMENTS
     ]
-    metrics = {"mnist_mlp": folder / "results/models/mlp/metrics.h5"}
+    metrics = {"mnist_mlp": Path(MODELS.under(folder).path("metrics", network="mlp"))}
     return {STUDY: report_summary.build_summary(metrics, records)}

@@ -8,16 +8,14 @@ interpolations. Every reader returns :class:`InputSet` rows of ``(n, 28, 28)``
 float32 images in [0, 1]; a kind whose artifacts are not in the run is
 skipped with a reason, never an error (:func:`collect`).
 
-``patterns`` say where a kind's artifacts lie, relative to the working
-directory, with ``{wildcards}``: the workflow expands them for the studies
-and experiments that are enabled (names can be adjusted here, in one place);
-:func:`find_artifacts` globs them instead (benchmarks, tools).
+Where a kind's artifacts lie is not this module's business: the study's layout
+(:mod:`fooled.studies.defences.layout`) names what it reads from the other
+studies, and the workflow (or a benchmark, through the study registry) hands
+each kind its files.
 """
 
 from __future__ import annotations
 
-import glob
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +26,6 @@ from fooled.core.h5io import ArtifactError, open_artifact, read_arrays, read_att
 
 IMAGE_SHAPE = (28, 28)
 PIXEL_TOLERANCE = 1e-4  # float32 round-off allowed outside [0, 1]
-# The collide artifact an interpolate artifact belongs to: same name, this sibling folder.
-COLLIDE_FOLDER = "collide"
 
 
 @dataclass
@@ -46,12 +42,14 @@ class InputSet:
 
 @dataclass(frozen=True)
 class Context:
-    """What the readers of made-here kinds need: the clean images, noise sizes, sampling."""
+    """What the readers need: the clean images, noise sizes, sampling, and for each
+    interpolation file the collide file of its corners (``corners_of``)."""
 
     clean: np.ndarray
     noise_stddevs: tuple[float, ...]
     seed: int
     max_per_set: int
+    corners_of: Mapping[str, str] = field(default_factory=dict)
 
 
 Reader = Callable[[Sequence[str], Context], list[InputSet]]
@@ -59,17 +57,13 @@ Reader = Callable[[Sequence[str], Context], list[InputSet]]
 
 @dataclass(frozen=True)
 class InputKind:
-    """A kind of input: its name, row label, the study making it and where its files lie."""
+    """A kind of input: its name, row label, the study making it, whether it reads files."""
 
     name: str
     label: str
     made_by: str
-    patterns: tuple[str, ...]
+    needs_files: bool
     read: Reader
-
-    @property
-    def needs_files(self) -> bool:
-        return bool(self.patterns)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -182,37 +176,47 @@ def read_fgsm(paths: Sequence[str], context: Context) -> list[InputSet]:
     return sets
 
 
+def _named(path: str, key: str) -> str:
+    """What an artifact says it is (its attribute ``key``: the model, the experiment), never
+    what its file is called: the other studies name their files as their layouts say."""
+    value = read_attrs(path).get(key)
+    return str(value) if value not in (None, "") else _stem(path)
+
+
 def read_lbfgs(paths: Sequence[str], context: Context) -> list[InputSet]:
-    """The Szegedy study's L-BFGS examples (the successful ones), one row per attacked model."""
-    sets = []
+    """The Szegedy study's L-BFGS examples (the successful ones), one row per attacked model
+    (its seeds pooled)."""
+    groups: dict[str, list[str]] = {}
     for path in mnist_files(paths, "adversarial")[0]:
-        with open_artifact(path) as handle:
-            has_success = "success" in handle
-        names = ["adversarial", "success"] if has_success else ["adversarial"]
-        arrays = read_arrays(path, names)
-        images = as_images(arrays["adversarial"], path, "adversarial")
-        note = f"made against {_stem(path)}"
-        if has_success:
-            success = np.asarray(arrays["success"], bool).reshape(-1)
-            images = images[success]
-            note += f"; the {int(success.sum())} successful of {len(success)}"
+        groups.setdefault(_named(path, "model"), []).append(path)
+    sets = []
+    for model, members in groups.items():
+        images, kept, total = [], 0, 0
+        for path in members:
+            with open_artifact(path) as handle:
+                has_success = "success" in handle
+            names = ["adversarial", "success"] if has_success else ["adversarial"]
+            arrays = read_arrays(path, names)
+            found = as_images(arrays["adversarial"], path, "adversarial")
+            success = (
+                np.asarray(arrays["success"], bool).reshape(-1)
+                if has_success
+                else np.ones(len(found), bool)
+            )
+            images.append(found[success])
+            kept, total = kept + int(success.sum()), total + len(success)
+        seeds = f"{len(members)} seeds pooled; " if len(members) > 1 else ""
         sets.append(
             InputSet(
-                f"lbfgs_{_stem(path)}",
+                f"lbfgs_{model}",
                 "lbfgs",
-                f"L-BFGS adversarial ({_stem(path)})",
-                images,
-                [path],
-                note,
+                f"L-BFGS adversarial ({model})",
+                np.concatenate(images),
+                list(members),
+                f"made against {model}; {seeds}the {kept} successful of {total}",
             )
         )
     return sets
-
-
-def _evolve_group(path: str) -> tuple[str, str]:
-    """``{model}_{encoding}_{run}.h5`` -> (model, encoding); the model name may hold '_'."""
-    parts = _stem(path).rsplit("_", 2)
-    return (parts[0], parts[1]) if len(parts) == 3 else (_stem(path), "unknown")
 
 
 def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
@@ -220,7 +224,7 @@ def read_evolved(paths: Sequence[str], context: Context) -> list[InputSet]:
     paths, left_out = mnist_files(paths, "elites")
     groups: dict[tuple[str, str], list[str]] = {}
     for path in paths:
-        groups.setdefault(_evolve_group(path), []).append(path)
+        groups.setdefault((_named(path, "model"), _named(path, "encoding")), []).append(path)
     sets = []
     for (model, encoding), members in sorted(groups.items()):
         images = np.concatenate(
@@ -244,9 +248,9 @@ def read_ascent(paths: Sequence[str], context: Context) -> list[InputSet]:
     paths, left_out = mnist_files(paths, "images")
     return [
         InputSet(
-            f"ascent_{_stem(path)}",
+            f"ascent_{_named(path, 'experiment')}",
             "ascent",
-            f"gradient-ascent fooling images ({_stem(path)})",
+            f"gradient-ascent fooling images ({_named(path, 'experiment')})",
             as_images(read_arrays(path, ["images"])["images"], path, "images"),
             [path],
             "; ".join(left_out),
@@ -296,12 +300,6 @@ def read_collisions(paths: Sequence[str], context: Context) -> list[InputSet]:
     return _by_level(rows, "collisions", "feature collisions (corners)", "")
 
 
-def corners_path(interpolate_path: str) -> str:
-    """The collide artifact an interpolate artifact was made from (same name, sibling folder)."""
-    path = Path(interpolate_path)
-    return str(path.parent.parent / COLLIDE_FOLDER / path.name)
-
-
 def interpolate(weights: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """Convex combinations ``weights @ corners``: (m, n) x (n, 28, 28) -> (m, 28, 28)."""
     flat = np.asarray(corners, np.float32).reshape(len(corners), -1)
@@ -312,7 +310,9 @@ def read_interpolations(paths: Sequence[str], context: Context) -> list[InputSet
     """The 2,000 interpolations of each collision experiment, recomputed from the corners."""
     rows = []
     for path in paths:
-        source = corners_path(path)
+        source = context.corners_of.get(path)
+        if source is None:
+            raise ArtifactError(f"{path}: its corners (collide file) are not named")
         if not Path(source).is_file():
             raise ArtifactError(f"{path}: its corners {source} are missing")
         weights = read_arrays(path, ["weights"])["weights"]
@@ -331,42 +331,22 @@ def read_interpolations(paths: Sequence[str], context: Context) -> list[InputSet
 KINDS: dict[str, InputKind] = {
     kind.name: kind
     for kind in (
-        InputKind("clean", "clean test images", "mnist", (), read_clean),
-        InputKind("noise", "Gaussian noise", "defences (score)", (), read_noise),
-        InputKind("fgsm", "FGSM", "defences (fgsm)", ("results/defences/fgsm.h5",), read_fgsm),
-        InputKind(
-            "lbfgs", "L-BFGS adversarial examples", "szegedy",
-            ("results/szegedy/attack/{model}.h5",), read_lbfgs,
-        ),
-        InputKind(
-            "evolved", "evolved fooling images", "fooling",
-            ("results/fooling/evolve/{model}_{encoding}_{run}.h5",), read_evolved,
-        ),
-        InputKind(
-            "ascent", "gradient-ascent fooling images", "fooling",
-            ("results/fooling/ascend/{model}.h5",), read_ascent,
-        ),
+        InputKind("clean", "clean test images", "mnist", False, read_clean),
+        InputKind("noise", "Gaussian noise", "defences (score)", False, read_noise),
+        InputKind("fgsm", "FGSM", "defences (fgsm)", True, read_fgsm),
+        InputKind("lbfgs", "L-BFGS adversarial examples", "szegedy", True, read_lbfgs),
+        InputKind("evolved", "evolved fooling images", "fooling", True, read_evolved),
+        InputKind("ascent", "gradient-ascent fooling images", "fooling", True, read_ascent),
         InputKind(
             "collisions", "feature collisions (micro and macro corners)", "collisions_mnist",
-            ("results/collisions_mnist/collide/{experiment}.h5",), read_collisions,
+            True, read_collisions,
         ),
         InputKind(
             "interpolations", "interpolations of the collision corners", "collisions_mnist",
-            ("results/collisions_mnist/interpolate/{experiment}.h5",), read_interpolations,
+            True, read_interpolations,
         ),
     )
 }  # fmt: skip
-
-
-def find_artifacts(root: str | Path = ".") -> dict[str, list[str]]:
-    """Every kind's artifacts present under ``root`` (its patterns, wildcards globbed)."""
-    found = {}
-    for kind in KINDS.values():
-        paths: list[str] = []
-        for pattern in kind.patterns:
-            paths += glob.glob(str(Path(root) / re.sub(r"\{[^}]+\}", "*", pattern)))
-        found[kind.name] = sorted(paths)
-    return found
 
 
 @dataclass

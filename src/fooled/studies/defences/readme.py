@@ -10,13 +10,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.studies.defences.layout import LAYOUT
+
 STUDY = "defences"
 
 KEY_NUMBERS: dict[str, float] = {
     "defences.fgsm.rows.1.error_rate": 0.05,
     "defences.autoencoder.clean.mean": 0.02,
 }
-KEY_TARGETS = ["results/defences/fgsm.h5", "results/defences/autoencoder.h5"]
+KEY_TARGETS = [LAYOUT.path("fgsm"), LAYOUT.path("errors")]
 
 
 def key_summary(folder: Any) -> dict[str, Any]:

@@ -25,32 +25,15 @@ import numpy as np
 
 from fooled.core import h5io
 from fooled.core.stage import Job
-from fooled.studies.defences import detector, kinds
+from fooled.studies.defences import detector, kinds, layout
 
 OTHER_KINDS = ("lbfgs", "evolved", "ascent", "collisions", "interpolations")
-SOURCES_FOLDER = "sources"  # a macro experiment's source digits: sibling of its collide artifact
-
-#: The study's files (relative to the working directory), as the workflow's rules name them.
-MNIST_H5 = "resources/mnist/mnist.h5"
-MLP_MODEL = "results/models/mlp/model.keras"
-FOLDER = "results/defences"
-ARTIFACTS = {
-    "fgsm": f"{FOLDER}/fgsm.h5",
-    "adversarial_model": f"{FOLDER}/adversarial_training/model.keras",
-    "adversarial_metrics": f"{FOLDER}/adversarial_training.h5",
-    "autoencoder": f"{FOLDER}/autoencoder/model.keras",
-    "errors": f"{FOLDER}/autoencoder.h5",
-    "score": f"{FOLDER}/score.h5",
-    "adaptive": f"{FOLDER}/adaptive.h5",
-    "html": "results/report/defences/section.html",
-    "summary": "results/report/defences/summary.json",
-}
-STAGES = ("fgsm", "adversarial_training", "autoencoder", "score", "adaptive", "report")
 
 
 # ----------------------------------------------------------------------------- the jobs
 
 SCHEMA = "studies/defences.schema.yaml"
+STAGES = layout.STAGES
 
 
 def study_settings(section: Mapping[str, Any] | None = None, source: str = "config") -> dict:
@@ -70,70 +53,29 @@ def study_settings(section: Mapping[str, Any] | None = None, source: str = "conf
 
 def plan_jobs(
     settings: Mapping[str, Any],
-    found: Mapping[str, Sequence[str]],
+    reads: Mapping[str, Sequence[str]],
     root: str | Path = ".",
     threads: int = 1,
+    redo: Mapping[str, Sequence[str]] | None = None,
+    siblings: layout.Siblings | None = None,
 ) -> dict[str, Job]:
-    """Every stage's job for ``settings`` (the ``studies.defences`` section, defaults filled).
+    """Every stage's job for ``settings`` (the ``studies.defences`` section, defaults filled),
+    its files below ``root``: the wiring of the study's rules (:func:`layout.jobs`), for the
+    runs outside Snakemake (the benchmark, the tests).
 
-    ``found`` lists the other studies' artifacts by kind (``kinds.find_artifacts``
-    or the workflow's own lists); paths are under ``root``. What the rules pass
-    each job, in one place (the benchmark and the tests run the study this way).
+    ``reads``, ``redo``: the other studies' artifacts by input name (the study registry's
+    ``find_inputs``); ``siblings``: the registry's ``siblings``.
     """
-    path = {name: str(Path(root) / file) for name, file in ARTIFACTS.items()}
-    base = {"mnist": str(Path(root) / MNIST_H5), "model": str(Path(root) / MLP_MODEL)}
-    detector_files = {"autoencoder": path["autoencoder"], "errors": path["errors"]}
-    wanted = settings["adaptive"]["collision_experiments"]
-    redo = [
-        collide
-        for collide in found.get("collisions", [])
-        if wanted is None or Path(collide).name.removesuffix(".h5") in wanted
-    ]
+    planned = layout.jobs(
+        settings,
+        {name: list(paths) for name, paths in reads.items()},
+        None if redo is None else {name: list(paths) for name, paths in redo.items()},
+        siblings,
+        root=str(root),
+    )
     return {
-        "fgsm": Job.make(
-            input=base,
-            output={"fgsm": path["fgsm"]},
-            params={"settings": settings["fgsm"]},
-            threads=threads,
-        ),
-        "adversarial_training": Job.make(
-            input=base | {"lbfgs": list(found.get("lbfgs", []))},
-            output={"model": path["adversarial_model"], "metrics": path["adversarial_metrics"]},
-            params={"settings": settings["adversarial_training"], "fgsm": settings["fgsm"]},
-            threads=threads,
-        ),
-        "autoencoder": Job.make(
-            input={"mnist": base["mnist"]},
-            output={"model": path["autoencoder"], "errors": path["errors"]},
-            params={"settings": settings["autoencoder"]},
-            threads=threads,
-        ),
-        "score": Job.make(
-            input=base
-            | detector_files
-            | {"fgsm": path["fgsm"]}
-            | {name: list(found.get(name, [])) for name in OTHER_KINDS},
-            output={"score": path["score"]},
-            params={"settings": settings["score"]},
-            threads=threads,
-        ),
-        "adaptive": Job.make(
-            input=base | detector_files | {"collisions": redo},
-            output={"adaptive": path["adaptive"]},
-            params={"settings": settings["adaptive"], "fgsm": settings["fgsm"]},
-            threads=threads,
-        ),
-        "report": Job.make(
-            input={
-                "fgsm": path["fgsm"],
-                "metrics": path["adversarial_metrics"],
-                "errors": path["errors"],
-                "score": path["score"],
-                "adaptive": path["adaptive"],
-            },
-            output={"html": path["html"], "summary": path["summary"]},
-            threads=1,
-        ),
+        stage: Job.make(**wiring, threads=1 if stage == "report" else threads)
+        for stage, wiring in planned.items()
     }
 
 
@@ -502,7 +444,7 @@ def score(job: Job, logger: logging.Logger) -> None:
     ``autoencoder``, ``errors`` (the autoencoder stage's artifact: loss and
     threshold), ``fgsm``, and lists ``lbfgs``, ``evolved``, ``ascent``,
     ``collisions``, ``interpolations``; output ``score``; params ``settings``
-    (defences.score).
+    (defences.score), ``corners_of`` (each interpolation file -> its collide file).
     """
     settings = dict(job.params.settings)
     _setup(job, settings["seed"])
@@ -517,6 +459,7 @@ def score(job: Job, logger: logging.Logger) -> None:
         noise_stddevs=tuple(settings["noise_stddevs"]),
         seed=settings["seed"],
         max_per_set=settings["max_per_set"],
+        corners_of=dict(job.params.corners_of),
     )
     given = {"fgsm": paths_of(job, "fgsm")} | {name: paths_of(job, name) for name in OTHER_KINDS}
     collected = kinds.collect(given, context)
@@ -648,8 +591,8 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
     Inputs ``mnist``, ``model``, ``autoencoder``, ``errors``, ``collisions``
     (list of collide artifacts to redo, possibly empty); output ``adaptive``;
-    params ``settings`` (defences.adaptive), ``fgsm``. A macro experiment also
-    needs its source digits (``sources/{experiment}.h5`` beside ``collide/``).
+    params ``settings`` (defences.adaptive), ``fgsm``, ``sources_of`` (a macro
+    experiment's collide file -> its source digits' file).
     """
     from fooled.attacks.composites import MacroSettings
     from fooled.attacks.corners import CornerSettings
@@ -730,7 +673,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
                 _classifier(job.input.model, layer=layer), reconstruction
             )
         if level == "macro":
-            sources_path = Path(path).parent.parent / SOURCES_FOLDER / Path(path).name
+            sources_path = Path(dict(job.params.sources_of).get(path, ""))
             if not sources_path.is_file():
                 corner_skipped[name] = f"macro experiment without its sources ({sources_path})"
                 continue

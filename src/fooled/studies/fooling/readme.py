@@ -9,13 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.models.layout import MODELS
+from fooled.studies.fooling.layout import LAYOUT
+
 STUDY = "fooling"
 
 KEY_NUMBERS: dict[str, float] = {
     "fooling.models.lenet.test_accuracy": 0.005,
     "fooling.evolve.lenet_direct.thresholds.99%.fraction_of_classes": 0.3,
 }
-KEY_TARGETS = ["results/models/lenet/metrics.h5", "results/fooling/evolve/lenet_direct_0.h5"]
+KEY_TARGETS = [
+    MODELS.path("metrics", network="lenet"),
+    LAYOUT.path("evolve", experiment="lenet_direct", run=0),
+]
 
 
 def key_summary(folder: Any) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.studies.szegedy.layout import LAYOUT
+
 STUDY = "szegedy"
 KEY_MODEL = "fc100-100-10"
 KEY_NUMBERS: dict[str, float] = {
@@ -17,8 +19,8 @@ KEY_NUMBERS: dict[str, float] = {
     "szegedy.table1.FC100-100-10.success_rate.mean": 0.05,
 }
 KEY_TARGETS = [
-    f"results/szegedy/models/{KEY_MODEL}/seed0/metrics.h5",
-    f"results/szegedy/models/{KEY_MODEL}/seed0/attack.h5",
+    LAYOUT.path("metrics", name=KEY_MODEL, seed=0),
+    LAYOUT.path("attack", name=KEY_MODEL, seed=0),
 ]
 
 

@@ -1,0 +1,163 @@
+"""Where the defences study's artifacts lie, and what it reads from the other studies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fooled.core.layout import Inputs, Layout, StudyLayout, artifacts
+
+LAYOUT = Layout(
+    "results/defences",
+    artifacts(
+        fgsm=(
+            "fgsm.h5",
+            "fast-gradient-sign examples on the MLP at each epsilon, and their error",
+        ),
+        adversarial_model=(
+            "adversarial_training/model.keras",
+            "the MLP trained with the adversarial objective",
+        ),
+        adversarial_metrics=(
+            "adversarial_training.h5",
+            "its clean and adversarial error, and the transfer of examples between the two",
+        ),
+        autoencoder=("autoencoder/model.keras", "the detector's autoencoder"),
+        errors=(
+            "autoencoder.h5",
+            "its reconstruction error on clean test digits, and the threshold",
+        ),
+        score=(
+            "score.h5",
+            "the detector on every kind of input the run made: errors, ROC, detection rates",
+        ),
+        adaptive=(
+            "adaptive.h5",
+            "attacks made adaptive to the detector (its error added to their loss)",
+        ),
+    ),
+    "the defences study",
+)
+
+# What the detector is scored on from the other studies (absent when a study is not run).
+INPUTS = Inputs.of(
+    lbfgs="szegedy.attack",
+    evolved="fooling.evolve",
+    ascent="fooling.ascend",
+    collisions="collisions_mnist.collide",
+    interpolations="collisions_mnist.interpolate",
+    sources="collisions_mnist.sources",
+)
+
+
+def files(
+    artifact: str, section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    return [LAYOUT.path(artifact)]
+
+
+STUDY = StudyLayout(LAYOUT, files, INPUTS)
+
+
+# Each stage's named inputs, outputs and settings: the study's rules (workflow/rules/studies/
+# defences.smk) and the runs outside Snakemake (benchmarks, tests: stages.plan_jobs) both
+# take them from here, so the wiring is written once.
+STAGES = ("fgsm", "adversarial_training", "autoencoder", "score", "adaptive", "report")
+
+
+# ``siblings(reference, files, artifact, reverse)``: each file of a referenced artifact ->
+# the file of another artifact of the same study with the same wildcards (the study
+# registry's ``siblings``; a study does not know another's layout).
+Siblings = Callable[[str, list[str], str, bool], dict[str, str]]
+
+
+def jobs(
+    section: Mapping[str, Any],
+    reads: Mapping[str, list[str]],
+    redo: Mapping[str, list[str]] | None = None,
+    siblings: Siblings | None = None,
+    root: str | None = None,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every stage's ``input``, ``output`` and ``params``.
+
+    ``reads``: what the detector is scored on from the other studies (:data:`INPUTS`, name ->
+    files); ``redo``: those of them the adaptive stage redoes (default: the same);
+    ``siblings`` pairs each interpolation file with its corners and each macro experiment
+    with its source digits (none without it). ``root``: a folder the run's files lie below.
+    """
+    reads = {name: list(reads.get(name, [])) for name in INPUTS}
+    redo = reads if redo is None else {name: list(redo.get(name, [])) for name in INPUTS}
+    corners_of: dict[str, str] = {}
+    sources_of: dict[str, str] = {}
+    if siblings is not None:
+        corners = INPUTS["collisions"].artifact
+        corners_of = siblings(
+            str(INPUTS["interpolations"]), reads["interpolations"], corners, False
+        )
+        sources_of = siblings(str(INPUTS["sources"]), redo["sources"], corners, True)
+    from fooled.data.layout import MNIST
+    from fooled.models.layout import MODELS
+    from fooled.report.layout import section_files
+
+    def place(layout: Layout) -> Layout:
+        return layout if root is None else layout.under(root)
+
+    own = place(LAYOUT).path
+    base = {
+        "mnist": place(MNIST).path("mnist"),
+        "model": place(MODELS).path("model", network="mlp"),
+    }
+    detector = {"autoencoder": own("autoencoder"), "errors": own("errors")}
+    report = section_files("defences")
+    if root is not None:
+        report = {name: f"{root}/{path}" for name, path in report.items()}
+    return {
+        "fgsm": {
+            "input": base,
+            "output": {"fgsm": own("fgsm")},
+            "params": {"settings": section["fgsm"]},
+        },
+        "adversarial_training": {
+            "input": base | {"lbfgs": list(reads.get("lbfgs", []))},
+            "output": {"model": own("adversarial_model"), "metrics": own("adversarial_metrics")},
+            "params": {"settings": section["adversarial_training"], "fgsm": section["fgsm"]},
+        },
+        "autoencoder": {
+            "input": {"mnist": base["mnist"]},
+            "output": {"model": own("autoencoder"), "errors": own("errors")},
+            "params": {"settings": section["autoencoder"]},
+        },
+        "score": {
+            "input": base
+            | detector
+            | {"fgsm": own("fgsm")}
+            | {n: list(f) for n, f in reads.items()},
+            "output": {"score": own("score")},
+            "params": {"settings": section["score"], "corners_of": corners_of},
+        },
+        "adaptive": {
+            "input": base
+            | detector
+            | {
+                "collisions": list(redo.get("collisions", [])),
+                "sources": list(redo.get("sources", [])),
+            },
+            "output": {"adaptive": own("adaptive")},
+            "params": {
+                "settings": section["adaptive"],
+                "fgsm": section["fgsm"],
+                "sources_of": sources_of,
+            },
+        },
+        "report": {
+            "input": {
+                "fgsm": own("fgsm"),
+                "metrics": own("adversarial_metrics"),
+                "errors": own("errors"),
+                "score": own("score"),
+                "adaptive": own("adaptive"),
+            },
+            "output": report,
+            "params": {},
+        },
+    }

@@ -1,0 +1,102 @@
+"""Where the Szegedy study's artifacts lie (every path of the study, declared once)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fooled.core.layout import Layout, StudyLayout, artifacts
+from fooled.studies.szegedy.settings import model_instances
+
+LAYOUT = Layout(
+    "results/szegedy",
+    artifacts(
+        model=("models/{name}/seed{seed}/model.keras", "one of the paper's models, trained"),
+        metrics=(
+            "models/{name}/seed{seed}/metrics.h5",
+            "its training curves, test error and each test image's predicted class",
+        ),
+        attack=(
+            "models/{name}/seed{seed}/attack.h5",
+            "its box-constrained L-BFGS adversarial examples: images, targets, distortions",
+        ),
+        transfer=(
+            "transfer.h5",
+            "every model's adversarial examples classified by every other model (Tables 2-4)",
+        ),
+        adversarial_model=(
+            "adversarial/seed{seed}/model.keras",
+            "the base model trained on a pool of its own adversarial examples",
+        ),
+        adversarial_metrics=(
+            "adversarial/seed{seed}/metrics.h5",
+            "its test error and the error of its adversarial examples",
+        ),
+        units=("units.h5", "natural-basis units against random directions (Section 3)"),
+        bounds=("bounds.h5", "upper Lipschitz bounds of every layer (Table 5)"),
+    ),
+    "the Szegedy study",
+)
+
+PER_INSTANCE = ("model", "metrics", "attack")
+PER_BASE_SEED = ("adversarial_model", "adversarial_metrics")
+
+
+def base_seeds(section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]) -> list:
+    """The seeds of adversarial training's base model (none when it is off)."""
+    base = section["adversarial_training"]["base"]
+    if not section["adversarial_training"]["enabled"] or base not in experiments:
+        return []
+    return [int(seed) for seed in experiments[base]["seeds"]]
+
+
+def files(
+    artifact: str,
+    section: Mapping[str, Any],
+    experiments: Mapping[str, Mapping[str, Any]],
+    names: list[str] | None = None,
+) -> list[str]:
+    """An artifact's files in a run: every model at every seed (of ``names``), in list order."""
+    if artifact in PER_INSTANCE:
+        return [
+            LAYOUT.path(artifact, name=instance.name, seed=instance.seed)
+            for instance in model_instances(experiments)
+            if names is None or instance.name in names
+        ]
+    if artifact in PER_BASE_SEED:
+        return [LAYOUT.path(artifact, seed=seed) for seed in base_seeds(section, experiments)]
+    return [LAYOUT.path(artifact)]
+
+
+STUDY = StudyLayout(LAYOUT, files)
+
+
+def instance_params(
+    experiments: Mapping[str, Mapping[str, Any]], names: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """``params.models`` of a job over many model instances (in :func:`files`' order)."""
+    return [
+        instance.params()
+        for instance in model_instances(experiments)
+        if names is None or instance.name in names
+    ]
+
+
+def vgg16_weights_wanted(section: Mapping[str, Any]) -> bool:
+    """Whether the bounds read VGG-16's downloaded weights (else random weights)."""
+    vgg16 = section["bounds"]["vgg16"]
+    return bool(vgg16["enabled"] and vgg16["weights"] == "imagenet")
+
+
+def section_inputs(
+    section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The report's inputs."""
+    return {
+        "metrics": files("metrics", section, experiments),
+        "attacks": files("attack", section, experiments),
+        "transfer": LAYOUT.path("transfer"),
+        "units": LAYOUT.path("units"),
+        "bounds": LAYOUT.path("bounds"),
+        "adversarial": files("adversarial_metrics", section, experiments),
+    }
