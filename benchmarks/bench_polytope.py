@@ -23,6 +23,8 @@ from fooled.attacks import corners, lp_corners
 from fooled.core import h5io
 from fooled.models import runtime
 from fooled.models.handle import ModelHandle
+from fooled.models.layout import MODELS
+from fooled.studies.collisions.layout import MNIST_LAYOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,19 +44,20 @@ def _time_lp(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiment", default="paper_3_to_7")
-    parser.add_argument("--model", default=str(ROOT / "results/models/mlp/model.keras"))
-    parser.add_argument("--collide-dir", default=str(ROOT / "results/collisions_mnist/collide"))
+    parser.add_argument(
+        "--run", default=str(ROOT), help="a workflow run's folder (its MLP, corners)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gradient", action="store_true", help="also run the gradient finder")
     args = parser.parse_args()
 
-    collide_path = Path(args.collide_dir) / f"{args.experiment}.h5"
+    collide_path = MNIST_LAYOUT.under(args.run).path("collide", experiment=args.experiment)
     arrays = h5io.read_arrays(
         collide_path, ["seed_image", "preact_target", "negative_units", "target_image"]
     )
     attrs = h5io.read_attrs(collide_path)
     runtime.limit_threads(1)
-    model = runtime.load_model(args.model)
+    model = runtime.load_model(MODELS.under(args.run).path("model", network="mlp"))
     layer = str(attrs["layer"])
     kernel, bias = model.get_layer(layer).get_weights()
     units = [int(u) for u in arrays["negative_units"]]

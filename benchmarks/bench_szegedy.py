@@ -12,8 +12,8 @@ Prints, on this machine:
    ``config/szegedy.yaml``), against the issue's target of 10 minutes for 1,000
    images each.
 
-Models: ``--models DIR`` with ``DIR/<experiment>/seed0/model.keras`` (the
-study's ``results/szegedy/models``), else the six are trained here on
+Models: ``--run DIR``, a workflow run's folder holding the study's models where its layout
+puts them (seed 0), else the six are trained here on
 ``--train-samples`` images for ``--epochs`` epochs (reported separately).
 Times are wall-clock seconds (and process CPU seconds) on ``--threads``
 TensorFlow threads; run it under ``nice`` on a shared machine.
@@ -36,6 +36,7 @@ from fooled.data.mnist import download_mnist  # noqa: E402
 from fooled.models import mnist_zoo  # noqa: E402
 from fooled.models.handle import ModelHandle  # noqa: E402
 from fooled.models.runtime import limit_threads, load_model  # noqa: E402
+from fooled.studies.szegedy.layout import LAYOUT  # noqa: E402
 from fooled.studies.szegedy.settings import load_section  # noqa: E402
 from fooled.studies.szegedy.stages import attack_image_indices, test_targets  # noqa: E402
 
@@ -68,8 +69,8 @@ def models(arguments, data) -> dict:
     found = {}
     for name in TABLE1:
         settings = experiments[name]
-        path = Path(arguments.models or "-") / name / "seed0" / "model.keras"
-        if arguments.models and path.is_file():
+        path = Path(LAYOUT.under(arguments.run or "-").path("model", name=name, seed=0))
+        if arguments.run and path.is_file():
             found[name] = load_model(path)
             continue
         training = mnist_zoo.TrainSettings.from_config(
@@ -111,7 +112,7 @@ def main() -> None:
     parser.add_argument(
         "--mnist", default=os.environ.get("MNIST_MIRROR", "/work/shared/data/mnist")
     )
-    parser.add_argument("--models", default=None, help="folder with <experiment>/seed0/model.keras")
+    parser.add_argument("--run", default=None, help="a workflow run's folder (its trained models)")
     parser.add_argument("--train-samples", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--n-images", type=int, default=1000, help="images per model (Table 1)")

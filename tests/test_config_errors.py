@@ -8,6 +8,8 @@ import pytest
 import yaml
 from workflow_runner import copy_test_config, run_snakemake, runner_environment
 
+from fooled.studies.fooling.layout import LAYOUT as FOOLING
+
 MICRO_KEYS = "layer, learning_rate, max_steps, n_corners, optimizer, threshold, w_neg, w_pos"
 MACRO_KEYS = (
     "checkpoint_every, chunk_steps, layer, max_steps, momentum, n_corners, schedule, "
@@ -156,16 +158,18 @@ def test_a_bad_configuration_stops_before_any_job_with_one_line(tmp_path, case):
 def test_a_job_that_would_fail_on_its_settings_never_deletes_good_outputs(tmp_path):
     """Snakemake deletes a job's old outputs before it runs it: a bad setting must stop first."""
     copy_test_config(tmp_path)
-    evolve = tmp_path / "results/fooling/evolve"
-    evolve.mkdir(parents=True)
-    finished = {evolve / f"{name}_0.h5": name.encode() for name in ("lenet_direct", "lenet_cppn")}
+    fooling = FOOLING.under(tmp_path)
+    finished = {
+        Path(fooling.path("evolve", experiment=name, run=0)): name.encode()
+        for name in ("lenet_direct", "lenet_cppn")
+    }
+    next(iter(finished)).parent.mkdir(parents=True)
     for path, content in finished.items():
         path.write_bytes(content)
     times = {path: os.stat(path).st_mtime_ns for path in finished}
     _fooling_entry(tmp_path, classes=[3, 10])
-    assert _config_errors(tmp_path, "results/fooling/evolve/lenet_direct_0.h5") == [
-        "Config error: " + CASES["fooling_classes"][1]
-    ]
+    target = FOOLING.path("evolve", experiment="lenet_direct", run=0)
+    assert _config_errors(tmp_path, target) == ["Config error: " + CASES["fooling_classes"][1]]
     for path, content in finished.items():
         assert path.read_bytes() == content and os.stat(path).st_mtime_ns == times[path]
     assert not (tmp_path / "logs").exists()  # no job started

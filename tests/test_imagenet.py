@@ -22,6 +22,7 @@ from workflow_runner import run_snakemake
 from fooled.core import h5io
 from fooled.core.config import ConfigError, Schemas
 from fooled.data import imagenet, patch_index, patches, sources
+from fooled.studies.collisions.layout import IMAGENET_LAYOUT as CI_LAYOUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Schemas(ROOT / "workflow" / "schemas")
@@ -861,7 +862,7 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, odd_root,
     corner_keys |= {"preact_corners", "flipped_units", "corner_probabilities", "corner_classes"}
     macro_keys = {"loss_tv", "initial_image", "top_sources", "top_source_images", "weight_max"}
     for name, mode in (("micro_case", "micro"), ("macro_case", "macro")):
-        with h5py.File(tmp_path / f"results/collisions_imagenet/collide/{name}.h5") as handle:
+        with h5py.File(tmp_path / CI_LAYOUT.path("collide", experiment=name)) as handle:
             assert corner_keys <= set(handle)
             assert (macro_keys <= set(handle)) == (mode == "macro")
             assert handle["corners"].shape == (2, 48, 48, 3)
@@ -870,12 +871,12 @@ def test_imagenet_collisions_run_end_to_end_on_a_small_vgg16(tmp_path, odd_root,
             assert handle.attrs["steps_run"] == (3 if mode == "micro" else 4)
             corners = handle["corners"][()]
         assert np.isfinite(corners).all() and corners.min() >= 0 and corners.max() <= 255
-        with h5py.File(tmp_path / f"results/collisions_imagenet/interpolate/{name}.h5") as handle:
+        with h5py.File(tmp_path / CI_LAYOUT.path("interpolate", experiment=name)) as handle:
             assert handle["weights"].shape == (20, 2) and handle["predicted"].shape == (20,)
             attrs = dict(handle.attrs)
         assert attrs["n_samples"] == 20 and attrs["n_dataset_images"] == 10
         assert attrs["dist_dataset_mean"] > 0 and 0 <= attrs["interp_top_class_accuracy"] <= 1
-    with h5py.File(tmp_path / "results/collisions_imagenet/collide/macro_case.h5") as handle:
+    with h5py.File(tmp_path / CI_LAYOUT.path("collide", experiment="macro_case")) as handle:
         assert handle["initial_image"].shape == (48, 48, 3)
         assert handle["top_sources"].shape == (2, 8)  # 9 sources: the 8 with most weight
         assert handle.attrs["n_sources"] == 9 and handle.attrs["optimizer"] == "ema"

@@ -31,6 +31,9 @@ from test_workflow import _datasets, snakemake
 from workflow_runner import copy_test_config, run_snakemake, runner_environment
 
 from fooled.core.timings import without_timings
+from fooled.data.layout import MNIST
+from fooled.models.layout import MODELS
+from fooled.studies.collisions.layout import MNIST_LAYOUT
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
@@ -53,14 +56,14 @@ RULE_LOGS = [
 ]
 LOCAL_RULE_OUTPUTS = {"resources/mnist/mnist.h5"}
 OUTPUTS = [
-    "resources/mnist/mnist.h5",
-    "results/models/mlp/metrics.h5",
+    MNIST.path("mnist"),
+    MODELS.path("metrics", network="mlp"),
     *(
-        f"results/collisions_mnist/{stage}/{name}.h5"
+        MNIST_LAYOUT.path(stage, experiment=name)
         for stage in ("collide", "interpolate", "polytope")
         for name in ("three_to_seven", "one_to_four")
     ),
-    "results/collisions_mnist/collide/macro_3_to_7.h5",
+    MNIST_LAYOUT.path("collide", experiment="macro_3_to_7"),
 ]
 # Summary keys that digest an input file's bytes (model.keras differs from run to run).
 BYTE_DIGESTS = {"weights"}
@@ -219,7 +222,7 @@ def test_every_job_went_through_slurm(cluster, slurm_run):
     output = run.stdout + run.stderr
     for job_id in ids.values():
         assert f"SLURM jobid {job_id}" in output
-    with h5py.File(folder / "results/collisions_mnist/collide/three_to_seven.h5") as handle:
+    with h5py.File(folder / MNIST_LAYOUT.path("collide", experiment="three_to_seven")) as handle:
         log = "logs/collisions_mnist/collide_micro/three_to_seven.log"
         assert handle.attrs["slurm_job_id"] == ids[log]
     assert any((folder / ".snakemake" / "slurm_logs").rglob("*.log"))

@@ -16,9 +16,14 @@ import yaml
 from workflow_runner import copy_test_config, run_snakemake, runner_environment
 
 from fooled.core import integrity
+from fooled.studies.collisions.layout import MNIST_LAYOUT
+from fooled.studies.defences.layout import LAYOUT as DEFENCES_LAYOUT
+from fooled.studies.fooling.layout import LAYOUT as FOOLING
+from fooled.studies.szegedy.layout import LAYOUT as SZEGEDY
 
 TIMING_DATASETS = {"lp_seconds"}  # wall-clock time of each LP: the one dataset that varies
-STUDY = "results/collisions_mnist"
+CM = MNIST_LAYOUT  # the collisions study's files
+DF = DEFENCES_LAYOUT
 
 
 def snakemake(folder: Path, *arguments: str, env: dict[str, str] | None = None):
@@ -52,7 +57,7 @@ def test_artifacts_have_the_documented_shapes(tiny_run):
         assert handle["test/labels"].shape == (10000,)
         assert "config_digest" in handle.attrs and "sha256_raw" in handle.attrs
     assert (tiny_run / "results/models/mlp/model.keras").is_file()
-    with h5py.File(tiny_run / f"{STUDY}/collide/three_to_seven.h5") as handle:
+    with h5py.File(tiny_run / CM.path("collide", experiment="three_to_seven")) as handle:
         assert handle["corners"].shape == (2, 28, 28)
         steps = handle.attrs["steps_run"]
         assert handle["loss_pos"].shape == (steps + 1, 2)
@@ -63,11 +68,11 @@ def test_artifacts_have_the_documented_shapes(tiny_run):
             assert key in handle.attrs
         corners = handle["corners"][()]
         assert corners.min() >= 0 and corners.max() <= 1
-    with h5py.File(tiny_run / f"{STUDY}/interpolate/three_to_seven.h5") as handle:
+    with h5py.File(tiny_run / CM.path("interpolate", experiment="three_to_seven")) as handle:
         assert handle["weights"].shape == (200, 2)
         np.testing.assert_allclose(handle["weights"][()].sum(axis=1), 1, atol=1e-5)
         assert 0 <= handle.attrs["interp_top_class_accuracy"] <= 1
-    with h5py.File(tiny_run / f"{STUDY}/polytope/three_to_seven.h5") as handle:
+    with h5py.File(tiny_run / CM.path("polytope", experiment="three_to_seven")) as handle:
         assert handle["lp_corners"].shape == (2, 28, 28) and handle.attrs["applicable"]
     # Every rule records its time and memory (the SLURM profile's resources come from these).
     benchmarks = sorted(p.parent.name for p in (tiny_run / "results/benchmarks").rglob("*.tsv"))
@@ -78,17 +83,17 @@ def test_artifacts_have_the_documented_shapes(tiny_run):
 
 @pytest.mark.slow
 def test_macro_experiment_artifacts(tiny_run):
-    with h5py.File(tiny_run / f"{STUDY}/sources/macro_3_to_7.h5") as handle:
+    with h5py.File(tiny_run / CM.path("sources", experiment="macro_3_to_7")) as handle:
         assert handle["sources"].shape == (121, 28, 28, 1)
         np.testing.assert_allclose(handle["weights"][()].sum(axis=0), 1, atol=1e-5)
-    with h5py.File(tiny_run / f"{STUDY}/collide/macro_3_to_7.h5") as handle:
+    with h5py.File(tiny_run / CM.path("collide", experiment="macro_3_to_7")) as handle:
         assert handle.attrs["mode"] == "macro" and handle.attrs["steps_run"] == 200
         assert handle["corners"].shape == (2, 28, 28)
         assert handle["loss_tv"].shape == (201, 2) and handle["logits"].shape == (2, 121, 28, 28)
         corners = handle["corners"][()]
         assert corners.min() >= 0 and corners.max() <= 1
     assert not list((tiny_run / "results/checkpoints").rglob("*.h5"))
-    with h5py.File(tiny_run / f"{STUDY}/interpolate/macro_3_to_7.h5") as handle:
+    with h5py.File(tiny_run / CM.path("interpolate", experiment="macro_3_to_7")) as handle:
         assert handle["weights"].shape == (200, 2)
     log = (tiny_run / "logs/collisions_mnist/collide_macro/macro_3_to_7.log").read_text()
     assert "macro corners: step 200/200" in log  # progress a person can follow
@@ -133,9 +138,9 @@ def test_snakemakes_own_report_builds(tiny_run):
 def test_same_seeds_give_identical_datasets(tiny_run):
     paths = [
         "results/models/mlp/metrics.h5",
-        f"{STUDY}/collide/three_to_seven.h5",
-        f"{STUDY}/interpolate/one_to_four.h5",
-        f"{STUDY}/polytope/one_to_four.h5",
+        CM.path("collide", experiment="three_to_seven"),
+        CM.path("interpolate", experiment="one_to_four"),
+        CM.path("polytope", experiment="one_to_four"),
     ]
     first = {path: _datasets(tiny_run / path) for path in paths}
     run = snakemake(tiny_run, "--forcerun", "train_mlp")
@@ -151,12 +156,12 @@ def test_same_seeds_give_identical_datasets(tiny_run):
 @pytest.mark.slow
 def test_changing_one_experiment_reruns_only_its_jobs(tiny_run):
     untouched = [
-        tiny_run / f"{STUDY}/collide/three_to_seven.h5",
-        tiny_run / f"{STUDY}/interpolate/three_to_seven.h5",
-        tiny_run / f"{STUDY}/collide/macro_3_to_7.h5",
+        tiny_run / CM.path("collide", experiment="three_to_seven"),
+        tiny_run / CM.path("interpolate", experiment="three_to_seven"),
+        tiny_run / CM.path("collide", experiment="macro_3_to_7"),
         tiny_run / "results/models/mlp/model.keras",
     ]
-    changed = tiny_run / f"{STUDY}/collide/one_to_four.h5"
+    changed = tiny_run / CM.path("collide", experiment="one_to_four")
     before = {path: path.stat().st_mtime_ns for path in [*untouched, changed]}
     experiments_path = tiny_run / "config/studies/collisions_mnist/micro.yaml"
     experiments = yaml.safe_load(experiments_path.read_text())
@@ -176,7 +181,7 @@ def test_changing_one_experiment_reruns_only_its_jobs(tiny_run):
 @pytest.mark.slow
 def test_a_damaged_artifact_is_rebuilt_not_failed_on(tiny_run):
     """A truncated upstream file is moved aside and made again; downstream follows."""
-    damaged = tiny_run / f"{STUDY}/collide/three_to_seven.h5"
+    damaged = tiny_run / CM.path("collide", experiment="three_to_seven")
     downstream = tiny_run / "results/report/collisions_mnist/summary.json"
     good = _datasets(damaged)
     with open(damaged, "r+b") as handle:
@@ -184,7 +189,7 @@ def test_a_damaged_artifact_is_rebuilt_not_failed_on(tiny_run):
     assert integrity.check(damaged) is not None
     run = snakemake(tiny_run)
     assert run.returncode == 0, run.stderr[-4000:]
-    assert f"{STUDY}/collide/three_to_seven.h5: damaged" in run.stdout + run.stderr
+    assert f"{CM.path('collide', experiment='three_to_seven')}: damaged" in run.stdout + run.stderr
     again = _datasets(damaged)
     for name, values in good.items():
         np.testing.assert_array_equal(values, again[name], err_msg=name)
@@ -205,8 +210,8 @@ def _disk(folder: Path) -> dict[str, tuple[int, int]]:
 def test_a_damaged_file_is_never_forgotten(tiny_run):
     """Damage, a dry run (changes nothing), a run that stops before the rebuild (here
     --until an unrelated rule), then a run: the file and what depends on it are made again."""
-    damaged = tiny_run / "results/defences/fgsm.h5"
-    score = tiny_run / "results/defences/score.h5"
+    damaged = tiny_run / DF.path("fgsm")
+    score = tiny_run / DF.path("score")
     good = _datasets(damaged)
     damaged.write_bytes(os.urandom(20_000))
     score_before = score.stat().st_mtime_ns
@@ -214,7 +219,7 @@ def test_a_damaged_file_is_never_forgotten(tiny_run):
     before = _disk(tiny_run)
     run = snakemake(tiny_run, "--dry-run")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "results/defences/fgsm.h5: damaged" in run.stdout + run.stderr
+    assert f"{DF.path('fgsm')}: damaged" in run.stdout + run.stderr
     assert _disk(tiny_run) == before  # a dry run moves nothing
 
     run = snakemake(tiny_run, "--until", "train_mlp")  # moves it aside, stops before remaking it
@@ -238,14 +243,14 @@ def test_a_damaged_file_is_never_forgotten(tiny_run):
 @pytest.mark.slow
 def test_damage_without_a_record_is_repaired(tiny_run):
     """No side record (deleted): the file is checked by opening it, before any job runs."""
-    damaged = tiny_run / "results/defences/fgsm.h5"
-    score = tiny_run / "results/defences/score.h5"
+    damaged = tiny_run / DF.path("fgsm")
+    score = tiny_run / DF.path("score")
     integrity.record_path(damaged).unlink()
     with open(damaged, "r+b") as handle:
         handle.truncate(20_000)
     run = snakemake(tiny_run)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "results/defences/fgsm.h5: damaged (not a readable HDF5 file" in run.stdout + run.stderr
+    assert f"{DF.path('fgsm')}: damaged (not a readable HDF5 file" in run.stdout + run.stderr
     with h5py.File(damaged) as handle, h5py.File(score) as scored:
         assert handle.attrs["config_digest"] and scored.attrs["config_digest"]
     assert integrity.check(damaged) is None and integrity.record_path(damaged).is_file()
@@ -325,7 +330,8 @@ def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
     for name, row in defences["detection"].items():
         assert name == "clean" or 0.0 <= row["auc"] <= 1.0
     assert {"evolved_lenet_direct", "evolved_lenet_cppn", "ascent_lenet_ascent"} <= scored
-    assert "lbfgs_attack" in scored and not defences["skipped"]
+    # one row per attacked Szegedy model, named by the model (.test trains two)
+    assert {"lbfgs_fc10_1e-4", "lbfgs_fc100-100-10"} <= scored and not defences["skipped"]
     assert defences["fgsm"]["rows"][-1]["epsilon"] == 0.25
     html = (tiny_run / "results/report/report.html").read_text()
     assert "href='#defences'" in html and "OK or LIAR" in html
@@ -334,13 +340,13 @@ def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
 
 @pytest.mark.slow
 def test_the_fooling_study_evolves_ascends_and_retrains(tiny_run):
-    with h5py.File(tiny_run / "results/fooling/evolve/lenet_direct_0.h5") as handle:
+    with h5py.File(tiny_run / FOOLING.path("evolve", experiment="lenet_direct", run=0)) as handle:
         assert handle["elites"].shape == (10, 28, 28)
         assert handle["confidence_history"].shape == (31, 10)
         assert handle["threshold_generation"].shape == (3, 10)
         elites = handle["elites"][()]
     assert elites.min() >= 0 and elites.max() <= 1
-    with h5py.File(tiny_run / "results/fooling/ascend/lenet_ascent.h5") as handle:
+    with h5py.File(tiny_run / FOOLING.path("ascend", experiment="lenet_ascent")) as handle:
         assert handle["confidence_history"].shape[0] == 61
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())["fooling"]
     assert set(summary["evolve"]) == {"lenet_direct", "lenet_cppn"}
@@ -350,8 +356,8 @@ def test_the_fooling_study_evolves_ascends_and_retrains(tiny_run):
 
 @pytest.mark.slow
 def test_the_szegedy_study_trains_attacks_and_bounds(tiny_run):
-    model = tiny_run / "results/szegedy/models/fc100-100-10/seed0"
-    with h5py.File(model / "attack.h5") as handle:
+    attack = tiny_run / SZEGEDY.path("attack", name="fc100-100-10", seed=0)
+    with h5py.File(attack) as handle:
         adversarial, images = handle["adversarial"][()], handle["images"][()]
         assert adversarial.shape == images.shape == (30, 28, 28)
         success = handle["success"][()]
@@ -362,6 +368,6 @@ def test_the_szegedy_study_trains_attacks_and_bounds(tiny_run):
     diagonal = summary["transfer"]["table2"]["errors"]
     assert diagonal  # every model's examples against every model, noise rows below
     for name in ("fc10_1e-4", "fc100-100-10"):
-        assert (tiny_run / f"results/szegedy/models/{name}/seed0/model.keras").is_file()
-    assert (tiny_run / "results/szegedy/adversarial/seed0/metrics.h5").is_file()
+        assert (tiny_run / SZEGEDY.path("model", name=name, seed=0)).is_file()
+    assert (tiny_run / SZEGEDY.path("adversarial_metrics", seed=0)).is_file()
     assert (tiny_run / "results/report/szegedy/figures/adversarial_examples.png").is_file()

@@ -1,0 +1,129 @@
+"""The docs' tables of files, generated from the layouts that declare them.
+
+    python tools/docs_tables.py --write     # rewrite every generated block in docs/ and README.md
+    python tools/docs_tables.py --check     # exit 1 when a block differs from the layouts
+
+Blocks between ``<!-- BEGIN generated: files:NAME -->`` and ``<!-- END generated: files:NAME
+-->`` hold the table of one layout: a registered study's (``files:szegedy``) or a shared
+one's (``files:mnist``, ``files:imagenet``, ``files:models``, ``files:vgg16``,
+``files:report``, ``files:workflow``). ``stages:defences`` is the defences study's wiring
+(each stage's named inputs, outputs and settings). Every path the docs give comes from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from fooled.core.layout import WORKFLOW, Layout, markdown_table  # noqa: E402
+from fooled.data.layout import IMAGENET, MNIST  # noqa: E402
+from fooled.models.layout import MODELS, VGG16  # noqa: E402
+from fooled.report.layout import REPORT  # noqa: E402
+from fooled.studies import registry  # noqa: E402
+
+BLOCK = re.compile(
+    r"(<!-- BEGIN generated: (?P<name>(?:files|stages):[\w.-]+) -->\n)(?P<body>(?:.*?\n)?)"
+    r"(<!-- END generated: (?P=name) -->)",
+    re.S,
+)
+SHARED: dict[str, Layout] = {
+    "mnist": MNIST,
+    "imagenet": IMAGENET,
+    "models": MODELS,
+    "vgg16": VGG16,
+    "report": REPORT,
+    "workflow": WORKFLOW,
+}
+DOCUMENTS = ("README.md", "docs")
+
+
+def layouts() -> dict[str, Layout]:
+    return SHARED | {study.name: study.study_layout().layout for study in registry.STUDIES}
+
+
+def defences_stages() -> str:
+    """The defences study's jobs as its rules wire them, the other studies' files by name."""
+    from fooled.core.config import schema_defaults
+    from fooled.studies.defences import layout
+
+    section = schema_defaults("studies/defences.schema.yaml")
+    reads = {name: [f"<{layout.INPUTS[name]}>"] for name in layout.INPUTS}
+    lines = ["| stage | inputs | outputs | params |", "| --- | --- | --- | --- |"]
+
+    def listed(named: dict, show_paths: bool) -> str:
+        parts = []
+        for name, value in named.items():
+            if isinstance(value, list):
+                parts.append(f"`{name}` (list: {', '.join(value) or 'none'})")
+            elif show_paths:
+                parts.append(f"`{name}` = `{value}`")
+            else:
+                parts.append(f"`{name}`")
+        return ", ".join(parts) or "none"
+
+    for stage, wiring in layout.jobs(section, reads).items():
+        params = ", ".join(
+            f"`{name}`"
+            + "".join(f" = `defences.{key}`" for key in section if section[key] == value)
+            for name, value in wiring["params"].items()
+        )
+        lines.append(
+            f"| `{stage}` | {listed(wiring['input'], False)} | "
+            f"{listed(wiring['output'], True)} | {params or 'none'} |"
+        )
+    return "\n".join(lines)
+
+
+def blocks() -> dict[str, str]:
+    tables = {f"files:{name}": markdown_table(layout) for name, layout in layouts().items()}
+    return tables | {"stages:defences": defences_stages()}
+
+
+def documents() -> list[Path]:
+    found = []
+    for name in DOCUMENTS:
+        path = ROOT / name
+        found += sorted(path.rglob("*.md")) if path.is_dir() else [path]
+    return [path for path in found if "reference" not in path.parts]
+
+
+def render(text: str, tables: dict[str, str], source: Path) -> str:
+    def replace(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in tables:
+            raise SystemExit(f"{source}: block '{name}' names no layout ({', '.join(tables)})")
+        return match.group(1) + tables[name] + "\n" + match.group(4)
+
+    return BLOCK.sub(replace, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", action="store_true")
+    action.add_argument("--check", action="store_true")
+    arguments = parser.parse_args(argv)
+    tables, stale = blocks(), []
+    for path in documents():
+        text = path.read_text()
+        updated = render(text, tables, path)
+        if updated != text:
+            stale.append(path)
+            if arguments.write:
+                path.write_text(updated)
+    if arguments.check and stale:
+        print("generated tables differ from the layouts in: " + ", ".join(map(str, stale)))
+        print("run: python tools/docs_tables.py --write")
+        return 1
+    if arguments.write:
+        print(f"rewrote {len(stale)} file(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
