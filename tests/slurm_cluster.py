@@ -40,7 +40,11 @@ MUNGE_KEY = Path("/etc/munge/munge.key")
 LOCK_PATH = Path("/tmp/feature-collisions-slurm.lock")
 PARTITION = "debug"
 NODE = "localhost"
-MIN_JOB_AGE = 600  # seconds finished jobs stay listed; >= 3x the plugin's first-check delay
+# Seconds finished jobs stay listed (squeue -t all): longer than the three concurrent runs of
+# tests/test_slurm.py take on a loaded 2-core machine (the failing run ends first and is
+# checked last; at 600 s its record had aged out once, after 35 min of CI), and >= 3x the
+# plugin's first-check delay.
+MIN_JOB_AGE = 7200
 DEBIAN_PACKAGES = "munge slurmctld slurmd slurm-client"
 
 
