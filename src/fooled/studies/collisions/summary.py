@@ -366,11 +366,8 @@ def report_provenance(inputs: Mapping[str, PathLike]) -> dict[str, Any]:
         attrs = read_attrs(path)
         if "config_digest" in attrs:
             digests[name] = str(attrs["config_digest"])
-        try:
-            versions = json.loads(attrs.get("library_versions", "{}"))
-        except (TypeError, json.JSONDecodeError):
-            versions = {}
-        for library, version in versions.items():
+        versions = attrs.get("library_versions")
+        for library, version in (versions if isinstance(versions, dict) else {}).items():
             upstream_versions.setdefault(library, set()).add(str(version))
     return {
         "library_versions": library_versions(),

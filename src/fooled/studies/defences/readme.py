@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +24,8 @@ def key_summary(folder: Any) -> dict[str, Any]:
     from fooled.core import h5io
 
     folder = Path(folder)
-    rows = json.loads(h5io.read_attrs(folder / KEY_TARGETS[0])["rows"])
-    clean = json.loads(h5io.read_attrs(folder / KEY_TARGETS[1])["clean"])
+    rows = h5io.read_attrs(folder / KEY_TARGETS[0])["rows"]
+    clean = h5io.read_attrs(folder / KEY_TARGETS[1])["clean"]
     return {STUDY: {"fgsm": {"rows": rows}, "autoencoder": {"clean": clean}}}
 
 

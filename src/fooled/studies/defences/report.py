@@ -549,7 +549,7 @@ def build_section(
         f'<p class="note">alpha {training_attrs["alpha"]:g}, eps {training_attrs["epsilon"]:g}; '
         "FGSM examples made against each model itself on "
         f"{training_attrs['n_attacked']} test images. "
-        f"{escape(training_attrs.get('lbfgs_skipped', ''))}</p>"
+        f"{escape(training_attrs.get('lbfgs_skipped') or '')}</p>"
         + _training_table(training_attrs, training_arrays)
     )
     ae_note = (

@@ -14,7 +14,6 @@ starts without it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -735,9 +734,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
                 corner_skipped[name] = f"macro experiment without its sources ({sources_path})"
                 continue
             arrays = h5io.read_arrays(sources_path, ["sources", "weights"])
-            macro = MacroSettings.from_config(
-                dict(attrs, schedule=json.loads(attrs["schedule"]), checkpoint_every=0)
-            )
+            macro = MacroSettings.from_config(dict(attrs, checkpoint_every=0))
 
             def run(weight: float, arrays=arrays, macro=macro, found=found, layer=layer):
                 return attacks.adaptive_macro_corners(

@@ -11,7 +11,6 @@ carry their source (``paper.py``).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -196,8 +195,8 @@ def _transfer_tables(transfer_path: str | None) -> tuple[dict[str, str], dict[st
     ):
         if f"{table_name}_rows" not in attrs:
             continue
-        rows_labels = json.loads(attrs[f"{table_name}_rows"])
-        columns = json.loads(attrs[f"{table_name}_columns"])
+        rows_labels = attrs[f"{table_name}_rows"]
+        columns = attrs[f"{table_name}_columns"]
         data = h5io.read_arrays(
             transfer_path,
             [f"{table_name}/errors", f"{table_name}/distortion", f"{table_name}/counts"],
@@ -232,9 +231,7 @@ def _transfer_tables(transfer_path: str | None) -> tuple[dict[str, str], dict[st
             "errors": errors,
             "distortion": distortion,
             "counts": data[f"{table_name}/counts"].tolist(),
-            "seeds": json.loads(attrs["seeds"])
-            if isinstance(attrs["seeds"], str)
-            else list(np.atleast_1d(attrs["seeds"])),
+            "seeds": [int(seed) for seed in np.atleast_1d(attrs["seeds"])],
         }
     return parts, summary
 
@@ -302,8 +299,8 @@ def _table5(bounds_path: str | None, experiments) -> tuple[str, dict[str, Any]]:
     if not bounds_path:
         return "", {}
     attrs = h5io.read_attrs(bounds_path)
-    records = json.loads(attrs["models"])
-    vgg = json.loads(attrs["vgg16"]) if attrs.get("vgg16") else {}
+    records = attrs["models"]
+    vgg = attrs.get("vgg16") or {}
     parts = ["<h3>Table 5: upper Lipschitz bounds (operator norms)</h3>"]
     body = [
         ("paper", [r["layer"], r["size"], str(r["stride"] or "—"), number(r["bound"], 2)])
@@ -436,7 +433,7 @@ def _units(units_path: str | None, experiments) -> tuple[str, dict[str, Any], st
     if not units_path:
         return "", {}, ""
     attrs = h5io.read_attrs(units_path)
-    results = json.loads(attrs["results"])
+    results = attrs["results"]
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for record in results:
         grouped.setdefault((record["model"], record["layer"]), []).append(record)
