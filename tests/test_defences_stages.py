@@ -1,17 +1,22 @@
 """The study's six stage functions on tiny real inputs, with and without other studies' files."""
 
+import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from defences_helpers import tiny_mlp, write_small_mnist
+from report_checks import assert_no_tensorflow, summarise_and_render
 
 from fooled.attacks.corners import CornerSettings, GradientCorners, corner_datasets
 from fooled.core import h5io
 from fooled.models.handle import ModelHandle
-from fooled.studies.defences import kinds, stages
+from fooled.report.sections import strict_json
+from fooled.studies.defences import kinds, readme, report, stages
 
 LOGGER = logging.getLogger("test_defences_stages")
 CORNERS = {
@@ -172,3 +177,77 @@ def test_missing_inputs_are_skipped_not_errors(run_root: Path, tmp_path: Path):
     assert set(skipped) == {"lbfgs", "evolved", "ascent", "collisions", "interpolations"}
     adaptive = h5io.read_attrs(tmp_path / "adaptive.h5")
     assert "collisions_mnist" in adaptive["corner_skipped"]["*"]
+
+
+def _report_artifacts(root: Path) -> report.Artifacts:
+    return report.Artifacts(
+        fgsm=str(root / stages.ARTIFACTS["fgsm"]),
+        adversarial_training=str(root / stages.ARTIFACTS["adversarial_metrics"]),
+        autoencoder=str(root / stages.ARTIFACTS["errors"]),
+        score=str(root / stages.ARTIFACTS["score"]),
+        adaptive=str(root / stages.ARTIFACTS["adaptive"]),
+    )
+
+
+def test_summarise_and_render(run_root: Path, tmp_path: Path):
+    summary, section, figures = summarise_and_render(
+        report, _report_artifacts(run_root), tmp_path / "figures"
+    )
+    # Settings travel as numbers: the epsilons as the fgsm stage made them, and the adaptive
+    # row chosen for the FGSM set at 0.25 is one of the adaptive attack's rows at 0.25.
+    assert [row["epsilon"] for row in summary["fgsm"]["rows"]] == [0.1, 0.25]
+    assert summary["adversarial_training"]["epsilons"] == [0.1, 0.25]
+    chosen = summary["detection"]["fgsm_eps0.25"]["adaptive"]
+    at_025 = [row for row in summary["adaptive"]["fgsm"] if row["epsilon"] == 0.25]
+    assert any(
+        (row["weight"], row["evaded_and_fooled"]) == (chosen["weight"], chosen["evaded"])
+        for row in at_025
+    )
+    assert summary["autoencoder"]["hidden_units"] == [32]
+    # The stage wrote the same section and summary (the stage is summarise, then render).
+    assert section.html == (run_root / stages.ARTIFACTS["html"]).read_text()
+    written = json.loads((run_root / stages.ARTIFACTS["summary"]).read_text())
+    assert written == json.loads(
+        strict_json({"study": "defences", "title": report.TITLE, **summary})
+    )
+    assert {path.name for path in figures.written} == {
+        "reconstructions.png",
+        "ROC_curves.png",
+        "score_distributions.png",
+        "examples.png",
+        "adaptive_collision_corners.png",
+    }
+    assert section.html.count("<img") == len(figures.written)
+
+
+def test_the_report_runs_without_tensorflow(run_root: Path):
+    assert_no_tensorflow(report, _report_artifacts(run_root))
+
+
+def test_a_score_artifact_without_the_sets_settings_is_named(run_root: Path, tmp_path: Path):
+    """A score artifact from before the sets recorded their settings: one line, the remedy."""
+    old = tmp_path / "score.h5"
+    shutil.copyfile(run_root / stages.ARTIFACTS["score"], old)
+    with h5py.File(old, "a") as handle:
+        rows = json.loads(handle.attrs["sets"])
+        handle.attrs["sets"] = json.dumps(
+            [{k: v for k, v in r.items() if k != "settings"} for r in rows]
+        )
+    artifacts = dataclasses.replace(_report_artifacts(run_root), score=str(old))
+    with pytest.raises(h5io.ArtifactError, match="forcerun defences_score") as error:
+        report.summarise(artifacts)
+    assert str(old) in str(error.value) and "epsilon" in str(error.value)
+
+
+def test_the_readme_table_reads_the_paper_s_epsilon_from_any_list(run_root: Path):
+    summary = report.summarise(_report_artifacts(run_root))
+    text = readme.detection_table(summary)
+    assert "FGSM at eps 0.25 on the MLP: " in text and "FGSM at eps 0.25 on the MLP: -" not in text
+    # A run whose epsilons omit the paper's 0.25: a dash there, no error.
+    other = json.loads(json.dumps(summary))
+    for row, eps in zip(other["fgsm"]["rows"], (0.1, 0.3), strict=True):
+        row["epsilon"] = eps
+    other["adversarial_training"]["epsilons"] = [0.1, 0.3]
+    text = readme.detection_table(other)
+    assert "FGSM at eps 0.25 on the MLP: - error" in text
+    assert "FGSM error at eps 0.25 - -> -, clean error" in text

@@ -491,6 +491,7 @@ def score_set(
         "mean_confidence": float(probabilities.max(axis=1).mean()),
         "sources": list(row.sources),
         "note": row.note,
+        "settings": dict(row.settings),
     }
 
 
@@ -829,21 +830,13 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
 
 def report(job: Job, logger: logging.Logger) -> None:
-    """The study's report section (HTML fragment and summary).
+    """The study's report section (:mod:`fooled.studies.defences.report`, which the rule's
+    script runs without this module).
 
     Inputs ``fgsm``, ``metrics`` (adversarial training), ``errors``
-    (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``.
+    (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``, ``figures``.
     """
-    from fooled.report.html import Figures
-    from fooled.studies.defences.report import build_section
+    from fooled.report.study import section_stage
+    from fooled.studies.defences import report as section
 
-    section = build_section(
-        fgsm=job.input.fgsm,
-        adversarial_training=job.input.metrics,
-        autoencoder=job.input.errors,
-        score=job.input.score,
-        adaptive=job.input.adaptive,
-        figures=Figures(job.output.get("figures")),
-    )
-    section.write(job.output.html, job.output.summary)
-    logger.info("defences section: %d input sets scored", len(section.summary["detection"]))
+    section_stage(section)(job, logger)
