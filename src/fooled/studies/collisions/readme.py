@@ -174,15 +174,21 @@ def key_summary(folder: Any) -> dict[str, Any]:
     """The summary.json part of the key experiments, from a run's artifacts under ``folder``."""
     from pathlib import Path
 
-    from fooled.studies.collisions import summary as report_summary
+    from fooled.studies.collisions import mnist_report
 
     folder = Path(folder)
-    records = [
-        report_summary.collect_experiment(
-            folder / f"results/collisions_mnist/collide/{name}.h5",
-            folder / f"results/collisions_mnist/interpolate/{name}.h5",
-        )
-        for name in KEY_EXPERIMENTS
-    ]
-    metrics = {"mnist_mlp": folder / "results/models/mlp/metrics.h5"}
-    return {STUDY: report_summary.build_summary(metrics, records)}
+
+    def stage(name: str) -> dict[str, str]:
+        return {
+            experiment: str(folder / f"results/collisions_mnist/{name}/{experiment}.h5")
+            for experiment in KEY_EXPERIMENTS
+        }
+
+    artifacts = mnist_report.Artifacts(
+        metrics=str(folder / KEY_TARGETS[0]),
+        collide=stage("collide"),
+        interpolate=stage("interpolate"),
+        polytope={},
+        paper_case=KEY_EXPERIMENTS[0],
+    )
+    return {STUDY: mnist_report.summarise(artifacts)}

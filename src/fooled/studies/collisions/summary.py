@@ -15,6 +15,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -428,6 +429,18 @@ def build_summary(
         summary["paper_imagenet"] = dict(tables_imagenet.PAPER_IMAGENET)
     if stage_seconds is not None:
         summary["stage_seconds"] = {k: float(v) for k, v in stage_seconds.items()}
+    return summary
+
+
+def index_summary(paths: Sequence[PathLike]) -> dict[str, Any]:
+    """The patch index's evaluation (rule ``evaluate_index``'s ``summary.json``, if given) as
+    ``index``, and the database's ingest record, which it holds, as ``ingest``."""
+    summary: dict[str, Any] = {}
+    for path in paths:
+        index = json.loads(Path(path).read_text())
+        if "ingest" in index:  # the database's input, kept in this study's section
+            summary["ingest"] = index.pop("ingest")
+        summary["index"] = index
     return summary
 
 
