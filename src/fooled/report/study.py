@@ -10,11 +10,14 @@ are ``fooled.studies.collisions.mnist_report`` and ``.imagenet_report``):
   number in the summary, never parsed back out of a name). It is what ``summary.json``,
   the README's tables (the study's ``readme.py``), the tests and the verdicts on the
   paper's claims read.
-- ``render(summary, figures) -> Section``: the study's HTML from the summary. Every number
-  shown in a table comes from the summary; the pictures (images, loss curves, score
-  distributions: arrays no summary carries) are drawn from the artifacts the figure sink
-  was opened on, ``figures.artifacts``, and kept by the sink
-  (:class:`fooled.report.html.Figures`: embedded in the page and written as PNG files).
+- ``render(summary, figures) -> Section``: the study's HTML from the summary, whose
+  numbers its tables show. The pictures (images, loss curves, score distributions: arrays
+  no summary carries) are drawn from the artifacts the figure sink was opened on,
+  ``figures.artifacts``, and kept by the sink (:class:`fooled.report.html.Figures`:
+  embedded in the page and written as PNG files). The same artifacts give what
+  ``summary.json`` has never held: counts in captions (training-set sizes), a section's
+  provenance (input checksums), rows the summary cannot key (defences: scored sets that
+  share a name).
 
 ``artifacts`` is the module's ``Artifacts``: the files the section is made from and the few
 report settings that say how to show them, made from the report job by
