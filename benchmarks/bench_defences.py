@@ -99,7 +99,7 @@ def recorded_figures(work: Path) -> dict[str, float]:
     score = Path(files.path("score"))
     if score.is_file():
         attrs = h5io.read_attrs(score)
-        rows = json.loads(attrs["sets"])
+        rows = attrs["sets"]
         figures["score: sets"] = len(rows)
         figures["score: images"] = sum(row["n"] for row in rows)
     return figures

@@ -15,7 +15,8 @@ from fooled.core.stage import Job
 from fooled.data import stages as data_stages
 from fooled.models import stages as model_stages
 from fooled.report import assemble
-from fooled.studies.collisions import sections, stages_mnist
+from fooled.report.study import section_stage
+from fooled.studies.collisions import mnist_report, stages_mnist
 
 STUDY = "studies/collisions_mnist.schema.yaml"
 LOGGER = logging.getLogger("test_collisions_stages")
@@ -212,7 +213,7 @@ def test_the_section_and_the_page(macro, tmp_path):
             "paper_case": "three_to_seven",
         },
     )
-    sections.mnist_section(job, LOGGER)
+    section_stage(mnist_report)(job, LOGGER)
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "overview.png" in figures and "three_to_seven_lp_corners.png" in figures
     assert "macro_3_to_7_composites.png" in figures

@@ -1,12 +1,16 @@
 """The study's six stage functions on tiny real inputs, with and without other studies' files."""
 
+import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from defences_helpers import tiny_mlp, write_small_mnist
+from report_checks import assert_no_tensorflow, summarise_and_render
 
 from fooled.attacks.corners import CornerSettings, GradientCorners, corner_datasets
 from fooled.core import h5io
@@ -14,9 +18,10 @@ from fooled.data.layout import MNIST
 from fooled.models.handle import ModelHandle
 from fooled.models.layout import MODELS
 from fooled.report.layout import section_files
+from fooled.report.sections import strict_json
 from fooled.studies import registry
 from fooled.studies.collisions.layout import MNIST_LAYOUT
-from fooled.studies.defences import stages
+from fooled.studies.defences import readme, report, stages
 from fooled.studies.defences.layout import LAYOUT
 from fooled.studies.szegedy.layout import LAYOUT as SZEGEDY
 
@@ -112,21 +117,21 @@ def test_every_stage_writes_its_artifact(run_root: Path):
     fgsm = h5io.read_attrs(paths["fgsm"])
     adversarial = h5io.read_arrays(paths["fgsm"], ["adversarial", "epsilons"])["adversarial"]
     assert adversarial.shape == (2, 100, 28, 28) and adversarial.dtype == np.float32
-    rows = json.loads(fgsm["rows"])
+    rows = fgsm["rows"]
     assert [row["epsilon"] for row in rows] == [0.1, 0.25]
-    assert json.loads(fgsm["config_json"])["n_images"] == 100  # provenance: the stage's settings
+    assert fgsm["config_json"]["n_images"] == 100  # provenance: the stage's settings
 
     training = h5io.read_attrs(paths["adversarial_metrics"])
-    lbfgs = json.loads(training["lbfgs"])
+    lbfgs = training["lbfgs"]
     assert [row["n"] for row in lbfgs["before"]] == [5] and "error" in lbfgs["after"][0]
-    assert training["n_train"] == 600 and training["lbfgs_skipped"] == ""
+    assert training["n_train"] == 600 and training["lbfgs_skipped"] is None
     errors = h5io.read_attrs(paths["errors"])
     holdout = h5io.read_arrays(paths["errors"], ["holdout_errors"])["holdout_errors"]
     assert holdout.shape == (200,)
     assert np.mean(holdout > errors["threshold"]) <= 0.05  # the configured false-positive rate
 
     score = h5io.read_attrs(paths["score"])
-    names = [row["name"] for row in json.loads(score["sets"])]
+    names = [row["name"] for row in score["sets"]]
     assert names == [
         "clean",
         "noise_0.1",
@@ -137,18 +142,18 @@ def test_every_stage_writes_its_artifact(run_root: Path):
         "collisions_micro",
         "interpolations_micro",
     ]
-    assert set(json.loads(score["skipped"])) == {"evolved", "ascent"}
+    assert set(score["skipped"]) == {"evolved", "ascent"}
     scores = h5io.read_arrays(paths["score"], ["sets/noise_0.3/scores", "clean_scores"])
     assert scores["sets/noise_0.3/scores"].mean() > scores["clean_scores"].mean()
 
     adaptive = h5io.read_attrs(paths["adaptive"])
-    fgsm_rows = json.loads(adaptive["fgsm_rows"])
+    fgsm_rows = adaptive["fgsm_rows"]
     assert [(row["weight"], row["epsilon"]) for row in fgsm_rows] == [
         (0.0, 0.1), (0.0, 0.25), (0.01, 0.1), (0.01, 0.25)
     ]  # fmt: skip
     # weight 0 is plain FGSM: the same error as the fgsm stage's
     assert fgsm_rows[1]["error_rate"] == pytest.approx(rows[1]["error_rate"])
-    corner_rows = json.loads(adaptive["corner_rows"])
+    corner_rows = adaptive["corner_rows"]
     assert [(row["experiment"], row["weight"]) for row in corner_rows] == [
         ("tiny_2_to_7", 10.0), ("tiny_2_to_7", 100.0)
     ]  # fmt: skip
@@ -178,7 +183,82 @@ def test_missing_inputs_are_skipped_not_errors(run_root: Path, tmp_path: Path):
     for name, key in (("score", "score"), ("adaptive", "adaptive")):
         jobs[name].output[key] = str(tmp_path / f"{name}.h5")
         getattr(stages, name)(jobs[name], LOGGER)
-    skipped = json.loads(h5io.read_attrs(tmp_path / "score.h5")["skipped"])
+    skipped = h5io.read_attrs(tmp_path / "score.h5")["skipped"]
     assert set(skipped) == {"lbfgs", "evolved", "ascent", "collisions", "interpolations"}
     adaptive = h5io.read_attrs(tmp_path / "adaptive.h5")
-    assert "collisions_mnist" in json.loads(adaptive["corner_skipped"])["*"]
+    assert "collisions_mnist" in adaptive["corner_skipped"]["*"]
+
+
+def _report_artifacts(root: Path) -> report.Artifacts:
+    files = LAYOUT.under(root)
+    return report.Artifacts(
+        fgsm=files.path("fgsm"),
+        adversarial_training=files.path("adversarial_metrics"),
+        autoencoder=files.path("errors"),
+        score=files.path("score"),
+        adaptive=files.path("adaptive"),
+    )
+
+
+def test_summarise_and_render(run_root: Path, tmp_path: Path):
+    summary, section, figures = summarise_and_render(
+        report, _report_artifacts(run_root), tmp_path / "figures"
+    )
+    # Settings travel as numbers: the epsilons as the fgsm stage made them, and the adaptive
+    # row chosen for the FGSM set at 0.25 is one of the adaptive attack's rows at 0.25.
+    assert [row["epsilon"] for row in summary["fgsm"]["rows"]] == [0.1, 0.25]
+    assert summary["adversarial_training"]["epsilons"] == [0.1, 0.25]
+    chosen = summary["detection"]["fgsm_eps0.25"]["adaptive"]
+    at_025 = [row for row in summary["adaptive"]["fgsm"] if row["epsilon"] == 0.25]
+    assert any(
+        (row["weight"], row["evaded_and_fooled"]) == (chosen["weight"], chosen["evaded"])
+        for row in at_025
+    )
+    assert summary["autoencoder"]["hidden_units"] == [32]
+    # The stage wrote the same section and summary (the stage is summarise, then render).
+    assert section.html == (run_root / section_files("defences")["html"]).read_text()
+    written = json.loads((run_root / section_files("defences")["summary"]).read_text())
+    assert written == json.loads(
+        strict_json({"study": "defences", "title": report.TITLE, **summary})
+    )
+    assert {path.name for path in figures.written} == {
+        "reconstructions.png",
+        "ROC_curves.png",
+        "score_distributions.png",
+        "examples.png",
+        "adaptive_collision_corners.png",
+    }
+    assert section.html.count("<img") == len(figures.written)
+
+
+def test_the_report_runs_without_tensorflow(run_root: Path):
+    assert_no_tensorflow(report, _report_artifacts(run_root))
+
+
+def test_a_score_artifact_without_the_sets_settings_is_named(run_root: Path, tmp_path: Path):
+    """A score artifact from before the sets recorded their settings: one line, the remedy."""
+    old = tmp_path / "score.h5"
+    shutil.copyfile(LAYOUT.under(run_root).path("score"), old)
+    with h5py.File(old, "a") as handle:
+        rows = json.loads(handle.attrs["sets"])
+        handle.attrs["sets"] = json.dumps(
+            [{k: v for k, v in r.items() if k != "settings"} for r in rows]
+        )
+    artifacts = dataclasses.replace(_report_artifacts(run_root), score=str(old))
+    with pytest.raises(h5io.ArtifactError, match="forcerun defences_score") as error:
+        report.summarise(artifacts)
+    assert str(old) in str(error.value) and "epsilon" in str(error.value)
+
+
+def test_the_readme_table_reads_the_paper_s_epsilon_from_any_list(run_root: Path):
+    summary = report.summarise(_report_artifacts(run_root))
+    text = readme.detection_table(summary)
+    assert "FGSM at eps 0.25 on the MLP: " in text and "FGSM at eps 0.25 on the MLP: -" not in text
+    # A run whose epsilons omit the paper's 0.25: a dash there, no error.
+    other = json.loads(json.dumps(summary))
+    for row, eps in zip(other["fgsm"]["rows"], (0.1, 0.3), strict=True):
+        row["epsilon"] = eps
+    other["adversarial_training"]["epsilons"] = [0.1, 0.3]
+    text = readme.detection_table(other)
+    assert "FGSM at eps 0.25 on the MLP: - error" in text
+    assert "FGSM error at eps 0.25 - -> -, clean error" in text

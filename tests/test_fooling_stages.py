@@ -10,11 +10,13 @@ import h5py
 import numpy as np
 import pytest
 from fooling_support import mnist_artifact, small_lenet_file
+from report_checks import assert_no_tensorflow, summarise_and_render
 
 from fooled.core import h5io
 from fooled.core.config import schema_defaults
 from fooled.core.stage import Job
-from fooled.studies.fooling import stages
+from fooled.studies.fooling import readme, report, stages
+from fooled.studies.fooling.paper import THRESHOLDS, threshold_key
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 DEFAULTS = schema_defaults("studies/fooling.schema.yaml")
@@ -87,8 +89,8 @@ def test_evolve_artifact_layout(artifacts):
     attrs = h5io.read_attrs(path)
     assert attrs["encoding"] == "direct" and attrs["run"] == 0 and attrs["seed"] == 0
     assert attrs["pixel_high"] == 1.0 and attrs["dataset"] == "mnist" and attrs["resumed_from"] == 0
-    assert json.loads(attrs["config_json"])["settings"]["population_size"] == 20
-    assert "model" in json.loads(attrs["input_checksums"])
+    assert attrs["config_json"]["settings"]["population_size"] == 20
+    assert "model" in attrs["input_checksums"]
     assert not Path(f"{path}.checkpoint").exists()  # removed once the result is written
     with h5py.File(artifacts / "lenet_cppn_0.h5") as handle:
         assert set(handle["genome"]) == {"weights", "connected", "functions", "n_hidden"}
@@ -98,7 +100,8 @@ KILLER = """
 import os, signal, sys, threading
 from fooled.core import h5io
 from fooled.core.stage import Job
-from fooled.studies.fooling import stages
+from fooled.studies.fooling import readme, report, stages
+from fooled.studies.fooling.paper import THRESHOLDS, threshold_key
 real_write = h5io.write_artifact
 
 def write_then_die(path, *args, **kwargs):
@@ -207,3 +210,42 @@ def test_report_section(artifacts, tmp_path):
     html = (tmp_path / "fooling.html").read_text()
     assert html.startswith("<h2>") and html.count("<img") == 2 * 2 + 1
     assert "paper (as recalled in STUDIES.md)" in html
+
+
+def _report_artifacts(artifacts) -> report.Artifacts:
+    return report.Artifacts(
+        evolve=[str(artifacts / "lenet_direct_0.h5"), str(artifacts / "lenet_cppn_0.h5")],
+        ascend=[str(artifacts / "ascend.h5")],
+        retrain=[str(artifacts / "retrain.h5")],
+        settings=DEFAULTS["report"],
+    )
+
+
+def test_summarise_and_render(artifacts, tmp_path):
+    summary, section, figures = summarise_and_render(
+        report, _report_artifacts(artifacts), tmp_path / "figures"
+    )
+    direct = summary["evolve"]["lenet_direct"]
+    assert list(direct["thresholds"]) == [threshold_key(t) for t in THRESHOLDS]
+    assert direct["generations"] == 30 and direct["model_test_accuracy"] is None
+    assert set(summary["ascend"]["lenet_ascent"]["starts"]) == {"noise", "image"}
+    assert summary["artifacts"] == {"evolve": 2, "ascend": 1, "retrain": 1}
+    assert section.html.count("<img") == len(figures.written) == 2 * 2 + 1
+    assert "lenet_direct_elites.png" in {path.name for path in figures.written}
+
+
+def test_the_report_runs_without_tensorflow(artifacts):
+    assert_no_tensorflow(report, _report_artifacts(artifacts))
+
+
+def test_the_readme_table_takes_the_paper_s_thresholds_from_any_run(artifacts):
+    summary = report.summarise(_report_artifacts(artifacts))
+    assert "| lenet_direct | lenet | direct | 1 x 30 (20) |" in readme.evolution_table(summary)
+    # A run without the 99.99% threshold (or any other of the paper's): dashes, no error.
+    for record in summary["evolve"].values():
+        del record["thresholds"]["99.99%"]
+    for start in summary["ascend"]["lenet_ascent"]["starts"].values():
+        del start["thresholds"]["99.99%"]
+    table = readme.evolution_table(summary)
+    assert "classes >= 99% / 99.9% / 99.99% | median generation to 99.99%" in table
+    assert "% / - | - |" in table and "| step - | - |" in table

@@ -26,9 +26,9 @@ def test_atomic_h5_writes_provenance_and_reads_back(tmp_path):
         h5io.set_attrs(handle, h5io.provenance(settings, {"input": source}, {"collide": 7}))
     attrs = h5io.read_attrs(target)
     assert attrs["config_digest"] == h5io.config_digest({"w_pos": 3.0, "learning_rate": 0.01})
-    assert '"collide": 7' in attrs["seeds"]
-    assert h5io.sha256_file(source) in attrs["input_checksums"]
-    assert '"numpy"' in attrs["library_versions"]
+    assert attrs["seeds"] == {"collide": 7}
+    assert attrs["input_checksums"] == {"input": h5io.sha256_file(source)}
+    assert "numpy" in attrs["library_versions"]
     with h5py.File(target) as handle:
         assert handle["corners"].compression == "gzip"
     np.testing.assert_array_equal(
@@ -48,3 +48,43 @@ def test_truncated_and_missing_artifacts_are_named(tmp_path):
         h5io.read_arrays(tmp_path / "absent.h5", ["corners"])
     with pytest.raises(h5io.ArtifactError, match="dataset 'loss_pos' is missing"):
         h5io.read_arrays(target, ["loss_pos"])
+
+
+def test_read_attrs_gives_back_what_set_attrs_stored(tmp_path):
+    """Dicts, lists (nested), None, numbers, text and numeric arrays round-trip; JSON text is
+    decoded in read_attrs, so no reader calls json.loads on an attribute."""
+    stored = {
+        "rows": [{"epsilon": 0.25, "error_rate": 0.97, "auc": None}, {"epsilon": 0.1}],
+        "nested": {"before": [{"n": 5, "error": 0.5}], "after": [], "tags": ["a", "b"]},
+        "skipped": {},
+        "no_rows": [],
+        "mixed": [1, "two", 3.0],
+        "absent": None,
+        "name": "fc1",
+        "bracketed": "[not json",
+        "count": 7,
+        "rate": 0.125,
+        "flag": True,
+        "hidden_units": [32, 16],
+        "epsilons": np.array([0.1, 0.25]),
+    }
+    target = tmp_path / "attrs.h5"
+    with h5io.atomic_h5(target) as handle:
+        h5io.set_attrs(handle, stored)
+    read = h5io.read_attrs(target)
+    for key in (
+        "rows",
+        "nested",
+        "skipped",
+        "no_rows",
+        "mixed",
+        "absent",
+        "name",
+        "bracketed",
+        "count",
+    ):
+        assert read[key] == stored[key], key
+    assert read["rate"] == 0.125 and isinstance(read["count"], int) and read["flag"] is True
+    np.testing.assert_array_equal(read["hidden_units"], [32, 16])  # numbers: a numeric array
+    np.testing.assert_array_equal(read["epsilons"], stored["epsilons"])
+    assert read["epsilons"].dtype == np.float64

@@ -10,13 +10,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from report_checks import assert_no_tensorflow, summarise_and_render
 
 from fooled.core.h5io import ArtifactError, atomic_h5, provenance, set_attrs, write_datasets
 from fooled.core.stage import Job, run_stage
 from fooled.report import assemble
 from fooled.report.html import Figures
-from fooled.studies.collisions import report, sections
+from fooled.report.study import section_stage
+from fooled.studies.collisions import imagenet_report, mnist_report, render
 from fooled.studies.collisions import summary as report_summary
+
+MNIST_SECTION = section_stage(mnist_report)
 
 N_CORNERS = 5
 N_UNITS = 16
@@ -180,6 +184,24 @@ def artifacts(tmp_path: Path) -> dict[str, object]:
     return {"metrics": metrics, "collide": collide, "interpolate": interpolate}
 
 
+def _mnist(arts: dict, paper_case: str = "paper_3_to_7") -> mnist_report.Artifacts:
+    return mnist_report.Artifacts(
+        metrics=str(arts["metrics"]),
+        collide={name: str(path) for name, path in arts["collide"].items()},
+        interpolate={name: str(path) for name, path in arts["interpolate"].items()},
+        polytope={name: str(path) for name, path in arts.get("polytope", {}).items()},
+        paper_case=paper_case,
+    )
+
+
+def _imagenet(arts: dict, index: list[str] | None = None) -> imagenet_report.Artifacts:
+    return imagenet_report.Artifacts(
+        collide={name: str(path) for name, path in arts["collide"].items()},
+        interpolate={name: str(path) for name, path in arts["interpolate"].items()},
+        index=index or [],
+    )
+
+
 def _summary(artifacts: dict) -> dict:
     records = [
         report_summary.collect_experiment(artifacts["collide"][n], artifacts["interpolate"][n])
@@ -297,7 +319,7 @@ def _section_job(arts: dict, out: Path, names=None, polytope=()) -> Job:
 def test_page_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) -> None:
     out = tmp_path / "collisions_mnist"
     job = _section_job(artifacts, out)
-    run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
+    run_stage("section", job.log, lambda logger: MNIST_SECTION(job, logger))
     config = {
         "report": {"title": "Reproduction report"},
         "datasets": {"mnist": {"mirrors": ["https://example.org/mnist/", "http://example.org/"]}},
@@ -346,19 +368,36 @@ def test_page_is_self_contained_with_paper_row(artifacts: dict, tmp_path: Path) 
 
 def test_missing_paper_case_is_reported(artifacts: dict) -> None:
     summary = _summary(artifacts)
-    page = report.render_mnist_section(
-        summary, artifacts["collide"], artifacts["interpolate"], {}, "absent_case", {}, Figures()
-    )
+    page = mnist_report.render(summary, Figures(None, _mnist(artifacts, "absent_case"))).html
     assert "absent_case" in page and "is not among the experiments run" in page
 
 
-def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
-    summary = _summary(artifacts)
-    plain = report.render_imagenet_section(
-        summary, artifacts["collide"], artifacts["interpolate"], {}, Figures()
+def test_summarise_and_render_mnist(artifacts: dict, tmp_path: Path) -> None:
+    """summarise reads every number render shows; render draws the figures from the artifacts."""
+    summary, section, figures = summarise_and_render(
+        mnist_report, _mnist(artifacts), tmp_path / "figures"
     )
+    assert summary == json.loads(report_summary.summary_json(_summary(artifacts)))
+    assert set(summary) == {"model", "experiments", "aggregate", "paper", "stage_seconds"}
+    assert summary["experiments"]["paper_literal_wpos1"]["corners_converged"] == 4
+    assert isinstance(summary["experiments"]["paper_3_to_7"]["w_pos"], float)
+    page = section.html
+    assert "this reproduction: paper_3_to_7" in page and "97.12%" in page
+    assert "paper_literal_wpos1</a>: 4/5 converged" in page
+    assert page.count("<img") == len(figures.written) == 1 + 2 * len(EXPERIMENTS)
+    # Provenance of the section: the checksums of the inputs it was made from.
+    assert "Input checksums (SHA-256)" in page and "collide/paper_3_to_7" in page
+
+
+def test_collision_reports_run_without_tensorflow(artifacts: dict) -> None:
+    assert_no_tensorflow(mnist_report, _mnist(artifacts))
+    assert_no_tensorflow(imagenet_report, _imagenet(artifacts))
+
+
+def test_index_evaluation_is_shown_when_present(artifacts: dict, tmp_path: Path) -> None:
+    plain = imagenet_report.render(_summary(artifacts), Figures(None, _imagenet(artifacts))).html
     assert "ImageNet patch index" not in plain
-    summary["index"] = {
+    index = {
         "n_images": 950,
         "n_patches": 274550,
         "factory": "PCA64,HNSW32",
@@ -372,9 +411,12 @@ def test_index_evaluation_is_shown_when_present(artifacts: dict) -> None:
         "peak_rss_mb": 1579.1,
         "on_gpu": False,
     }
-    page = report.render_imagenet_section(
-        summary, artifacts["collide"], artifacts["interpolate"], {}, Figures()
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    summary, section, _ = summarise_and_render(
+        imagenet_report, _imagenet(artifacts, [str(tmp_path / "index.json")])
     )
+    assert summary["index"] == index and "ingest" not in summary
+    page = section.html
     section = page[page.index("ImageNet patch index") :]
     for shown in ("274,550", "PCA64,HNSW32 efSearch=64", "0.976", "3,779", "46.1", "82x", "CPU"):
         assert shown in section, shown
@@ -397,7 +439,7 @@ def test_the_ingest_s_skipped_and_converted_files_are_shown(artifacts: dict) -> 
         "skipped": skipped + [{"file": "n2/n2_x.JPEG", "reason": "not an image", "detail": "d"}],
         "converted": [{"file": "n3/n3_<png>.JPEG", "from": "PNG"}],
     }
-    page = report._ingest_section(summary)
+    page = render._ingest_section(summary)
     for shown in ("1,025", "1,000", "25 (24 empty, 1 not an image)", "1 (1 PNG)", "skipped: empty"):
         assert shown in page, shown
     assert page.count("<tr") == 2 + 1 + 20  # two headers, the totals, 20 of the 26 files
@@ -436,7 +478,7 @@ def test_section_stage_fails_in_one_line(artifacts: dict, tmp_path: Path, capsys
     job = _section_job(artifacts, tmp_path / "r", names)
     job.params["collide_names"] = list(reversed(names))  # paths no longer match their names
     with pytest.raises(SystemExit) as exit_info:
-        run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
+        run_stage("section", job.log, lambda logger: MNIST_SECTION(job, logger))
     assert exit_info.value.code == 1
 
 
@@ -585,15 +627,7 @@ def test_exact_section(with_polytope: dict) -> None:
 
 def test_html_certified_column_and_polytope_section(with_polytope: dict) -> None:
     summary = _summary_with_polytope(with_polytope)
-    page = report.render_mnist_section(
-        summary,
-        with_polytope["collide"],
-        with_polytope["interpolate"],
-        with_polytope["polytope"],
-        "paper_3_to_7",
-        {},
-        Figures(),
-    )
+    page = mnist_report.render(summary, Figures(None, _mnist(with_polytope))).html
     assert "certified: gradient / LP" in page
     assert "0/5 / 5/5" in page and "0/5 / 4/5" in page
     assert "Exact collision polytope (first layer, linear programming)" in page
@@ -602,15 +636,8 @@ def test_html_certified_column_and_polytope_section(with_polytope: dict) -> None
     images = re.findall(r'<img src="data:image/png;base64,', page)
     assert len(images) == 1 + 2 * len(EXPERIMENTS) + len(POLYTOPE_EXPERIMENTS)
     # Without polytope files the section says the LP was not computed.
-    plain = report.render_mnist_section(
-        _summary(with_polytope),
-        with_polytope["collide"],
-        with_polytope["interpolate"],
-        {},
-        "paper_3_to_7",
-        {},
-        Figures(),
-    )
+    without = _mnist({**with_polytope, "polytope": {}})
+    plain = mnist_report.render(_summary(with_polytope), Figures(None, without)).html
     assert "the exact polytope was not computed" in plain
 
 
@@ -626,7 +653,7 @@ def test_polytope_of_another_experiment_is_refused(with_polytope: dict) -> None:
 def test_section_stage_with_polytope(with_polytope: dict, tmp_path: Path) -> None:
     out = tmp_path / "report_lp"
     job = _section_job(with_polytope, out, polytope=POLYTOPE_EXPERIMENTS)
-    run_stage("section", job.log, lambda logger: sections.mnist_section(job, logger))
+    run_stage("section", job.log, lambda logger: MNIST_SECTION(job, logger))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["study"] == "collisions_mnist"
     assert summary["experiments"]["paper_3_to_7"]["exact"]["lp_corners"] == 5

@@ -8,11 +8,12 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from report_checks import assert_no_tensorflow, summarise_and_render
 from szegedy_data import mnist_folder, mnist_h5
 
 from fooled.core.stage import Job
 from fooled.models import vgg16
-from fooled.studies.szegedy import stages
+from fooled.studies.szegedy import report, stages
 from fooled.studies.szegedy.settings import load_section, model_instances
 
 MODELS = """
@@ -251,3 +252,37 @@ def test_config_checks_name_the_key(tmp_path):
     (tmp_path / "bad.yaml").write_text("- name: x\n  architecture: cnn5\n")
     with pytest.raises(ValueError, match=r"bad.yaml: \[0\]\.architecture"):
         load_section({"experiment_lists": [str(tmp_path / "bad.yaml")]}, [tmp_path])
+
+
+def _report_artifacts(chain) -> report.Artifacts:
+    root, _, _, params, paths, _ = chain
+    return report.Artifacts(
+        instances=params,
+        metrics=paths["metrics"],
+        attacks=paths["attacks"],
+        transfer=str(root / "transfer.h5"),
+        adversarial=[str(root / "adversarial" / "metrics.h5")],
+        units=str(root / "units.h5"),
+        bounds=str(root / "bounds.h5"),
+    )
+
+
+def test_summarise_and_render(chain, tmp_path):
+    root = chain[0]
+    summary, section, figures = summarise_and_render(
+        report, _report_artifacts(chain), tmp_path / "figures"
+    )
+    assert summary["transfer"]["table2"]["seeds"] == [0]
+    assert summary["transfer"]["table2"]["columns"] == ["FC10(1e-4)", "FC100-100-10"]
+    assert set(summary["table3"]) == {"p1_a (P1)", "p1_b (P1)", "p2_a (P2)"}
+    assert summary["table5"]["vgg16"]["comparable"] is False
+    # The stage wrote the same section (the stage is summarise, then render).
+    assert section.html == (root / "section.html").read_text()
+    assert {path.name for path in figures.written} == {
+        "units_purity.png",
+        "adversarial_examples.png",
+    }
+
+
+def test_the_report_runs_without_tensorflow(chain):
+    assert_no_tensorflow(report, _report_artifacts(chain))

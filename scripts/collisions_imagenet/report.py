@@ -1,8 +1,9 @@
-"""Rule `collisions_imagenet_report`: runs the stage function
-`fooled.studies.collisions.sections.imagenet_section`.
+"""Rule `collisions_imagenet_report`: the section of `fooled.studies.collisions.imagenet_report`
+(`fooled.report.study.section_stage`).
 """
 
 from fooled.core.stage import run_script
-from fooled.studies.collisions.sections import imagenet_section
+from fooled.report.study import section_stage
+from fooled.studies.collisions import imagenet_report
 
-run_script(globals()["snakemake"], imagenet_section)
+run_script(globals()["snakemake"], section_stage(imagenet_report))

@@ -1,8 +1,9 @@
-"""Rule `collisions_mnist_report`: runs the stage function
-`fooled.studies.collisions.sections.mnist_section`.
+"""Rule `collisions_mnist_report`: the section of `fooled.studies.collisions.mnist_report`
+(`fooled.report.study.section_stage`).
 """
 
 from fooled.core.stage import run_script
-from fooled.studies.collisions.sections import mnist_section
+from fooled.report.study import section_stage
+from fooled.studies.collisions import mnist_report
 
-run_script(globals()["snakemake"], mnist_section)
+run_script(globals()["snakemake"], section_stage(mnist_report))

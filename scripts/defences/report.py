@@ -1,6 +1,9 @@
-"""Rule `defences_report`: the stage function `report` of `fooled.studies.defences.stages`."""
+"""Rule `defences_report`: the section of `fooled.studies.defences.report`
+(`fooled.report.study.section_stage`).
+"""
 
 from fooled.core.stage import run_script
-from fooled.studies.defences.stages import report
+from fooled.report.study import section_stage
+from fooled.studies.defences import report
 
-run_script(globals()["snakemake"], report)
+run_script(globals()["snakemake"], section_stage(report))

@@ -1,6 +1,9 @@
-"""Rule `szegedy_report`: the stage function `report` of `fooled.studies.szegedy.stages`."""
+"""Rule `szegedy_report`: the section of `fooled.studies.szegedy.report`
+(`fooled.report.study.section_stage`).
+"""
 
 from fooled.core.stage import run_script
-from fooled.studies.szegedy.stages import report
+from fooled.report.study import section_stage
+from fooled.studies.szegedy import report
 
-run_script(globals()["snakemake"], report)
+run_script(globals()["snakemake"], section_stage(report))

@@ -110,7 +110,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def set_attrs(node: h5py.Group | h5py.Dataset, attrs: Mapping[str, Any]) -> None:
-    """Store attributes, turning None into an empty string and dicts into JSON."""
+    """Store attributes: None as an empty string, dicts and lists (but lists of numbers, which
+    become numeric arrays) as JSON text; :func:`read_attrs` gives them back."""
     for key, value in attrs.items():
         if value is None:
             value = ""
@@ -120,8 +121,15 @@ def set_attrs(node: h5py.Group | h5py.Dataset, attrs: Mapping[str, Any]) -> None
 
 
 def _is_numeric_sequence(value: Any) -> bool:
-    return isinstance(value, list | tuple) and all(
-        isinstance(item, int | float | np.number) and not isinstance(item, bool) for item in value
+    """A non-empty list of numbers (stored as an array; an empty list is JSON, so it reads back
+    as a list)."""
+    return (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and all(
+            isinstance(item, int | float | np.number) and not isinstance(item, bool)
+            for item in value
+        )
     )
 
 
@@ -184,13 +192,28 @@ def read_arrays(path: str | os.PathLike[str], names: list[str]) -> dict[str, np.
 
 
 def read_attrs(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The file's attributes as :func:`set_attrs` was given them (:func:`decode_attr`)."""
     with open_artifact(path) as handle:
-        return {key: _plain(value) for key, value in handle.attrs.items()}
+        return {key: decode_attr(value) for key, value in handle.attrs.items()}
 
 
-def _plain(value: Any) -> Any:
+def decode_attr(value: Any) -> Any:
+    """One stored attribute as Python data: the inverse of :func:`set_attrs`.
+
+    NumPy scalars become Python numbers, bytes text; the empty text that stands for None
+    becomes None, and text holding a JSON object or array (what ``set_attrs`` made of a dict
+    or a list, and the provenance's JSON) is decoded. Numeric arrays stay NumPy arrays.
+    """
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, bytes):
-        return value.decode()
+        value = value.decode()
+    if isinstance(value, str):
+        if not value:
+            return None
+        if value[0] in "[{":
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                return value
     return value

@@ -84,6 +84,16 @@ class Job:
         )
 
 
+def as_paths(value: Any) -> list[str]:
+    """A named input as a list of paths: Snakemake gives one path as a string, several as a
+    list; an absent input (None) is an empty list."""
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [str(value)]
+    return [str(item) for item in value]
+
+
 def _plain(value: Any) -> Any:
     """Snakemake's lists and path strings as plain Python values."""
     if isinstance(value, str):

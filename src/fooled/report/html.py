@@ -95,16 +95,20 @@ def img(uri: str, alt: str) -> str:
 
 
 class Figures:
-    """A section's figures: each embedded in the page and, given a folder, kept as a PNG file.
+    """A section's figures: drawn from the study's artifacts, each embedded in the page and,
+    given a folder, kept as a PNG file.
 
+    ``artifacts`` are what the pictures are drawn from (images, curves, score
+    distributions: the arrays a summary does not carry; see :mod:`fooled.report.study`).
     The files are the rule's ``report()`` outputs, so ``snakemake --report``
     shows the same pictures as the self-contained page.
     """
 
-    def __init__(self, folder: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, folder: str | os.PathLike[str] | None = None, artifacts: Any = None) -> None:
         self.folder = None if folder is None else Path(folder)
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
+        self.artifacts = artifacts
         self.written: list[Path] = []
 
     def img(self, uri: str, name: str, alt: str) -> str:

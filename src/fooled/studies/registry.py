@@ -35,6 +35,7 @@ class Study:
     package: str
     layout: str  # its StudyLayout
     checks: str  # check(loaded): its cross-references, at start
+    report: str  # its report module: Artifacts, artifacts_of, summarise, render
     readme: str | None = None  # tables(summary), KEY_NUMBERS, KEY_TARGETS, key_summary(folder)
 
     @property
@@ -56,6 +57,9 @@ class Study:
     def study_layout(self) -> StudyLayout:
         return self.load(self.layout)
 
+    def report_module(self) -> Any:
+        return self.load(self.report)
+
     def readme_module(self) -> Any:
         return self.load(self.readme) if self.readme else None
 
@@ -66,6 +70,7 @@ STUDIES: tuple[Study, ...] = (
         "fooled.studies.collisions",
         layout="layout:MNIST",
         checks="checks:check_mnist",
+        report="mnist_report",
         readme="readme",
     ),
     Study(
@@ -73,12 +78,14 @@ STUDIES: tuple[Study, ...] = (
         "fooled.studies.collisions",
         layout="layout:IMAGENET",
         checks="checks:check_imagenet",
+        report="imagenet_report",
     ),
     Study(
         "szegedy",
         "fooled.studies.szegedy",
         layout="layout:STUDY",
         checks="settings:check",
+        report="report",
         readme="readme",
     ),
     Study(
@@ -86,6 +93,7 @@ STUDIES: tuple[Study, ...] = (
         "fooled.studies.fooling",
         layout="layout:STUDY",
         checks="checks:check",
+        report="report",
         readme="readme",
     ),
     Study(
@@ -93,6 +101,7 @@ STUDIES: tuple[Study, ...] = (
         "fooled.studies.defences",
         layout="layout:STUDY",
         checks="checks:check",
+        report="report",
         readme="readme",
     ),
 )

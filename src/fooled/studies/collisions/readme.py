@@ -174,17 +174,21 @@ KEY_TARGETS = [
 
 def key_summary(folder: Any) -> dict[str, Any]:
     """The summary.json part of the key experiments, from a run's artifacts under ``folder``."""
-    from pathlib import Path
 
-    from fooled.studies.collisions import summary as report_summary
+    from fooled.studies.collisions import mnist_report
 
     study = MNIST_LAYOUT.under(folder)
-    records = [
-        report_summary.collect_experiment(
-            Path(study.path("collide", experiment=name)),
-            Path(study.path("interpolate", experiment=name)),
-        )
-        for name in KEY_EXPERIMENTS
-    ]
-    metrics = {"mnist_mlp": Path(MODELS.under(folder).path("metrics", network="mlp"))}
-    return {STUDY: report_summary.build_summary(metrics, records)}
+
+    def stage(name: str) -> dict[str, str]:
+        return {
+            experiment: study.path(name, experiment=experiment) for experiment in KEY_EXPERIMENTS
+        }
+
+    artifacts = mnist_report.Artifacts(
+        metrics=MODELS.under(folder).path("metrics", network="mlp"),
+        collide=stage("collide"),
+        interpolate=stage("interpolate"),
+        polytope={},
+        paper_case=KEY_EXPERIMENTS[0],
+    )
+    return {STUDY: mnist_report.summarise(artifacts)}

@@ -15,6 +15,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -366,11 +367,8 @@ def report_provenance(inputs: Mapping[str, PathLike]) -> dict[str, Any]:
         attrs = read_attrs(path)
         if "config_digest" in attrs:
             digests[name] = str(attrs["config_digest"])
-        try:
-            versions = json.loads(attrs.get("library_versions", "{}"))
-        except (TypeError, json.JSONDecodeError):
-            versions = {}
-        for library, version in versions.items():
+        versions = attrs.get("library_versions")
+        for library, version in (versions if isinstance(versions, dict) else {}).items():
             upstream_versions.setdefault(library, set()).add(str(version))
     return {
         "library_versions": library_versions(),
@@ -431,6 +429,18 @@ def build_summary(
         summary["paper_imagenet"] = dict(tables_imagenet.PAPER_IMAGENET)
     if stage_seconds is not None:
         summary["stage_seconds"] = {k: float(v) for k, v in stage_seconds.items()}
+    return summary
+
+
+def index_summary(paths: Sequence[PathLike]) -> dict[str, Any]:
+    """The patch index's evaluation (rule ``evaluate_index``'s ``summary.json``, if given) as
+    ``index``, and the database's ingest record, which it holds, as ``ingest``."""
+    summary: dict[str, Any] = {}
+    for path in paths:
+        index = json.loads(Path(path).read_text())
+        if "ingest" in index:  # the database's input, kept in this study's section
+            summary["ingest"] = index.pop("ingest")
+        summary["index"] = index
     return summary
 
 

@@ -38,6 +38,7 @@ class InputSet:
     images: np.ndarray
     sources: list[str] = field(default_factory=list)
     note: str = ""
+    settings: dict[str, float | str] = field(default_factory=dict)  # as numbers: {"epsilon": 0.25}
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ def read_noise(paths: Sequence[str], context: Context) -> list[InputSet]:
                 f"Gaussian noise, stddev {_tag(stddev)}",
                 np.clip(noisy, 0.0, 1.0).astype(np.float32),
                 note="added to the clean test images, clipped to [0, 1]",
+                settings={"stddev": float(stddev)},
             )
         )
     return sets
@@ -171,6 +173,7 @@ def read_fgsm(paths: Sequence[str], context: Context) -> list[InputSet]:
                     f"FGSM, eps {_tag(eps)}" + (f" ({_stem(path)})" if prefix else ""),
                     as_images(adversarial, path, "adversarial"),
                     [path],
+                    settings={"epsilon": float(eps)},
                 )
             )
     return sets
@@ -282,6 +285,7 @@ def _by_level(
                     np.concatenate([images for _, images in chosen]),
                     [path for path, _ in chosen],
                     f"{len(chosen)} experiment(s){note}",
+                    {"level": level},
                 )
             )
     return sets

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fooled.studies.defences.layout import LAYOUT
+from fooled.studies.defences.paper import FGSM_EPSILON
 
 STUDY = "defences"
 
@@ -27,13 +28,21 @@ def key_summary(folder: Any) -> dict[str, Any]:
     from fooled.core import h5io
 
     folder = Path(folder)
-    rows = json.loads(h5io.read_attrs(folder / KEY_TARGETS[0])["rows"])
-    clean = json.loads(h5io.read_attrs(folder / KEY_TARGETS[1])["clean"])
+    rows = h5io.read_attrs(folder / KEY_TARGETS[0])["rows"]
+    clean = h5io.read_attrs(folder / KEY_TARGETS[1])["clean"]
     return {STUDY: {"fgsm": {"rows": rows}, "autoencoder": {"clean": clean}}}
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _at_epsilon(epsilons: Sequence[float], values: Sequence[Any], epsilon: float) -> Any:
+    """The value at ``epsilon`` (None when the run did not use it)."""
+    found = [
+        value for eps, value in zip(epsilons, values, strict=True) if math.isclose(eps, epsilon)
+    ]
+    return found[0] if found else None
 
 
 def detection_table(section: Mapping[str, Any]) -> str:
@@ -57,15 +66,20 @@ def detection_table(section: Mapping[str, Any]) -> str:
         )
     fgsm, training, ae = section["fgsm"], section["adversarial_training"], section["autoencoder"]
     paper = section["paper"]
-    at_025 = next(row for row in fgsm["rows"] if row["epsilon"] == 0.25)
+    # The paper's epsilon, wherever the run's list of epsilons has it ("-" where it does not).
+    eps = FGSM_EPSILON
+    fgsm_error = _at_epsilon(
+        [row["epsilon"] for row in fgsm["rows"]], [row["error_rate"] for row in fgsm["rows"]], eps
+    )
+    before = _at_epsilon(training["epsilons"], training["fgsm_error_before"], eps)
+    after = _at_epsilon(training["epsilons"], training["fgsm_error_after"], eps)
     lines += [
         "",
-        f"FGSM at eps 0.25 on the MLP: {_percent(at_025['error_rate'])} error (paper: shallow "
+        f"FGSM at eps {eps:g} on the MLP: {_percent(fgsm_error)} error (paper: shallow "
         f"softmax {_percent(paper['fgsm_error']['shallow softmax'])}, maxout "
         f"{_percent(paper['fgsm_error']['maxout network'])}). Adversarial training "
-        f"({training['init']}, {training['epochs']} epoch(s)): FGSM error at eps "
-        f"{training['epsilons'][-1]:g} {_percent(training['fgsm_error_before'][-1])} -> "
-        f"{_percent(training['fgsm_error_after'][-1])}, clean error "
+        f"({training['init']}, {training['epochs']} epoch(s)): FGSM error at eps {eps:g} "
+        f"{_percent(before)} -> {_percent(after)}, clean error "
         f"{_percent(training['clean_error_before'])} -> {_percent(training['clean_error_after'])}"
         f" (paper, maxout: {_percent(paper['adversarial_training']['fgsm_error_before'])} -> "
         f"{_percent(paper['adversarial_training']['fgsm_error_after'])}). Autoencoder "

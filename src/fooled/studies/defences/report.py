@@ -7,15 +7,15 @@ FGSM and adversarial-training tables with the paper's rows, the autoencoder's
 error distribution with the slides', ROC curves, and example images with
 their scores marked "OK" or "LIAR" as in the slides.
 
-Reads the study's HDF5 artifacts only (no TensorFlow).
+:func:`summarise` reads the study's five artifacts into the summary; :func:`render` draws
+the section from it (:mod:`fooled.report.study`). Reads HDF5 only (no TensorFlow).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,29 +23,43 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
+from fooled.core.stage import Job
 from fooled.report.html import Figures, escape, number, percent, png, probability, table
 from fooled.report.sections import Section
 from fooled.studies.defences import detector, paper
 
-PathLike = str | os.PathLike[str]
 STUDY = "defences"
 TITLE = "Defences: fast gradient sign, adversarial training and an autoencoder detector"
 MAX_CURVE_POINTS = 400  # ROC curves are thinned to about this many points
 
 
+@dataclass(frozen=True)
+class Artifacts:
+    """The study's five artifacts (docs/studies/defences.md)."""
+
+    fgsm: str
+    adversarial_training: str
+    autoencoder: str
+    score: str
+    adaptive: str
+
+
+def artifacts_of(job: Job) -> Artifacts:
+    """Rule ``defences_report``'s inputs ``fgsm``, ``metrics``, ``errors``, ``score``,
+    ``adaptive``."""
+    return Artifacts(
+        fgsm=str(job.input.fgsm),
+        adversarial_training=str(job.input.metrics),
+        autoencoder=str(job.input.errors),
+        score=str(job.input.score),
+        adaptive=str(job.input.adaptive),
+    )
+
+
 # ----------------------------------------------------------------------------- reading
 
 
-def json_attr(value: Any) -> Any:
-    """An attribute written by ``h5io.set_attrs``: JSON text, or a numeric array (a list)."""
-    if isinstance(value, str):
-        return json.loads(value) if value else None
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
-
-
-def _datasets(path: PathLike, prefix: str) -> dict[str, np.ndarray]:
+def _datasets(path: str, prefix: str) -> dict[str, np.ndarray]:
     """Every dataset under the group ``prefix`` of an artifact, by its path below the group."""
     with h5io.open_artifact(path) as handle:
         if prefix not in handle:
@@ -113,6 +127,129 @@ def pooled_corners(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def _best_corners(pooled: Sequence[Mapping[str, Any]], level: str) -> Mapping[str, Any] | None:
     """The pooled corner row of ``level`` an attacker would pick (:func:`_attacker_order`)."""
     return max((row for row in pooled if row["level"] == level), key=_attacker_order, default=None)
+
+
+def _setting(row: Mapping[str, Any], key: str, score_path: str) -> Any:
+    """A set's setting as the score stage recorded it (a number, or a level's name)."""
+    settings = row.get("settings")
+    if not isinstance(settings, Mapping) or key not in settings:
+        raise h5io.ArtifactError(
+            f"{score_path}: set '{row['name']}' does not record its {key} (written before the "
+            "sets recorded their settings); rerun: snakemake --forcerun defences_score"
+        )
+    return settings[key]
+
+
+def _adaptive_of(
+    row: Mapping[str, Any],
+    fgsm_rows: Sequence[Mapping[str, Any]],
+    corners: Sequence[Mapping[str, Any]],
+    score_path: str,
+) -> dict[str, Any] | None:
+    """What the adaptive attack does to the set ``row`` at the weight an attacker would pick."""
+    if row["kind"] == "fgsm":
+        best = _best_fgsm(fgsm_rows, _setting(row, "epsilon", score_path))
+        if best is None:
+            return None
+        return {
+            "weight": best["weight"],
+            "detection_rate": best["detection_rate"],
+            "auc": best["auc"],
+            "mean_confidence": best["mean_confidence"],
+            "error_rate": best["error_rate"],
+            "evaded": best["evaded_and_fooled"],
+        }
+    if row["kind"] not in ("collisions", "interpolations"):
+        return None
+    pooled = _best_corners(corners, _setting(row, "level", score_path))
+    if pooled is None:
+        return None
+    if row["kind"] == "collisions":
+        return {
+            "weight": pooled["weight"],
+            "detection_rate": pooled["detection_rate"],
+            "auc": pooled["auc"],
+            "mean_confidence": pooled["mean_confidence"],
+            "evaded": pooled["evaded_collisions"],
+            "collided": pooled["collided"],
+            "n_experiments": pooled["n_experiments"],
+        }
+    return {
+        "weight": pooled["weight"],
+        "detection_rate": pooled["interpolation_detection_rate"],
+        "auc": pooled["interpolation_auc"],
+        "mean_confidence": None,
+        "class_kept": pooled["interpolation_class_kept"],
+        "n_experiments": pooled["n_experiments"],
+    }
+
+
+# ----------------------------------------------------------------------------- summarise
+
+
+def summarise(artifacts: Artifacts) -> dict[str, Any]:
+    """The study's part of ``summary.json`` from its five artifacts."""
+    fgsm = h5io.read_attrs(artifacts.fgsm)
+    training = h5io.read_attrs(artifacts.adversarial_training)
+    training_arrays = h5io.read_arrays(
+        artifacts.adversarial_training, ["epsilons", "fgsm_error_before", "fgsm_error_after"]
+    )
+    autoencoder = h5io.read_attrs(artifacts.autoencoder)
+    score = h5io.read_attrs(artifacts.score)
+    adaptive = h5io.read_attrs(artifacts.adaptive)
+    fgsm_rows, corner_rows = list(adaptive["fgsm_rows"]), list(adaptive["corner_rows"])
+    corners = pooled_corners(corner_rows)
+    return {
+        "fgsm": {
+            "n_images": fgsm["n_images"],
+            "steps": fgsm["steps"],
+            "clean_error": fgsm["clean_error"],
+            "rows": fgsm["rows"],
+        },
+        "adversarial_training": {
+            "init": training["init"],
+            "epochs": training["epochs"],
+            "n_train": training["n_train"],
+            "alpha": training["alpha"],
+            "epsilon": training["epsilon"],
+            "clean_error_before": training["clean_error_before"],
+            "clean_error_after": training["clean_error_after"],
+            "epsilons": training_arrays["epsilons"].tolist(),
+            "fgsm_error_before": training_arrays["fgsm_error_before"].tolist(),
+            "fgsm_error_after": training_arrays["fgsm_error_after"].tolist(),
+            "lbfgs": training["lbfgs"],
+        },
+        "autoencoder": {
+            "architecture": autoencoder["architecture"],
+            "hidden_units": np.asarray(autoencoder["hidden_units"]).tolist(),
+            "loss": autoencoder["loss"],
+            "epochs": autoencoder["epochs"],
+            "clean": autoencoder["clean"],
+            "threshold": float(score["threshold"]),
+            "false_positive_rate": autoencoder["false_positive_rate"],
+            "test_flagged": autoencoder["test_flagged"],
+        },
+        "detection": {
+            row["name"]: {
+                "label": row["label"],
+                "n": row["n"],
+                "detection_rate": row["detection_rate"],
+                "auc": row["auc"],
+                "mean_confidence": row["mean_confidence"],
+                "adaptive": _adaptive_of(row, fgsm_rows, corners, artifacts.score),
+            }
+            for row in score["sets"]
+        },
+        "skipped": score["skipped"],
+        "adaptive": {
+            "fgsm": fgsm_rows,
+            "corners": corners,
+            "corner_runs": corner_rows,
+            "corners_skipped": adaptive["corner_skipped"],
+            "hooks": adaptive["hooks"],
+        },
+        "paper": paper.as_summary(),
+    }
 
 
 # ----------------------------------------------------------------------------- figures
@@ -267,19 +404,19 @@ def histogram_figure(
 # ----------------------------------------------------------------------------- tables
 
 
-def _fgsm_table(attrs: Mapping[str, Any]) -> str:
+def _fgsm_table(fgsm: Mapping[str, Any]) -> str:
     rows = [
         (
             "",
             [
-                f"project MLP (this run, {attrs['n_images']} test images)",
+                f"project MLP (this run, {fgsm['n_images']} test images)",
                 number(row["epsilon"], 2),
                 percent(row["error_rate"]),
                 probability(row["mean_confidence"]),
                 probability(row["mean_confidence_misclassified"]),
             ],
         )
-        for row in attrs["rows"]
+        for row in fgsm["rows"]
     ]
     for model, error in paper.FGSM_ERROR.items():
         rows.append(
@@ -298,31 +435,36 @@ def _fgsm_table(attrs: Mapping[str, Any]) -> str:
     return table(header, rows)
 
 
-def _training_table(attrs: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str:
-    epsilons = arrays["epsilons"]
-    lbfgs = attrs.get("lbfgs") or {"before": [], "after": []}
+def _training_table(training: Mapping[str, Any]) -> str:
+    epsilons = training["epsilons"]
+    lbfgs = training.get("lbfgs") or {"before": [], "after": []}
     header = ["model", "clean error", *[f"FGSM error, eps {eps:g}" for eps in epsilons]]
     header += [f"L-BFGS error ({row['attacked_model']})" for row in lbfgs["before"]]
 
-    def cells(label: str, clean: float, errors: np.ndarray, key: str) -> list[str]:
+    def cells(label: str, clean: float, errors: Sequence[float], key: str) -> list[str]:
         return [label, percent(clean), *[percent(e) for e in errors]] + [
             percent(row["error"]) for row in lbfgs[key]
         ]
 
-    scale = f"{attrs['init']} init, {attrs['epochs']} epoch(s) on {attrs['n_train']} images"
+    scale = (
+        f"{training['init']} init, {training['epochs']} epoch(s) on {training['n_train']} images"
+    )
     rows = [
         (
             "",
             cells(
-                "project MLP", attrs["clean_error_before"], arrays["fgsm_error_before"], "before"
+                "project MLP",
+                training["clean_error_before"],
+                training["fgsm_error_before"],
+                "before",
             ),
         ),
         (
             "",
             cells(
                 f"adversarially trained ({scale})",
-                attrs["clean_error_after"],
-                arrays["fgsm_error_after"],
+                training["clean_error_after"],
+                training["fgsm_error_after"],
                 "after",
             ),
         ),
@@ -342,8 +484,12 @@ def _training_table(attrs: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) 
 
 
 def _detection_table(
-    sets: Sequence[Mapping[str, Any]], adaptive: Mapping[str, Mapping[str, Any] | None]
+    sets: Sequence[Mapping[str, Any]], detection: Mapping[str, Mapping[str, Any]]
 ) -> str:
+    """Every scored set (``sets``: the score artifact's rows), its adaptive cells from the
+    summary. The artifact's rows, not the summary's, because set names need not be unique:
+    every L-BFGS artifact of the szegedy study is named ``attack.h5``, so each of its sets is
+    ``lbfgs_attack``, and ``summary.json``, keyed by name, holds the last of them only."""
     header = (
         "input",
         "n",
@@ -358,7 +504,7 @@ def _detection_table(
     )
     rows = []
     for row in sets:
-        extra = adaptive.get(row["name"])
+        extra = detection[row["name"]]["adaptive"]
         adaptive_cells = ["—", "—", "—", "—", "—"]
         if extra is not None:
             adaptive_cells = [
@@ -451,91 +597,65 @@ def _adaptive_corners_table(pooled: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- the section
+# ----------------------------------------------------------------------------- render
 
 
-def build_section(
-    fgsm: PathLike,
-    adversarial_training: PathLike,
-    autoencoder: PathLike,
-    score: PathLike,
-    adaptive: PathLike,
-    figures: Figures | None = None,
-) -> Section:
-    """The section and its ``summary.json`` part from the study's five artifacts.
+def _curves(
+    summary: Mapping[str, Any],
+    artifacts: Artifacts,
+    sets: Sequence[Mapping[str, Any]],
+    per_set: Mapping[str, np.ndarray],
+) -> list[tuple[str, np.ndarray, str]]:
+    """The ROC curves: every scored set, then the adaptive attacks at the chosen weights."""
+    curves = [
+        (row["label"], per_set[f"{row['name']}/scores"], "-")
+        for row in sets
+        if row["name"] != "clean" and f"{row['name']}/scores" in per_set
+    ]
+    fgsm = _datasets(artifacts.adaptive, "fgsm")
+    weights, epsilons = fgsm.get("weights"), fgsm.get("epsilons")
+    if weights is not None and epsilons is not None:
+        for row in {row["name"]: row for row in sets}.values():
+            extra = summary["detection"][row["name"]]["adaptive"]
+            if extra is None or row["kind"] != "fgsm":
+                continue
+            w = int(np.argmin(np.abs(weights - extra["weight"])))
+            k = int(np.argmin(np.abs(epsilons - _setting(row, "epsilon", artifacts.score))))
+            label = f"adaptive FGSM eps {epsilons[k]:g}, weight {weights[w]:g}"
+            curves.append((label, fgsm["scores"][w, k], "--"))
+    corners = _datasets(artifacts.adaptive, "corners")
+    for level in ("micro", "macro"):
+        best = _best_corners(summary["adaptive"]["corners"], level)
+        if best is None:
+            continue
+        experiments = {
+            row["experiment"] for row in summary["adaptive"]["corner_runs"] if row["level"] == level
+        }
+        suffix = f"/weight_{best['weight']:g}/scores"
+        scores = [
+            value
+            for key, value in corners.items()
+            if key.endswith(suffix) and key.split("/")[0] in experiments
+        ]
+        if scores:
+            label = f"adaptive {level} collision corners, weight {best['weight']:g}"
+            curves.append((label, np.concatenate(scores), "--"))
+    return curves
 
-    ``figures`` keeps every figure as a PNG file too (the rule's ``report()`` output).
-    """
-    figures = figures or Figures()
+
+def render(summary: Mapping[str, Any], figures: Figures) -> Section:
+    """The section: every table from ``summary``, the pictures from ``figures.artifacts``."""
+    artifacts: Artifacts = figures.artifacts
 
     def show(uri: str, alt: str) -> str:
         return figures.img(uri, alt.replace(" ", "_"), alt)
 
-    fgsm_attrs = h5io.read_attrs(fgsm)
-    training_attrs = h5io.read_attrs(adversarial_training)
-    training_arrays = h5io.read_arrays(
-        adversarial_training, ["epsilons", "fgsm_error_before", "fgsm_error_after"]
-    )
-    ae_attrs = h5io.read_attrs(autoencoder)
-    ae_arrays = h5io.read_arrays(autoencoder, ["test_errors", "examples", "reconstructions"])
-    score_attrs = h5io.read_attrs(score)
-    clean_scores = h5io.read_arrays(score, ["clean_scores"])["clean_scores"]
-    per_set = _datasets(score, "sets")
-    adaptive_attrs = h5io.read_attrs(adaptive)
-    adaptive_arrays = _datasets(adaptive, "fgsm") | {
-        f"corners/{key}": value for key, value in _datasets(adaptive, "corners").items()
-    }
-    decode = json_attr
-    sets = decode(score_attrs["sets"])
-    skipped = decode(score_attrs["skipped"])
-    threshold = float(score_attrs["threshold"])
-    fgsm_rows_adaptive = decode(adaptive_attrs["fgsm_rows"])
-    corner_rows = decode(adaptive_attrs["corner_rows"])
-    corner_skipped = decode(adaptive_attrs["corner_skipped"])
-    hooks = decode(adaptive_attrs["hooks"])
-    fgsm_attrs["rows"] = decode(fgsm_attrs["rows"])
-    training_attrs["lbfgs"] = decode(training_attrs["lbfgs"])
-    clean = decode(ae_attrs["clean"])
-
-    corner_pooled = pooled_corners(corner_rows)
-    adaptive_by_set: dict[str, dict[str, Any] | None] = {}
-    for row in sets:
-        if row["kind"] == "fgsm":
-            epsilon = float(row["name"].rsplit("eps", 1)[1])
-            best = _best_fgsm(fgsm_rows_adaptive, epsilon)
-            if best is not None:
-                adaptive_by_set[row["name"]] = {
-                    "weight": best["weight"],
-                    "detection_rate": best["detection_rate"],
-                    "auc": best["auc"],
-                    "mean_confidence": best["mean_confidence"],
-                    "error_rate": best["error_rate"],
-                    "evaded": best["evaded_and_fooled"],
-                }
-        elif row["kind"] in ("collisions", "interpolations"):
-            pooled = _best_corners(corner_pooled, row["name"].rsplit("_", 1)[1])
-            if pooled is None:
-                continue
-            if row["kind"] == "collisions":
-                adaptive_by_set[row["name"]] = {
-                    "weight": pooled["weight"],
-                    "detection_rate": pooled["detection_rate"],
-                    "auc": pooled["auc"],
-                    "mean_confidence": pooled["mean_confidence"],
-                    "evaded": pooled["evaded_collisions"],
-                    "collided": pooled["collided"],
-                    "n_experiments": pooled["n_experiments"],
-                }
-            else:
-                adaptive_by_set[row["name"]] = {
-                    "weight": pooled["weight"],
-                    "detection_rate": pooled["interpolation_detection_rate"],
-                    "auc": pooled["interpolation_auc"],
-                    "mean_confidence": None,
-                    "class_kept": pooled["interpolation_class_kept"],
-                    "n_experiments": pooled["n_experiments"],
-                }
-
+    training, autoencoder = summary["adversarial_training"], summary["autoencoder"]
+    adaptive, threshold = summary["adaptive"], autoencoder["threshold"]
+    # What the captions say about the run's scale (the summary keeps the results).
+    training_attrs = h5io.read_attrs(artifacts.adversarial_training)
+    ae_attrs = h5io.read_attrs(artifacts.autoencoder)
+    sets = h5io.read_attrs(artifacts.score)["sets"]  # every scored set (see _detection_table)
     parts = [f"<h2>{escape(TITLE)}</h2>"]
     parts.append(
         '<p class="note">Seeds 002 and 003 (STUDIES.md section 3). The classifier is the '
@@ -543,31 +663,30 @@ def build_section(
         "softmax; rows of this run name their training length (the quick scale trains the "
         "autoencoder and the adversarial model for a few epochs only).</p>"
     )
-    parts.append("<h3>Fast gradient sign</h3>" + _fgsm_table(fgsm_attrs))
+    parts.append("<h3>Fast gradient sign</h3>" + _fgsm_table(summary["fgsm"]))
     parts.append(
         "<h3>Adversarial training</h3>"
-        f'<p class="note">alpha {training_attrs["alpha"]:g}, eps {training_attrs["epsilon"]:g}; '
+        f'<p class="note">alpha {training["alpha"]:g}, eps {training["epsilon"]:g}; '
         "FGSM examples made against each model itself on "
         f"{training_attrs['n_attacked']} test images. "
-        f"{escape(training_attrs.get('lbfgs_skipped', ''))}</p>"
-        + _training_table(training_attrs, training_arrays)
+        f"{escape(training_attrs.get('lbfgs_skipped') or '')}</p>" + _training_table(training)
     )
     ae_note = (
-        f"{escape(ae_attrs['architecture'])} autoencoder {escape(ae_attrs['hidden_units'])}, loss "
-        f"{escape(ae_attrs['loss'])}, {ae_attrs['epochs']} epoch(s) on {ae_attrs['n_train']} "
-        f"training images; threshold {number(threshold, 4)} at a "
-        f"{percent(ae_attrs['false_positive_rate'])} false-positive rate on "
-        f"{ae_attrs['n_holdout']} held-out training images "
-        f"({percent(ae_attrs['test_flagged'])} of clean test images flagged)."
+        f"{escape(autoencoder['architecture'])} autoencoder "
+        f"{escape(autoencoder['hidden_units'])}, loss {escape(autoencoder['loss'])}, "
+        f"{autoencoder['epochs']} epoch(s) on {ae_attrs['n_train']} training images; threshold "
+        f"{number(threshold, 4)} at a {percent(autoencoder['false_positive_rate'])} "
+        f"false-positive rate on {ae_attrs['n_holdout']} held-out training images "
+        f"({percent(autoencoder['test_flagged'])} of clean test images flagged)."
     )
     ae_rows = [
         (
             "",
             [
-                f"this run ({ae_attrs['epochs']} epochs)",
-                ae_attrs["loss"],
-                number(clean["mean"], 4),
-                number(clean["std"], 4),
+                f"this run ({autoencoder['epochs']} epochs)",
+                autoencoder["loss"],
+                number(autoencoder["clean"]["mean"], 4),
+                number(autoencoder["clean"]["std"], 4),
                 "—",
                 "—",
             ],
@@ -584,6 +703,7 @@ def build_section(
             ],
         ),
     ]
+    ae_arrays = h5io.read_arrays(artifacts.autoencoder, ["examples", "reconstructions"])
     parts.append(
         f'<h3>Autoencoder</h3><p class="note">{ae_note}</p>'
         + table(
@@ -603,50 +723,16 @@ def build_section(
         "collide; then fewest detected). Collisions: the redone experiments' corners, pooled. "
         "Fooled and undetected: misclassified (FGSM) or still colliding with the target's "
         "class kept (corners), and at most the threshold.</p>"
-        + _detection_table(sets, adaptive_by_set)
+        + _detection_table(sets, summary["detection"])
     )
-    if skipped:
+    if summary["skipped"]:
         parts.append(
-            "<ul>"
-            + "".join(
-                f"<li>skipped {escape(name)}: {escape(reason)}</li>"
-                for name, reason in skipped.items()
-            )
-            + "</ul>"
+            _items(f"skipped {name}: {reason}" for name, reason in summary["skipped"].items())
         )
-    curves = [
-        (row["label"], per_set[f"{row['name']}/scores"], "-")
-        for row in sets
-        if row["name"] != "clean" and f"{row['name']}/scores" in per_set
-    ]
-    weights = adaptive_arrays.get("weights")
-    epsilons = adaptive_arrays.get("epsilons")
-    if weights is not None and epsilons is not None:
-        for name, extra in adaptive_by_set.items():
-            if extra is None or not name.startswith("fgsm_"):
-                continue
-            w = int(np.argmin(np.abs(weights - extra["weight"])))
-            k = int(np.argmin(np.abs(epsilons - float(name.rsplit("eps", 1)[1]))))
-            label = f"adaptive FGSM eps {epsilons[k]:g}, weight {weights[w]:g}"
-            curves.append((label, adaptive_arrays["scores"][w, k], "--"))
-    for level in ("micro", "macro"):
-        best = _best_corners(corner_pooled, level)
-        if best is None:
-            continue
-        suffix = f"/weight_{best['weight']:g}/scores"
-        scores = [
-            value
-            for key, value in adaptive_arrays.items()
-            if key.startswith("corners/")
-            and key.endswith(suffix)
-            and any(
-                r["experiment"] == key.split("/")[1] and r["level"] == level for r in corner_rows
-            )
-        ]
-        if scores:
-            label = f"adaptive {level} collision corners, weight {best['weight']:g}"
-            curves.append((label, np.concatenate(scores), "--"))
+    per_set = _datasets(artifacts.score, "sets")
+    curves = _curves(summary, artifacts, sets, per_set)
     if curves:
+        clean_scores = h5io.read_arrays(artifacts.score, ["clean_scores"])["clean_scores"]
         parts.append(show(roc_figure(clean_scores, curves), "ROC curves"))
         parts.append(
             show(
@@ -675,83 +761,37 @@ def build_section(
         )
     parts.append(
         "<h3>Adaptive attacks</h3><h4>FGSM with the reconstruction error in its objective</h4>"
-        + _adaptive_fgsm_table(fgsm_rows_adaptive)
+        + _adaptive_fgsm_table(adaptive["fgsm"])
     )
     parts.append("<h4>Collision corners with the reconstruction error in their loss</h4>")
-    if corner_rows:
-        parts.append(_adaptive_corners_table(corner_pooled))
+    if adaptive["corner_runs"]:
+        corner_arrays = {
+            f"corners/{key}": value
+            for key, value in _datasets(artifacts.adaptive, "corners").items()
+        }
+        parts.append(_adaptive_corners_table(adaptive["corners"]))
         parts.append(
             '<p class="note">Corner 0 of a few redone experiments at every weight: R is the '
             "reconstruction error (green: at most the threshold), L_pos the collision loss "
             '("no": at or above the collision threshold).</p>'
             + show(
-                adaptive_corners_figure(adaptive_arrays, corner_rows, threshold),
+                adaptive_corners_figure(corner_arrays, adaptive["corner_runs"], threshold),
                 "adaptive collision corners",
             )
         )
-    if corner_skipped:
+    if adaptive["corners_skipped"]:
         parts.append(
-            "<ul>"
-            + "".join(
-                f"<li>{escape(name)}: {escape(reason)}</li>"
-                for name, reason in corner_skipped.items()
-            )
-            + "</ul>"
+            _items(f"{name}: {reason}" for name, reason in adaptive["corners_skipped"].items())
         )
     parts.append(
         '<p class="note">Hooks for the other attacks: '
-        + "; ".join(f"{escape(name)}: {escape(status)}" for name, status in hooks.items())
+        + "; ".join(
+            f"{escape(name)}: {escape(status)}" for name, status in adaptive["hooks"].items()
+        )
         + "</p>"
     )
-    summary = {
-        "fgsm": {
-            "n_images": fgsm_attrs["n_images"],
-            "steps": fgsm_attrs["steps"],
-            "clean_error": fgsm_attrs["clean_error"],
-            "rows": fgsm_attrs["rows"],
-        },
-        "adversarial_training": {
-            "init": training_attrs["init"],
-            "epochs": training_attrs["epochs"],
-            "n_train": training_attrs["n_train"],
-            "alpha": training_attrs["alpha"],
-            "epsilon": training_attrs["epsilon"],
-            "clean_error_before": training_attrs["clean_error_before"],
-            "clean_error_after": training_attrs["clean_error_after"],
-            "epsilons": training_arrays["epsilons"].tolist(),
-            "fgsm_error_before": training_arrays["fgsm_error_before"].tolist(),
-            "fgsm_error_after": training_arrays["fgsm_error_after"].tolist(),
-            "lbfgs": training_attrs["lbfgs"],
-        },
-        "autoencoder": {
-            "architecture": ae_attrs["architecture"],
-            "hidden_units": decode(ae_attrs["hidden_units"]),
-            "loss": ae_attrs["loss"],
-            "epochs": ae_attrs["epochs"],
-            "clean": clean,
-            "threshold": threshold,
-            "false_positive_rate": ae_attrs["false_positive_rate"],
-            "test_flagged": ae_attrs["test_flagged"],
-        },
-        "detection": {
-            row["name"]: {
-                "label": row["label"],
-                "n": row["n"],
-                "detection_rate": row["detection_rate"],
-                "auc": row["auc"],
-                "mean_confidence": row["mean_confidence"],
-                "adaptive": adaptive_by_set.get(row["name"]),
-            }
-            for row in sets
-        },
-        "skipped": skipped,
-        "adaptive": {
-            "fgsm": fgsm_rows_adaptive,
-            "corners": corner_pooled,
-            "corner_runs": corner_rows,
-            "corners_skipped": corner_skipped,
-            "hooks": hooks,
-        },
-        "paper": paper.as_summary(),
-    }
-    return Section(STUDY, TITLE, "\n".join(parts), summary)
+    return Section(STUDY, TITLE, "\n".join(parts), dict(summary))
+
+
+def _items(lines: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"

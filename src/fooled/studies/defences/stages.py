@@ -14,7 +14,6 @@ starts without it.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -434,6 +433,7 @@ def score_set(
         "mean_confidence": float(probabilities.max(axis=1).mean()),
         "sources": list(row.sources),
         "note": row.note,
+        "settings": dict(row.settings),
     }
 
 
@@ -678,9 +678,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
                 corner_skipped[name] = f"macro experiment without its sources ({sources_path})"
                 continue
             arrays = h5io.read_arrays(sources_path, ["sources", "weights"])
-            macro = MacroSettings.from_config(
-                dict(attrs, schedule=json.loads(attrs["schedule"]), checkpoint_every=0)
-            )
+            macro = MacroSettings.from_config(dict(attrs, checkpoint_every=0))
 
             def run(weight: float, arrays=arrays, macro=macro, found=found, layer=layer):
                 return attacks.adaptive_macro_corners(
@@ -775,21 +773,13 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
 
 def report(job: Job, logger: logging.Logger) -> None:
-    """The study's report section (HTML fragment and summary).
+    """The study's report section (:mod:`fooled.studies.defences.report`, which the rule's
+    script runs without this module).
 
     Inputs ``fgsm``, ``metrics`` (adversarial training), ``errors``
-    (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``.
+    (autoencoder), ``score``, ``adaptive``; outputs ``html``, ``summary``, ``figures``.
     """
-    from fooled.report.html import Figures
-    from fooled.studies.defences.report import build_section
+    from fooled.report.study import section_stage
+    from fooled.studies.defences import report as section
 
-    section = build_section(
-        fgsm=job.input.fgsm,
-        adversarial_training=job.input.metrics,
-        autoencoder=job.input.errors,
-        score=job.input.score,
-        adaptive=job.input.adaptive,
-        figures=Figures(job.output.get("figures")),
-    )
-    section.write(job.output.html, job.output.summary)
-    logger.info("defences section: %d input sets scored", len(section.summary["detection"]))
+    section_stage(section)(job, logger)

@@ -11,6 +11,12 @@ from __future__ import annotations
 THRESHOLDS = (0.99, 0.999, 0.9999)
 TOP_THRESHOLD = 0.9999
 
+
+def threshold_key(threshold: float) -> str:
+    """A confidence threshold as the summary names it: 0.9999 -> "99.99%"."""
+    return f"{100 * threshold:g}%"
+
+
 # MNIST (LeNet): both encodings, every digit at >= 99.99% within about 50 generations.
 MNIST_GENERATIONS_TO_9999 = 50
 MNIST_FRACTION_AT_9999 = 1.0

@@ -11,6 +11,7 @@ from typing import Any
 
 from fooled.models.layout import MODELS
 from fooled.studies.fooling.layout import LAYOUT
+from fooled.studies.fooling.paper import THRESHOLDS, TOP_THRESHOLD, threshold_key
 
 STUDY = "fooling"
 
@@ -30,24 +31,33 @@ def key_summary(folder: Any) -> dict[str, Any]:
     from fooled.studies.fooling import report
 
     folder = Path(folder)
-    section = report.build_section(
-        evolve_paths=[str(folder / KEY_TARGETS[1])],
-        ascend_paths=[],
-        retrain_paths=[],
-        metrics_paths={"lenet": str(folder / KEY_TARGETS[0])},
-        settings={},
+    artifacts = report.Artifacts(
+        evolve=[str(folder / KEY_TARGETS[1])], metrics={"lenet": str(folder / KEY_TARGETS[0])}
     )
-    return {STUDY: section.summary}
+    return {STUDY: report.summarise(artifacts)}
 
 
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _at(thresholds: Mapping[str, Any], threshold: float, key: str) -> float | None:
+    """A figure at one of the paper's thresholds ("-" in the table where the run lacks it)."""
+    return (thresholds.get(threshold_key(threshold)) or {}).get(key)
+
+
 def evolution_table(section: Mapping[str, Any]) -> str:
+    """The paper's thresholds (fooling.paper) as columns; a run's other thresholds are in the
+    report."""
+    names = " / ".join(threshold_key(threshold) for threshold in THRESHOLDS)
+    top = threshold_key(TOP_THRESHOLD)
     lines = [
         "| experiment | model (test acc.) | encoding | runs x generations (population) | "
-        "classes >= 99% / 99.9% / 99.99% | median generation to 99.99% | generations/s |",
+        f"classes >= {names} | median generation to {top} | generations/s |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, record in section.get("evolve", {}).items():
@@ -55,13 +65,12 @@ def evolution_table(section: Mapping[str, Any]) -> str:
         accuracy = record.get("model_test_accuracy")
         model = record["model"] + (f" ({100 * accuracy:.2f}%)" if accuracy else "")
         fractions = " / ".join(
-            _percent(thresholds[key]["fraction_of_classes"]) for key in ("99%", "99.9%", "99.99%")
+            _percent(_at(thresholds, threshold, "fraction_of_classes")) for threshold in THRESHOLDS
         )
-        median = thresholds["99.99%"]["median_generation"]
         lines.append(
             f"| {name} | {model} | {record['encoding']} | {record['runs']} x "
             f"{record['generations']} ({record['population_size']}) | {fractions} | "
-            f"{'-' if median is None else f'{median:g}'} | "
+            f"{_number(_at(thresholds, TOP_THRESHOLD, 'median_generation'))} | "
             f"{record['generations_per_second_mean']:.1f} |"
         )
     for name, record in section.get("ascend", {}).items():
@@ -70,9 +79,10 @@ def evolution_table(section: Mapping[str, Any]) -> str:
                 f"| {name} (gradient ascent from {start}) | {record['model']} | - | "
                 f"{stats['n']} starts x {record['steps']} steps | "
                 + " / ".join(
-                    _percent(stats["thresholds"][k]["fraction"]) for k in ("99%", "99.9%", "99.99%")
+                    _percent(_at(stats["thresholds"], threshold, "fraction"))
+                    for threshold in THRESHOLDS
                 )
-                + f" | step {stats['thresholds']['99.99%']['median_step']:g} | - |"
+                + f" | step {_number(_at(stats['thresholds'], TOP_THRESHOLD, 'median_step'))} | - |"
             )
     lines += [
         "",

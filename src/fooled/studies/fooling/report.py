@@ -8,20 +8,26 @@ beside the paper's statement. Then gradient ascent (steps to each
 threshold, from noise and from real digits) and the retraining rounds.
 Rows that cannot be compared with the paper say why (random weights, a
 population or a network that is not the authors').
+
+:func:`summarise` reads the artifacts into the summary; :func:`render` draws the section
+from it (:mod:`fooled.report.study`). Reads HDF5 only (no TensorFlow).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from fooled.core.h5io import read_arrays, read_attrs
+from fooled.core.stage import Job, as_paths
 from fooled.report.html import Figures, escape, number, percent, png, table
 from fooled.report.sections import Section
-from fooled.studies.fooling import figures, paper
+from fooled.studies.fooling import figures as plots
+from fooled.studies.fooling import paper
+from fooled.studies.fooling.paper import threshold_key
 
 STUDY = "fooling"
 TITLE = "Fooling images: unrecognisable images labelled with 99.99% confidence (Nguyen et al.)"
@@ -58,8 +64,32 @@ def _median(values: Sequence[float]) -> float | None:
     return float(np.median(values)) if len(values) else None
 
 
-def _label(threshold: float) -> str:
-    return f"{100 * threshold:g}%"
+@dataclass(frozen=True)
+class Artifacts:
+    """The study's artifacts (any list may be empty) and the report's settings."""
+
+    evolve: Sequence[str] = ()
+    ascend: Sequence[str] = ()
+    retrain: Sequence[str] = ()
+    metrics: Mapping[str, str] = field(default_factory=dict)  # model -> its training metrics
+    settings: Mapping[str, Any] = field(default_factory=dict)  # studies.fooling.report
+
+
+def artifacts_of(job: Job) -> Artifacts:
+    """Rule ``fooling_report``'s inputs ``evolve``, ``ascend``, ``retrain`` (lists, any may be
+    missing), ``metrics_<model>`` (optional: whose ``test_accuracy`` is shown beside that
+    model's rows), and params ``report``."""
+    return Artifacts(
+        evolve=as_paths(job.input.get("evolve")),
+        ascend=as_paths(job.input.get("ascend")),
+        retrain=as_paths(job.input.get("retrain")),
+        metrics={
+            name[len("metrics_") :]: str(path)
+            for name, path in job.input.items()
+            if name.startswith("metrics_")
+        },
+        settings=dict(job.params.get("report", {})),
+    )
 
 
 # ----------------------------------------------------------------------------- evolve
@@ -87,7 +117,7 @@ class EvolveExperiment:
         for row, threshold in enumerate(self.thresholds):
             generations = self.threshold_generation[:, row, :]
             hit = generations[generations >= 0]
-            reached[_label(threshold)] = {
+            reached[threshold_key(threshold)] = {
                 "fraction_of_classes": float((generations >= 0).mean()),
                 "median_generation": _median(hit),
                 "max_generation": int(hit.max()) if hit.size else None,
@@ -151,9 +181,7 @@ def read_evolve(paths: Sequence[str]) -> list[EvolveExperiment]:
     return experiments
 
 
-def departures(
-    experiment: EvolveExperiment, accuracy: float | None, stats: Mapping[str, Any]
-) -> list[str]:
+def departures(stats: Mapping[str, Any], accuracy: float | None) -> list[str]:
     """Why a row does not match the paper's setting (empty when it does)."""
     notes = []
     if not stats["comparable"]:
@@ -173,15 +201,145 @@ def departures(
     return notes
 
 
+# ----------------------------------------------------------------------------- ascend
+
+
+def _starts(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """Per kind of start (noise, a real image): how many reached each threshold, and when."""
+    starts = {}
+    for kind, mask in (
+        ("noise", arrays["start_class"] < 0),
+        ("image", arrays["start_class"] >= 0),
+    ):
+        if not mask.any():
+            continue
+        steps = arrays["threshold_step"][:, mask]
+        starts[kind] = {
+            "n": int(mask.sum()),
+            "median_final_confidence": float(np.median(arrays["final_confidence"][mask])),
+            "thresholds": {
+                threshold_key(t): {
+                    "fraction": float((steps[row] >= 0).mean()),
+                    "median_step": _median(steps[row][steps[row] >= 0]),
+                }
+                for row, t in enumerate(arrays["thresholds"])
+            },
+        }
+    return starts
+
+
+def _ascend_name(attrs: Mapping[str, Any]) -> str:
+    return attrs.get("experiment") or str(attrs.get("model"))
+
+
+def ascend_summary(path: str) -> dict[str, Any]:
+    """One gradient-ascent artifact's summary."""
+    attrs = read_attrs(path)
+    return {
+        "model": attrs.get("model"),
+        "model_label": attrs.get("model_label"),
+        "comparable": bool(attrs.get("comparable", True)),
+        "score": attrs.get("score"),
+        "lr_policy": attrs.get("lr_policy"),
+        "steps": int(attrs.get("steps", 0)),
+        "l2_decay": float(attrs.get("l2_decay", 0.0)),
+        "starts": _starts(read_arrays(path, ASCEND_KEYS)),
+    }
+
+
+# ----------------------------------------------------------------------------- retrain
+
+
+def retrain_summary(path: str) -> dict[str, Any]:
+    """One retraining artifact's summary: every round, and whether evolution still fooled."""
+    attrs = read_attrs(path)
+    arrays = read_arrays(path, RETRAIN_KEYS)
+    top = arrays["threshold_generation"][:, :, -1, :]  # (rounds, runs, K)
+    rounds = []
+    for r in range(top.shape[0]):
+        hit = top[r][top[r] >= 0]
+        recognised = float(arrays["fooling_recognised"][r])
+        rounds.append(
+            {
+                "round": r,
+                "test_accuracy": float(arrays["test_accuracy"][r]),
+                "fooling_train_images": int(arrays["fooling_train_images"][r]),
+                "fooling_recognised": recognised if np.isfinite(recognised) else None,
+                "fraction_at_top": float((top[r] >= 0).mean()),
+                "median_generation_to_top": _median(hit),
+                "median_final_confidence": float(np.median(arrays["elite_confidence"][r])),
+            }
+        )
+    later = rounds[1:]
+    if not later or rounds[0]["fraction_at_top"] == 0:
+        still_fooled = None  # no retraining, or evolution failed even before it
+    else:
+        still_fooled = all(r["fraction_at_top"] > 0 for r in later)
+    return {
+        "model": attrs.get("model"),
+        "model_label": attrs.get("model_label"),
+        "encoding": attrs.get("encoding"),
+        "runs_per_round": int(attrs.get("runs_per_round", 0)),
+        "population_size": int(attrs.get("population_size", 0)),
+        "generations": int(attrs.get("generations", 0)),
+        "top_threshold": float(arrays["thresholds"][-1]),
+        "rounds": rounds,
+        "still_fooled_after_retraining": still_fooled,
+    }
+
+
+# ----------------------------------------------------------------------------- summarise
+
+
+def summarise(artifacts: Artifacts) -> dict[str, Any]:
+    """The study's part of ``summary.json`` from its artifacts (any list may be empty)."""
+    accuracy = {
+        model: float(read_attrs(path)["test_accuracy"]) for model, path in artifacts.metrics.items()
+    }
+    summary: dict[str, Any] = {
+        "paper": dict(paper.STATEMENTS),
+        "evolve": {},
+        "ascend": {},
+        "retrain": {},
+        "models": {model: {"test_accuracy": value} for model, value in accuracy.items()},
+        "artifacts": {
+            "evolve": len(artifacts.evolve),
+            "ascend": len(artifacts.ascend),
+            "retrain": len(artifacts.retrain),
+        },
+    }
+    for experiment in read_evolve(artifacts.evolve):
+        stats = experiment.statistics()
+        model_accuracy = accuracy.get(str(stats["model"]))
+        stats["departures"] = departures(stats, model_accuracy)
+        stats["model_test_accuracy"] = model_accuracy
+        summary["evolve"][experiment.name] = stats
+    for path in artifacts.ascend:
+        summary["ascend"][_ascend_name(read_attrs(path))] = ascend_summary(path)
+    for path in artifacts.retrain:
+        record = retrain_summary(path)
+        summary["retrain"][read_attrs(path).get("experiment") or str(record["model"])] = record
+    return summary
+
+
+# ----------------------------------------------------------------------------- render
+
+
+def _top(stats: Mapping[str, Any]) -> str:
+    """The highest threshold of an experiment's summary (its last)."""
+    return list(stats["thresholds"])[-1]
+
+
 def evolve_html(
-    experiment: EvolveExperiment,
+    name: str,
     stats: Mapping[str, Any],
-    notes: list[str],
-    accuracy: float | None,
+    experiment: EvolveExperiment,
     settings: Mapping[str, Any],
-    sink: Figures,
+    figures: Figures,
 ) -> str:
-    top = _label(float(experiment.thresholds[-1]))
+    """One evolve experiment: its table beside the paper, its elites and confidence curves."""
+    top = _top(stats)
+    accuracy = stats["model_test_accuracy"]
     header = ["", "classes reached", "median generation", "last class at generation"]
     rows: list[tuple[str, list[str]]] = []
     for label, reached in stats["thresholds"].items():
@@ -228,7 +386,7 @@ def evolve_html(
         )
     css = "random" if not stats["comparable"] else ""
     lines = [
-        f'<section class="experiment"><h3>{escape(experiment.name)}: '
+        f'<section class="experiment"><h3>{escape(name)}: '
         f"{escape(stats['model_label'])}, {escape(stats['encoding'])} encoding</h3>",
         f'<p class="note">{stats["runs"]} run(s), population {stats["population_size"]}, '
         f"{stats['generations']} generations; {stats['runs_with_every_class_at_top']} of "
@@ -242,41 +400,37 @@ def evolve_html(
         )
         + "</p>",
     ]
-    if notes:
-        lines.append(f'<p class="note"><b>Departures:</b> {escape("; ".join(notes))}</p>')
+    if stats["departures"]:
+        lines.append(
+            f'<p class="note"><b>Departures:</b> {escape("; ".join(stats["departures"]))}</p>'
+        )
     lines.append(table(header, [(css or c, r) for c, r in rows]))
     run_index = min(int(settings.get("grid_run", 0)), len(experiment.runs) - 1)
     shown = min(int(settings.get("max_grid_classes", 20)), len(experiment.classes))
     titles = [
-        f"{int(c)}: {figures.confidence_text(p)}"
+        f"{int(c)}: {plots.confidence_text(p)}"
         for c, p in zip(
             experiment.classes[:shown], experiment.elite_confidence[run_index][:shown], strict=True
         )
     ]
     low = float(experiment.attrs.get("pixel_low", 0.0))
     high = float(experiment.attrs.get("pixel_high", 1.0))
-    grid = figures.image_grid(
+    grid = plots.image_grid(
         experiment.elites[run_index][:shown],
         titles,
         low,
         high,
         suptitle=f"elites of run {experiment.runs[run_index]} (class: confidence)",
     )
-    lines.append(
-        sink.img(png(grid), f"{experiment.name}_elites", f"elite images of {experiment.name}")
-    )
-    curves = figures.confidence_curves(
+    lines.append(figures.img(png(grid), f"{name}_elites", f"elite images of {name}"))
+    curves = plots.confidence_curves(
         experiment.histories[:, :, :shown],
         [int(c) for c in experiment.classes[:shown]],
         [float(t) for t in experiment.thresholds],
         title="best confidence per class (median and range over runs)",
     )
     lines.append(
-        sink.img(
-            png(curves),
-            f"{experiment.name}_confidence",
-            f"confidence against generation, {experiment.name}",
-        )
+        figures.img(png(curves), f"{name}_confidence", f"confidence against generation, {name}")
     )
     lines.append("</section>")
     return "\n".join(lines)
@@ -296,12 +450,12 @@ OVERVIEW_HEADER = [
 ]
 
 
-def overview_row(experiment: EvolveExperiment, stats: Mapping[str, Any]) -> tuple[str, list[str]]:
-    top = stats["thresholds"][_label(float(experiment.thresholds[-1]))]
+def overview_row(name: str, stats: Mapping[str, Any]) -> tuple[str, list[str]]:
+    top = stats["thresholds"][_top(stats)]
     return (
         "random" if not stats["comparable"] else "",
         [
-            experiment.name,
+            name,
             str(stats["model_label"]),
             str(stats["encoding"]),
             f"{stats['runs']} x {stats['generations']}",
@@ -309,7 +463,7 @@ def overview_row(experiment: EvolveExperiment, stats: Mapping[str, Any]) -> tupl
             f"{stats['runs_with_every_class_at_top']} / {stats['runs']}",
             number(top["median_generation"], 0),
             number(top["max_generation"], 0),
-            figures.confidence_text(stats["median_final_confidence"]),
+            plots.confidence_text(stats["median_final_confidence"]),
             "; ".join(stats["departures"]) or "—",
         ],
     )
@@ -361,44 +515,6 @@ def paper_rows(datasets: set[str]) -> list[tuple[str, list[str]]]:
     return rows
 
 
-# ----------------------------------------------------------------------------- ascend
-
-
-def ascend_summary(path: str) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
-    attrs = read_attrs(path)
-    arrays = read_arrays(path, ASCEND_KEYS)
-    starts = {}
-    for kind, mask in (
-        ("noise", arrays["start_class"] < 0),
-        ("image", arrays["start_class"] >= 0),
-    ):
-        if not mask.any():
-            continue
-        steps = arrays["threshold_step"][:, mask]
-        starts[kind] = {
-            "n": int(mask.sum()),
-            "median_final_confidence": float(np.median(arrays["final_confidence"][mask])),
-            "thresholds": {
-                _label(t): {
-                    "fraction": float((steps[row] >= 0).mean()),
-                    "median_step": _median(steps[row][steps[row] >= 0]),
-                }
-                for row, t in enumerate(arrays["thresholds"])
-            },
-        }
-    summary = {
-        "model": attrs.get("model"),
-        "model_label": attrs.get("model_label"),
-        "comparable": bool(attrs.get("comparable", True)),
-        "score": attrs.get("score"),
-        "lr_policy": attrs.get("lr_policy"),
-        "steps": int(attrs.get("steps", 0)),
-        "l2_decay": float(attrs.get("l2_decay", 0.0)),
-        "starts": starts,
-    }
-    return summary, arrays, attrs
-
-
 def _spread(start_class: np.ndarray, count: int) -> np.ndarray:
     """Up to ``count`` indices, half from noise starts and half from image starts."""
     noise = np.flatnonzero(start_class < 0)
@@ -414,16 +530,21 @@ def ascend_html(
     summary: Mapping[str, Any],
     arrays: Mapping[str, np.ndarray],
     attrs: Mapping[str, Any],
-    sink: Figures,
+    figures: Figures,
 ) -> str:
     thresholds = [float(t) for t in arrays["thresholds"]]
-    header = ["start", "n", *[f">= {_label(t)} (median step)" for t in thresholds], "median final"]
+    header = [
+        "start",
+        "n",
+        *[f">= {threshold_key(t)} (median step)" for t in thresholds],
+        "median final",
+    ]
     css = "" if summary["comparable"] else "random"
     rows = []
     for kind, record in summary["starts"].items():
         cells = [kind, str(record["n"])]
         for t in thresholds:
-            reached = record["thresholds"][_label(t)]
+            reached = record["thresholds"][threshold_key(t)]
             cells.append(f"{percent(reached['fraction'])} ({number(reached['median_step'], 0)})")
         cells.append(percent(record["median_final_confidence"]))
         rows.append((css, cells))
@@ -440,7 +561,7 @@ def ascend_html(
     count = min(10, len(arrays["images"]))
     picked = _spread(arrays["start_class"], count)
     low, high = float(attrs.get("pixel_low", 0.0)), float(attrs.get("pixel_high", 1.0))
-    top = _label(thresholds[-1])
+    top = threshold_key(thresholds[-1])
     start_titles = [
         "noise" if int(arrays["start_class"][i]) < 0 else f"digit {int(arrays['start_class'][i])}"
         for i in picked
@@ -453,7 +574,7 @@ def ascend_html(
         for i in picked
     ]
     final_titles = [
-        f"step {summary['steps']}: {figures.confidence_text(arrays['final_confidence'][i])}"
+        f"step {summary['steps']}: {plots.confidence_text(arrays['final_confidence'][i])}"
         for i in picked
     ]
     images = np.concatenate(
@@ -463,7 +584,7 @@ def ascend_html(
             arrays["images"][picked],
         ]
     )
-    grid = figures.image_grid(
+    grid = plots.image_grid(
         images,
         start_titles + first_titles + final_titles,
         low,
@@ -471,53 +592,13 @@ def ascend_html(
         columns=len(picked),
         suptitle=f"start; the first image at >= {top}; the image after the last step",
     )
-    lines.append(sink.img(png(grid), f"{name}_ascent", f"gradient ascent images, {name}"))
+    lines.append(figures.img(png(grid), f"{name}_ascent", f"gradient ascent images, {name}"))
     lines.append("</section>")
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- retrain
-
-
-def retrain_summary(path: str) -> dict[str, Any]:
-    attrs = read_attrs(path)
-    arrays = read_arrays(path, RETRAIN_KEYS)
-    top = arrays["threshold_generation"][:, :, -1, :]  # (rounds, runs, K)
-    rounds = []
-    for r in range(top.shape[0]):
-        hit = top[r][top[r] >= 0]
-        recognised = float(arrays["fooling_recognised"][r])
-        rounds.append(
-            {
-                "round": r,
-                "test_accuracy": float(arrays["test_accuracy"][r]),
-                "fooling_train_images": int(arrays["fooling_train_images"][r]),
-                "fooling_recognised": recognised if np.isfinite(recognised) else None,
-                "fraction_at_top": float((top[r] >= 0).mean()),
-                "median_generation_to_top": _median(hit),
-                "median_final_confidence": float(np.median(arrays["elite_confidence"][r])),
-            }
-        )
-    later = rounds[1:]
-    if not later or rounds[0]["fraction_at_top"] == 0:
-        still_fooled = None  # no retraining, or evolution failed even before it
-    else:
-        still_fooled = all(r["fraction_at_top"] > 0 for r in later)
-    return {
-        "model": attrs.get("model"),
-        "model_label": attrs.get("model_label"),
-        "encoding": attrs.get("encoding"),
-        "runs_per_round": int(attrs.get("runs_per_round", 0)),
-        "population_size": int(attrs.get("population_size", 0)),
-        "generations": int(attrs.get("generations", 0)),
-        "top_threshold": float(arrays["thresholds"][-1]),
-        "rounds": rounds,
-        "still_fooled_after_retraining": still_fooled,
-    }
-
-
 def retrain_html(name: str, summary: Mapping[str, Any]) -> str:
-    top = _label(summary["top_threshold"])
+    top = threshold_key(summary["top_threshold"])
     header = [
         "round",
         "test accuracy",
@@ -570,82 +651,32 @@ def retrain_html(name: str, summary: Mapping[str, Any]) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- section
-
-
-def build_section(
-    evolve_paths: Sequence[str],
-    ascend_paths: Sequence[str],
-    retrain_paths: Sequence[str],
-    metrics_paths: Mapping[str, str],
-    settings: Mapping[str, Any],
-    sink: Figures | None = None,
-) -> Section:
-    """The study's section from its artifacts (any list may be empty).
-
-    ``sink`` keeps every figure as a PNG file too (the rule's ``report()`` output).
-    """
-    sink = sink or Figures()
-    accuracy = {
-        model: float(read_attrs(path)["test_accuracy"]) for model, path in metrics_paths.items()
-    }
+def render(summary: Mapping[str, Any], figures: Figures) -> Section:
+    """The section: every table from ``summary``, the pictures from ``figures.artifacts``."""
+    artifacts: Artifacts = figures.artifacts
     parts = [
         f"<h2>{escape(TITLE)}</h2>",
         '<p class="note">The paper\'s statements (as recalled in STUDIES.md, seed 001): '
-        + escape(" ".join(paper.STATEMENTS.values()))
+        + escape(" ".join(summary["paper"].values()))
         + " Confidence curves show -log10(1 - p): 2 = 99%, 4 = 99.99%.</p>",
     ]
-    summary: dict[str, Any] = {
-        "paper": dict(paper.STATEMENTS),
-        "evolve": {},
-        "ascend": {},
-        "retrain": {},
-        "models": {model: {"test_accuracy": value} for model, value in accuracy.items()},
-        "artifacts": {
-            "evolve": len(evolve_paths),
-            "ascend": len(ascend_paths),
-            "retrain": len(retrain_paths),
-        },
-    }
-    experiments = read_evolve(evolve_paths)
-    if experiments:
+    if summary["evolve"]:
         parts.append("<h3>Evolution (MAP-Elites)</h3>")
-        overview: list[tuple[str, list[str]]] = []
-        datasets = set()
-        for experiment in experiments:
-            stats = experiment.statistics()
-            model_accuracy = accuracy.get(str(stats["model"]))
-            stats["departures"] = departures(experiment, model_accuracy, stats)
-            stats["model_test_accuracy"] = model_accuracy
-            summary["evolve"][experiment.name] = stats
-            datasets.add(stats["dataset"])
-            overview.append(overview_row(experiment, stats))
-        overview.extend(paper_rows(datasets))
+        overview = [overview_row(name, stats) for name, stats in summary["evolve"].items()]
+        overview.extend(paper_rows({stats["dataset"] for stats in summary["evolve"].values()}))
         parts.append(table(OVERVIEW_HEADER, overview))
-        for experiment in experiments:
-            stats = summary["evolve"][experiment.name]
-            parts.append(
-                evolve_html(
-                    experiment,
-                    stats,
-                    stats["departures"],
-                    stats["model_test_accuracy"],
-                    settings,
-                    sink,
-                )
-            )
-    if ascend_paths:
+        experiments = {experiment.name: experiment for experiment in read_evolve(artifacts.evolve)}
+        for name, stats in summary["evolve"].items():
+            parts.append(evolve_html(name, stats, experiments[name], artifacts.settings, figures))
+    if summary["ascend"]:
         parts.append("<h3>Gradient ascent</h3>")
-    for path in ascend_paths:
-        record, arrays, attrs = ascend_summary(path)
-        name = attrs.get("experiment") or str(attrs.get("model"))
-        summary["ascend"][name] = record
-        parts.append(ascend_html(name, record, arrays, attrs, sink))
-    if retrain_paths:
+    for path in artifacts.ascend:
+        attrs = read_attrs(path)
+        name = _ascend_name(attrs)
+        arrays = read_arrays(path, ASCEND_KEYS)
+        parts.append(ascend_html(name, summary["ascend"][name], arrays, attrs, figures))
+    if summary["retrain"]:
         parts.append("<h3>Retraining with the fooling images as an 11th class</h3>")
-    for path in retrain_paths:
-        record = retrain_summary(path)
-        name = read_attrs(path).get("experiment") or str(record["model"])
-        summary["retrain"][name] = record
+    for name, record in summary["retrain"].items():
         parts.append(retrain_html(name, record))
-    return Section(STUDY, TITLE, "\n".join(parts), summary)
+    return Section(STUDY, TITLE, "\n".join(parts), dict(summary))

@@ -14,8 +14,9 @@ names below are the job's named inputs, outputs and params.
 - :func:`retrain` - input ``model``, ``mnist``; output ``result``; params
   ``settings`` (the retrain experiment), ``evolve`` (``defaults.evolve``).
 - :func:`report_section` - inputs ``evolve``, ``ascend``, ``retrain`` (lists of
-  artifacts, any may be empty) and optional ``metrics`` (the models' training
-  metrics); outputs ``html``, ``summary``; params ``report``.
+  artifacts, any may be empty) and optional ``metrics_<model>`` (the models' training
+  metrics); outputs ``html``, ``summary``, ``figures``; params ``report``
+  (:mod:`fooled.studies.fooling.report`).
 
 Artifacts are written once, atomically, with provenance; their layout is in
 docs/studies/fooling.md.
@@ -35,7 +36,7 @@ from fooled.core.progress import Progress
 from fooled.core.stage import Job
 from fooled.data.mnist import read_mnist
 from fooled.models.runtime import limit_threads, make_deterministic
-from fooled.report.html import Figures
+from fooled.report.study import section_stage
 from fooled.studies.fooling import report
 from fooled.studies.fooling.retrain import retrain_rounds
 from fooled.studies.fooling.runs import (
@@ -266,40 +267,7 @@ def retrain(job: Job, logger: logging.Logger) -> None:
     )
 
 
-def _paths(value: Any) -> list[str]:
-    """A named input as a list of paths (Snakemake gives one path or a list)."""
-    if value is None:
-        return []
-    if isinstance(value, str | Path):
-        return [str(value)]
-    return [str(item) for item in value]
-
-
 def report_section(job: Job, logger: logging.Logger) -> None:
-    """The study's report section (HTML and its part of summary.json).
-
-    Inputs ``evolve``, ``ascend``, ``retrain``: lists of artifacts (any may be
-    missing); ``metrics_<model>`` (optional): a model's training metrics, whose
-    ``test_accuracy`` is shown beside the rows of that model.
-    """
-    metrics = {
-        name[len("metrics_") :]: str(path)
-        for name, path in job.input.items()
-        if name.startswith("metrics_")
-    }
-    section = report.build_section(
-        evolve_paths=_paths(job.input.get("evolve")),
-        ascend_paths=_paths(job.input.get("ascend")),
-        retrain_paths=_paths(job.input.get("retrain")),
-        metrics_paths=metrics,
-        settings=dict(job.params.get("report", {})),
-        sink=Figures(job.output.get("figures")),
-    )
-    section.write(job.output.html, job.output.summary)
-    counts = section.summary["artifacts"]
-    logger.info(
-        "fooling section: %d evolve, %d ascend, %d retrain artifacts",
-        counts["evolve"],
-        counts["ascend"],
-        counts["retrain"],
-    )
+    """The study's report section (:mod:`fooled.studies.fooling.report`, which the rule's
+    script runs without this module and so without TensorFlow)."""
+    section_stage(report)(job, logger)

@@ -28,8 +28,8 @@ def key_summary(folder: Any) -> dict[str, Any]:
     from pathlib import Path
 
     from fooled.core.config import schema_defaults
+    from fooled.studies.szegedy import report
     from fooled.studies.szegedy import settings as szegedy_settings
-    from fooled.studies.szegedy.report import build_section
 
     folder = Path(folder)
     experiment = {
@@ -44,12 +44,12 @@ def key_summary(folder: Any) -> dict[str, Any]:
         },
     }
     instance = szegedy_settings.model_instances({KEY_MODEL: experiment})[0]
-    section = build_section(
+    artifacts = report.Artifacts(
         instances=[instance.params()],
-        metrics_paths=[str(folder / KEY_TARGETS[0])],
-        attack_paths=[str(folder / KEY_TARGETS[1])],
+        metrics=[str(folder / KEY_TARGETS[0])],
+        attacks=[str(folder / KEY_TARGETS[1])],
     )
-    return {STUDY: section.summary}
+    return {STUDY: report.summarise(artifacts)}
 
 
 def _cell(record: Mapping[str, Any], key: str, scale: float = 100.0, digits: int = 2) -> str:

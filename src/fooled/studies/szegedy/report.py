@@ -7,19 +7,23 @@ error, smallest distortion needed to fool it, highest bound). Rows trained on
 part of the data or attacked on fewer than 1,000 images say so: such runs
 check the machinery, they are not comparable with the paper. Paper numbers
 carry their source (``paper.py``).
+
+:func:`summarise` reads the artifacts into the summary; :func:`render` draws the section
+from it (:mod:`fooled.report.study`). Reads HDF5 only (no TensorFlow).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
+from fooled.core.stage import Job, as_paths
 from fooled.report.html import Figures, escape, number, percent, png, table
 from fooled.report.sections import Section
 from fooled.studies.szegedy import paper
@@ -31,9 +35,52 @@ TRANSFER_NOTE = (
     f"in STUDIES.md are {escape(paper.RECALLED)}. Errors count the examples whose clean image "
     "the column model classifies correctly, so the diagonal is the attack's success rate.</p>"
 )
+TRANSFER_TABLES = (
+    (
+        "table2",
+        "Table 2: cross-model transfer (error of each column model on the row's examples)",
+        paper.TABLE2,
+        paper.TABLE2_COLUMNS,
+    ),
+    (
+        "table4",
+        "Table 4: cross-training-set transfer (A, B on P1; C on P2)",
+        paper.TABLE4,
+        paper.TABLE4_COLUMNS,
+    ),
+)
 PAPER_SCALE_IMAGES = 1000
 FIGURE_EXAMPLES = 6
 MAGNIFY = 10.0
+
+
+@dataclass(frozen=True)
+class Artifacts:
+    """The study's artifacts (any of the later stages may be absent) and its model instances
+    (``name``, ``seed`` and the experiment's settings: what the tables group by)."""
+
+    instances: Sequence[Mapping[str, Any]]
+    metrics: Sequence[str]
+    attacks: Sequence[str]
+    transfer: str | None = None
+    adversarial: Sequence[str] = field(default_factory=list)
+    units: str | None = None
+    bounds: str | None = None
+
+
+def artifacts_of(job: Job) -> Artifacts:
+    """Rule ``szegedy_report``'s inputs ``metrics``, ``attacks``, optional ``transfer``,
+    ``adversarial``, ``units``, ``bounds``, and params ``models`` (the instances)."""
+    models = job.params.models
+    return Artifacts(
+        instances=[dict(models)] if isinstance(models, Mapping) else [dict(m) for m in models],
+        metrics=as_paths(job.input.metrics),
+        attacks=as_paths(job.input.attacks),
+        transfer=job.input.get("transfer"),
+        adversarial=as_paths(job.input.get("adversarial")),
+        units=job.input.get("units"),
+        bounds=job.input.get("bounds"),
+    )
 
 
 # ----------------------------------------------------------------------------- statistics
@@ -86,8 +133,9 @@ def _matrix_stats(stack: np.ndarray, worst: str) -> list[list[dict[str, Any]]]:
 # ----------------------------------------------------------------------------- inputs
 
 
-def _by_instance(paths: Sequence[str], instances: Sequence[Mapping[str, Any]]) -> dict:
-    """``{(name, seed): path}`` read from each artifact's own attributes (not the list order)."""
+def _by_instance(paths: Sequence[str]) -> dict:
+    """``{(name, seed): (path, attrs)}`` read from each artifact's own attributes (not the
+    list order)."""
     found = {}
     for path in paths:
         attrs = h5io.read_attrs(path)
@@ -113,26 +161,15 @@ def _scale_note(settings: Mapping[str, Any]) -> str:
     )
 
 
-# ----------------------------------------------------------------------------- Table 1
+# ----------------------------------------------------------------------------- summarise
 
 
-def _table1(experiments, metrics, attacks) -> tuple[str, dict[str, Any]]:
-    header = (
-        "model",
-        "seeds",
-        "train error",
-        "test error",
-        "attack success",
-        "mean min. distortion",
-        "images / model",
-        "note",
-    )
-    rows, summary = [], {}
+def _table1(experiments, metrics, attacks) -> dict[str, Any]:
+    summary = {}
     for name, settings in experiments.items():
         if settings.get("table") != "table1":
             continue
         label = settings.get("paper_row") or name
-        reference = paper.TABLE1.get(label, {})
         found_metrics = [metrics[(name, s)][1] for s in settings["seeds"] if (name, s) in metrics]
         found_attacks = [attacks[(name, s)][1] for s in settings["seeds"] if (name, s) in attacks]
         stats = {
@@ -145,71 +182,201 @@ def _table1(experiments, metrics, attacks) -> tuple[str, dict[str, Any]]:
         note = _scale_note(settings)
         if 0 < n_images < PAPER_SCALE_IMAGES:
             note = "; ".join(filter(None, [note, f"{n_images} attacked images"]))
-        rows.append(
-            (
-                "random" if note else "",
-                [
-                    label,
-                    str(len(found_metrics)),
-                    _cell(stats["train_error"], percent, reference.get("train_error")),
-                    _cell(stats["test_error"], percent, reference.get("test_error")),
-                    _cell(stats["success_rate"], percent),
-                    _cell(stats["distortion"], _distortion, reference.get("distortion")),
-                    str(n_images),
-                    note,
-                ],
-            )
-        )
         summary[label] = {
             "experiment": name,
             **stats,
             "n_images": n_images,
             "note": note,
-            "paper": reference,
+            "paper": paper.TABLE1.get(label, {}),
         }
-    return table(header, rows), summary
+    return summary
 
 
-# ----------------------------------------------------------------------------- Tables 2 and 4
-
-
-def _transfer_tables(transfer_path: str | None) -> tuple[dict[str, str], dict[str, Any]]:
-    """Tables 2 and 4 as HTML (by table) and their summary."""
+def _transfer(transfer_path: str | None) -> dict[str, Any]:
+    """Tables 2 and 4: every cell aggregated over the seeds."""
     if not transfer_path:
-        return {}, {}
+        return {}
     attrs = h5io.read_attrs(transfer_path)
-    parts: dict[str, str] = {}
     summary: dict[str, Any] = {}
-    for table_name, title, paper_rows, paper_columns in (
-        (
-            "table2",
-            "Table 2: cross-model transfer (error of each column model on the row's examples)",
-            paper.TABLE2,
-            paper.TABLE2_COLUMNS,
-        ),
-        (
-            "table4",
-            "Table 4: cross-training-set transfer (A, B on P1; C on P2)",
-            paper.TABLE4,
-            paper.TABLE4_COLUMNS,
-        ),
-    ):
+    for table_name, *_ in TRANSFER_TABLES:
         if f"{table_name}_rows" not in attrs:
             continue
-        rows_labels = json.loads(attrs[f"{table_name}_rows"])
-        columns = json.loads(attrs[f"{table_name}_columns"])
+        rows = attrs[f"{table_name}_rows"]
         data = h5io.read_arrays(
             transfer_path,
             [f"{table_name}/errors", f"{table_name}/distortion", f"{table_name}/counts"],
         )
-        errors = _matrix_stats(data[f"{table_name}/errors"], "max")
-        distortion = [
-            aggregate(data[f"{table_name}/distortion"][:, i], "min")
-            for i in range(len(rows_labels))
-        ]
+        summary[table_name] = {
+            "rows": rows,
+            "columns": attrs[f"{table_name}_columns"],
+            "errors": _matrix_stats(data[f"{table_name}/errors"], "max"),
+            "distortion": [
+                aggregate(data[f"{table_name}/distortion"][:, i], "min") for i in range(len(rows))
+            ],
+            "counts": data[f"{table_name}/counts"].tolist(),
+            "seeds": [int(seed) for seed in np.atleast_1d(attrs["seeds"])],
+        }
+    return summary
+
+
+def _table3(experiments, metrics) -> dict[str, Any]:
+    summary = {}
+    for name, settings in experiments.items():
+        if settings.get("table") != "cross_training":
+            continue
+        found = [metrics[(name, s)][1] for s in settings["seeds"] if (name, s) in metrics]
+        stats = {
+            key: aggregate([m[key] for m in found], "max")
+            for key in ("error_p1", "error_p2", "test_error")
+        }
+        label = settings.get("paper_row") or f"{name} ({settings['training_set']})"
+        summary[label] = {"experiment": name, "training_set": settings["training_set"], **stats}
+    return summary
+
+
+def _table5(bounds_path: str | None, experiments) -> dict[str, Any]:
+    if not bounds_path:
+        return {}
+    attrs = h5io.read_attrs(bounds_path)
+    summary: dict[str, Any] = {"alexnet_paper": paper.TABLE5}
+    if attrs.get("vgg16"):
+        summary["vgg16"] = attrs["vgg16"]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in attrs["models"]:
+        grouped.setdefault(record["model"], []).append(record)
+    mnist_summary = {}
+    for name, found in grouped.items():
+        label = experiments.get(name, {}).get("paper_row") or name
+        layers = found[0]["layers"]
+        mnist_summary[label] = {
+            "experiment": name,
+            "layers": [layer["layer"] for layer in layers],
+            "layer_bounds_with_activation": [
+                aggregate(
+                    [r["layers"][k]["bound"] * r["layers"][k]["activation"] for r in found], "max"
+                )
+                for k in range(len(layers))
+            ],
+            "network_bound": aggregate([r["network_bound"] for r in found], "max"),
+            "max_measured_ratio": aggregate([r["max_ratio"] for r in found], "max"),
+        }
+    summary["mnist"] = mnist_summary
+    return summary
+
+
+ADVERSARIAL_KEYS = {
+    "test_error": "max",
+    "base_test_error": "max",
+    "error_on_base_examples": "min",
+    "fresh_mean_distortion": "min",
+    "base_fresh_mean_distortion": "min",
+}
+
+
+def _adversarial(paths: Sequence[str]) -> dict[str, Any]:
+    if not paths:
+        return {}
+    found = [h5io.read_attrs(path) for path in paths]
+    stats = {
+        key: aggregate([f[key] for f in found], worst) for key, worst in ADVERSARIAL_KEYS.items()
+    }
+    return {**stats, "paper": paper.ADVERSARIAL_TRAINING}
+
+
+def _unit_groups(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], list]:
+    grouped: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for record in results:
+        grouped.setdefault((record["model"], record["layer"]), []).append(record)
+    return grouped
+
+
+def _unit_key(experiments, name: str, layer: str) -> str:
+    return f"{experiments.get(name, {}).get('paper_row') or name} {layer}"
+
+
+def _units(units_path: str | None, experiments) -> dict[str, Any]:
+    if not units_path:
+        return {}
+    summary = {}
+    for (name, layer), found in _unit_groups(h5io.read_attrs(units_path)["results"]).items():
+        stats = {
+            key: aggregate([r[key] for r in found], worst)
+            for key, worst in (
+                ("purity_units_mean", "max"),
+                ("purity_directions_mean", "max"),
+                ("p_value", "min"),
+                ("chance", "max"),
+            )
+        }
+        summary[_unit_key(experiments, name, layer)] = {
+            "experiment": name,
+            "layer": layer,
+            **stats,
+        }
+    return summary
+
+
+def summarise(artifacts: Artifacts) -> dict[str, Any]:
+    """The study's part of ``summary.json`` from its artifacts."""
+    experiments = _experiments(artifacts.instances)
+    metrics = _by_instance(artifacts.metrics)
+    return {
+        "table1": _table1(experiments, metrics, _by_instance(artifacts.attacks)),
+        "transfer": _transfer(artifacts.transfer),
+        "table3": _table3(experiments, metrics),
+        "table5": _table5(artifacts.bounds, experiments),
+        "adversarial_training": _adversarial(artifacts.adversarial),
+        "units": _units(artifacts.units, experiments),
+        "paper": paper.summary(),
+    }
+
+
+# ----------------------------------------------------------------------------- render
+
+
+def _table1_html(table1: Mapping[str, Any]) -> str:
+    header = (
+        "model",
+        "seeds",
+        "train error",
+        "test error",
+        "attack success",
+        "mean min. distortion",
+        "images / model",
+        "note",
+    )
+    rows = []
+    for label, record in table1.items():
+        reference = record["paper"]
+        rows.append(
+            (
+                "random" if record["note"] else "",
+                [
+                    label,
+                    str(record["train_error"]["n_seeds"]),
+                    _cell(record["train_error"], percent, reference.get("train_error")),
+                    _cell(record["test_error"], percent, reference.get("test_error")),
+                    _cell(record["success_rate"], percent),
+                    _cell(record["distortion"], _distortion, reference.get("distortion")),
+                    str(record["n_images"]),
+                    record["note"],
+                ],
+            )
+        )
+    return table(header, rows)
+
+
+def _transfer_html(transfer: Mapping[str, Any]) -> dict[str, str]:
+    """Tables 2 and 4 as HTML, by table."""
+    parts: dict[str, str] = {}
+    for table_name, title, paper_rows, paper_columns in TRANSFER_TABLES:
+        if table_name not in transfer:
+            continue
+        record = transfer[table_name]
+        columns, errors, distortion = record["columns"], record["errors"], record["distortion"]
         paper_index = _paper_columns(columns, paper_columns, table_name)
         body = []
-        for i, row in enumerate(rows_labels):
+        for i, row in enumerate(record["rows"]):
             paper_row = paper_rows.get(_paper_row_key(row, table_name))
             cells = [row]
             for j in range(len(columns)):
@@ -226,17 +393,7 @@ def _transfer_tables(transfer_path: str | None) -> tuple[dict[str, str], dict[st
             + TRANSFER_NOTE
             + table(("examples", *columns, "distortion"), body)
         )
-        summary[table_name] = {
-            "rows": rows_labels,
-            "columns": columns,
-            "errors": errors,
-            "distortion": distortion,
-            "counts": data[f"{table_name}/counts"].tolist(),
-            "seeds": json.loads(attrs["seeds"])
-            if isinstance(attrs["seeds"], str)
-            else list(np.atleast_1d(attrs["seeds"])),
-        }
-    return parts, summary
+    return parts
 
 
 def _paper_row_key(row: str, table_name: str) -> str:
@@ -256,117 +413,74 @@ def _paper_columns(columns: Sequence[str], paper_columns: Sequence[str], table_n
     return [paper_columns.index(c) if c in paper_columns else None for c in columns]
 
 
-# ----------------------------------------------------------------------------- Table 3
-
-
-def _table3(experiments, metrics) -> tuple[str, dict[str, Any]]:
-    chosen = [name for name, s in experiments.items() if s.get("table") == "cross_training"]
-    if not chosen:
-        return "", {}
+def _table3_html(table3: Mapping[str, Any], experiments) -> str:
+    if not table3:
+        return ""
     paper_rows = list(paper.TABLE3.items())
-    body, summary = [], {}
-    for position, name in enumerate(chosen):
-        settings = experiments[name]
-        found = [metrics[(name, s)][1] for s in settings["seeds"] if (name, s) in metrics]
-        stats = {
-            key: aggregate([m[key] for m in found], "max")
-            for key in ("error_p1", "error_p2", "test_error")
-        }
+    body = []
+    for position, (label, stats) in enumerate(table3.items()):
+        note = _scale_note(experiments[stats["experiment"]])
         reference = paper_rows[position][1]["errors"] if position < len(paper_rows) else (None,) * 3
-        label = settings.get("paper_row") or f"{name} ({settings['training_set']})"
         body.append(
             (
-                "random" if _scale_note(settings) else "",
+                "random" if note else "",
                 [
                     label,
                     _cell(stats["error_p1"], percent, reference[0]),
                     _cell(stats["error_p2"], percent, reference[1]),
                     _cell(stats["test_error"], percent, reference[2]),
-                    _scale_note(settings),
+                    note,
                 ],
             )
         )
-        summary[label] = {"experiment": name, "training_set": settings["training_set"], **stats}
-    html = (
+    return (
         "<h3>Table 3: the cross-training-set models</h3>"
         f"<p class='note'>Paper column: {escape(paper.TABLE3_SOURCE)}.</p>"
         + table(("model", "error on P1", "error on P2", "test error", "note"), body)
     )
-    return html, summary
 
 
-# ----------------------------------------------------------------------------- Table 5
-
-
-def _table5(bounds_path: str | None, experiments) -> tuple[str, dict[str, Any]]:
-    if not bounds_path:
-        return "", {}
-    attrs = h5io.read_attrs(bounds_path)
-    records = json.loads(attrs["models"])
-    vgg = json.loads(attrs["vgg16"]) if attrs.get("vgg16") else {}
-    parts = ["<h3>Table 5: upper Lipschitz bounds (operator norms)</h3>"]
-    body = [
-        ("paper", [r["layer"], r["size"], str(r["stride"] or "—"), number(r["bound"], 2)])
-        for r in paper.TABLE5
+def _bounds_rows(layers: Sequence[Mapping[str, Any]], css: str) -> list[tuple[str, list[str]]]:
+    return [
+        (css, [r["layer"], r["size"], str(r["stride"] or "—"), number(r["bound"], 2)])
+        for r in layers
     ]
+
+
+def _table5_html(table5: Mapping[str, Any]) -> str:
+    if not table5:
+        return ""
+    header = ("layer", "size", "stride", "upper bound")
+    parts = ["<h3>Table 5: upper Lipschitz bounds (operator norms)</h3>"]
     parts.append("<p class='note'>AlexNet (paper):</p>")
-    parts.append(table(("layer", "size", "stride", "upper bound"), body))
-    summary: dict[str, Any] = {"alexnet_paper": paper.TABLE5}
+    parts.append(table(header, _bounds_rows(table5["alexnet_paper"], "paper")))
+    vgg = table5.get("vgg16")
     if vgg:
         comparable = vgg.get("comparable")
         note = "" if comparable else " — random weights, not comparable"
-        rows = [
-            (
-                "" if comparable else "random",
-                [r["layer"], r["size"], str(r["stride"] or "—"), number(r["bound"], 2)],
-            )
-            for r in vgg["layers"]
-        ]
         parts.append(
             f"<p class='note'>VGG-16 ({escape(vgg['weights'])} weights, "
             f"{vgg['input_size']}x{vgg['input_size']} input){escape(note)}; whole network "
             f"{number(vgg['network_bound'], 4, grouped=True)}:</p>"
         )
-        parts.append(table(("layer", "size", "stride", "upper bound"), rows))
-        summary["vgg16"] = vgg
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        grouped.setdefault(record["model"], []).append(record)
-    body = []
-    mnist_summary = {}
-    for name, found in grouped.items():
-        settings = experiments.get(name, {})
-        label = settings.get("paper_row") or name
-        layers = found[0]["layers"]
-        per_layer = [
-            aggregate(
-                [r["layers"][k]["bound"] * r["layers"][k]["activation"] for r in found], "max"
-            )
-            for k in range(len(layers))
-        ]
-        total = aggregate([r["network_bound"] for r in found], "max")
-        ratio = aggregate([r["max_ratio"] for r in found], "max")
-        body.append(
-            (
-                "",
-                [
-                    label,
-                    ", ".join(
-                        f"{layer['layer']} {number(stat['mean'], 2)}"
-                        for layer, stat in zip(layers, per_layer, strict=True)
-                    ),
-                    _cell(total, lambda v: number(v, 2)),
-                    _cell(ratio, lambda v: number(v, 2)),
-                ],
-            )
+        parts.append(table(header, _bounds_rows(vgg["layers"], "" if comparable else "random")))
+    body = [
+        (
+            "",
+            [
+                label,
+                ", ".join(
+                    f"{layer} {number(stat['mean'], 2)}"
+                    for layer, stat in zip(
+                        record["layers"], record["layer_bounds_with_activation"], strict=True
+                    )
+                ),
+                _cell(record["network_bound"], lambda v: number(v, 2)),
+                _cell(record["max_measured_ratio"], lambda v: number(v, 2)),
+            ],
         )
-        mnist_summary[label] = {
-            "experiment": name,
-            "layers": [layer["layer"] for layer in layers],
-            "layer_bounds_with_activation": per_layer,
-            "network_bound": total,
-            "max_measured_ratio": ratio,
-        }
+        for label, record in table5["mnist"].items()
+    ]
     parts.append(
         "<p class='note'>MNIST models: each layer's operator norm times its activation's "
         "Lipschitz constant (sigmoid 1/4), the whole network's bound (pixels to logits), and the "
@@ -374,25 +488,12 @@ def _table5(bounds_path: str | None, experiments) -> tuple[str, dict[str, Any]]:
         "exceeds the bound:</p>"
     )
     parts.append(table(("model", "layers", "network bound", "largest measured ratio"), body))
-    summary["mnist"] = mnist_summary
-    return "".join(parts), summary
+    return "".join(parts)
 
 
-# ----------------------------------------------------------------------------- adversarial training
-
-
-def _adversarial(paths: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    if not paths:
-        return "", {}
-    found = [h5io.read_attrs(path) for path in paths]
-    keys = {
-        "test_error": "max",
-        "base_test_error": "max",
-        "error_on_base_examples": "min",
-        "fresh_mean_distortion": "min",
-        "base_fresh_mean_distortion": "min",
-    }
-    stats = {key: aggregate([f[key] for f in found], worst) for key, worst in keys.items()}
+def _adversarial_html(stats: Mapping[str, Any]) -> str:
+    if not stats:
+        return ""
     body = [
         (
             "",
@@ -415,7 +516,7 @@ def _adversarial(paths: Sequence[str]) -> tuple[str, dict[str, Any]]:
             ],
         ),
     ]
-    html = (
+    return (
         "<h3>Adversarial training (FC100-100-10)</h3>"
         f"<p class='note'>Paper: {escape(paper.ADVERSARIAL_TRAINING_NOTE)}; 1.6% with weight "
         "decay, 1.3% with dropout. Third column: error on the plain model's successful "
@@ -426,37 +527,24 @@ def _adversarial(paths: Sequence[str]) -> tuple[str, dict[str, Any]]:
             body,
         )
     )
-    return html, {**stats, "paper": paper.ADVERSARIAL_TRAINING}
 
 
-# ----------------------------------------------------------------------------- units
-
-
-def _units(units_path: str | None, experiments) -> tuple[str, dict[str, Any], str]:
+def _units_html(units: Mapping[str, Any], units_path: str | None, experiments) -> str:
+    """The units table: each row's statistics from the summary; the counts that the caption
+    and the second column give (images, units, directions, k) from the units artifact."""
     if not units_path:
-        return "", {}, ""
+        return ""
     attrs = h5io.read_attrs(units_path)
-    results = json.loads(attrs["results"])
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in results:
-        grouped.setdefault((record["model"], record["layer"]), []).append(record)
-    body, summary = [], {}
-    for (name, layer), found in grouped.items():
-        label = experiments.get(name, {}).get("paper_row") or name
-        stats = {
-            key: aggregate([r[key] for r in found], worst)
-            for key, worst in (
-                ("purity_units_mean", "max"),
-                ("purity_directions_mean", "max"),
-                ("p_value", "min"),
-                ("chance", "max"),
-            )
-        }
+    results = attrs["results"]
+    body = []
+    for (name, layer), found in _unit_groups(results).items():
+        key = _unit_key(experiments, name, layer)
+        stats = units[key]
         body.append(
             (
                 "",
                 [
-                    f"{label} {layer}",
+                    key,
                     f"{found[0]['n_units']} / {found[0]['n_directions']}",
                     _cell(stats["purity_units_mean"], lambda v: number(v, 3)),
                     _cell(stats["purity_directions_mean"], lambda v: number(v, 3)),
@@ -465,9 +553,8 @@ def _units(units_path: str | None, experiments) -> tuple[str, dict[str, Any], st
                 ],
             )
         )
-        summary[f"{label} {layer}"] = {"experiment": name, "layer": layer, **stats}
     k = results[0]["k"] if results else 0
-    html = (
+    return (
         "<h3>Units versus random directions (label purity of the top-k test images)</h3>"
         f"<p class='note'>The paper (seed: {escape(paper.UNITS_CLAIM)}) shows pictures only. "
         f"Purity: share of the most common label among the top {k} test images of "
@@ -486,7 +573,6 @@ def _units(units_path: str | None, experiments) -> tuple[str, dict[str, Any], st
             body,
         )
     )
-    return html, summary, _purity_figure(units_path, results, experiments)
 
 
 def _purity_figure(units_path: str, results, experiments) -> str:
@@ -579,39 +665,22 @@ def examples_figure(
     return png(figure)
 
 
-# ----------------------------------------------------------------------------- the section
-
-
-def build_section(
-    instances: Sequence[Mapping[str, Any]],
-    metrics_paths: Sequence[str],
-    attack_paths: Sequence[str],
-    transfer_path: str | None = None,
-    adversarial_paths: Sequence[str] = (),
-    units_path: str | None = None,
-    bounds_path: str | None = None,
-    sink: Figures | None = None,
-) -> Section:
-    """The section from the study's artifacts (any of the later stages may be absent).
-
-    ``sink`` keeps every figure as a PNG file too (the rule's ``report()`` output).
-    """
-    sink = sink or Figures()
-    experiments = _experiments(instances)
-    metrics = _by_instance(metrics_paths, instances)
-    attacks = _by_instance(attack_paths, instances)
-    table1_html, table1 = _table1(experiments, metrics, attacks)
-    transfer_html, transfer = _transfer_tables(transfer_path)
-    table3_html, table3 = _table3(experiments, metrics)
-    table5_html, table5 = _table5(bounds_path, experiments)
-    adversarial_html, adversarial = _adversarial(adversarial_paths)
-    units_html, units, purity_uri = _units(units_path, experiments)
-    purity_plot = (
-        sink.img(purity_uri, "units_purity", "label purity of units and random directions")
-        if purity_uri
-        else ""
-    )
-    first_seed = min((int(i["seed"]) for i in instances), default=0)
+def render(summary: Mapping[str, Any], figures: Figures) -> Section:
+    """The section: every table from ``summary``, the pictures (and the units' counts) from
+    ``figures.artifacts``."""
+    artifacts: Artifacts = figures.artifacts
+    experiments = _experiments(artifacts.instances)
+    transfer_html = _transfer_html(summary["transfer"])
+    purity_plot = ""
+    if artifacts.units:
+        results = h5io.read_attrs(artifacts.units)["results"]
+        purity_uri = _purity_figure(artifacts.units, results, experiments)
+        if purity_uri:
+            purity_plot = figures.img(
+                purity_uri, "units_purity", "label purity of units and random directions"
+            )
+    attacks = _by_instance(artifacts.attacks)
+    first_seed = min((int(i["seed"]) for i in artifacts.instances), default=0)
     figure_paths = [
         (settings.get("paper_row") or name, attacks[(name, first_seed)][0])
         for name, settings in experiments.items()
@@ -619,7 +688,7 @@ def build_section(
     ]
     examples_uri = examples_figure(figure_paths)
     figure = (
-        sink.img(
+        figures.img(
             examples_uri,
             "adversarial_examples",
             "originals, adversarial examples and differences magnified 10x",
@@ -635,14 +704,14 @@ def build_section(
             "for the largest c that still reaches l; D(r) = sqrt(sum(r²)/n). Cells: mean ± "
             "spread [worst seed] (paper). Italic grey rows are at a quick scale.</p>",
             "<h3>Table 1: MNIST models, errors and minimal distortion</h3>",
-            table1_html,
+            _table1_html(summary["table1"]),
             transfer_html.get("table2", ""),
-            table3_html,
+            _table3_html(summary["table3"], experiments),
             transfer_html.get("table4", ""),
-            adversarial_html,
-            units_html,
+            _adversarial_html(summary["adversarial_training"]),
+            _units_html(summary["units"], artifacts.units, experiments),
             purity_plot,
-            table5_html,
+            _table5_html(summary["table5"]),
             "<h3>Adversarial examples</h3>" if figure else "",
             "<p class='note'>Per model (first seed): originals (true label), adversarial "
             "examples (target, distortion), and the difference magnified 10x around grey.</p>"
@@ -651,13 +720,4 @@ def build_section(
             figure,
         ]
     )
-    summary = {
-        "table1": table1,
-        "transfer": transfer,
-        "table3": table3,
-        "table5": table5,
-        "adversarial_training": adversarial,
-        "units": units,
-        "paper": paper.summary(),
-    }
-    return Section(STUDY, TITLE, html, summary)
+    return Section(STUDY, TITLE, html, dict(summary))

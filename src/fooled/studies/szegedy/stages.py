@@ -646,19 +646,9 @@ def _vgg_bounds(settings: Mapping[str, Any], job: Job, logger: logging.Logger) -
 
 
 def report(job: Job, logger: logging.Logger) -> None:
-    """The study's report section (rule ``szegedy_report``): HTML fragment and summary JSON."""
-    from fooled.report.html import Figures
-    from fooled.studies.szegedy.report import build_section
+    """The study's report section (rule ``szegedy_report``: :mod:`fooled.studies.szegedy.report`,
+    which the rule's script runs without this module)."""
+    from fooled.report.study import section_stage
+    from fooled.studies.szegedy import report as section
 
-    section = build_section(
-        instances=_instances(job),
-        metrics_paths=as_list(job.input.metrics),
-        attack_paths=as_list(job.input.attacks),
-        transfer_path=job.input.get("transfer"),
-        adversarial_paths=as_list(job.input.get("adversarial")),
-        units_path=job.input.get("units"),
-        bounds_path=job.input.get("bounds"),
-        sink=Figures(job.output.get("figures")),
-    )
-    section.write(job.output.html, job.output.summary)
-    logger.info("section '%s' written", section.title)
+    section_stage(section)(job, logger)

@@ -1,13 +1,11 @@
-"""The report stage's page: one self-contained HTML file drawn from ``summary.json``.
+"""The HTML of the two collision sections, drawn from their summaries (:mod:`.summary`).
 
 It shows the paper's Table 1 case beside the paper's row and the same columns
 over every experiment that was run, says plainly where the optimisation did
 not reach the paper's stopping criterion, and adds the exact polytopes,
-Tables 2-4 and the patch index when they were run. The data come from
-:mod:`fooled.report_summary`.
-
-The page embeds every figure as a base64 PNG so it can be mailed, archived or
-opened offline; it has no external assets.
+Tables 2-4 and the patch index when they were run. Figures (corners, loss
+curves, control weights) are drawn from the experiments' artifacts.
+The study report modules (:mod:`.mnist_report`, :mod:`.imagenet_report`) call it.
 """
 
 from __future__ import annotations
