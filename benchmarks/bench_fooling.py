@@ -17,7 +17,7 @@ depend on the weights; the classes reached do).
 from __future__ import annotations
 
 import argparse
-import gzip
+import logging
 import os
 import statistics
 import sys
@@ -32,43 +32,39 @@ import tensorflow as tf  # noqa: E402
 
 from fooled.attacks.encodings import make_encoding  # noqa: E402
 from fooled.attacks.evolution import EvolutionSettings, MapElites  # noqa: E402
+from fooled.core import h5io  # noqa: E402
 from fooled.core.config import schema_defaults  # noqa: E402
-from fooled.data.mnist import read_idx  # noqa: E402
+from fooled.core.stage import Job  # noqa: E402
+from fooled.data import stages as data_stages  # noqa: E402
+from fooled.models import stages as model_stages  # noqa: E402
 from fooled.models.handle import ModelHandle  # noqa: E402
-from fooled.models.lenet import train_mnist_lenet  # noqa: E402
 from fooled.models.runtime import limit_threads, load_model, make_deterministic  # noqa: E402
 
+LOGGER = logging.getLogger("bench_fooling")
 TARGET_SECONDS = 30.0
 AUTHORS_SECONDS = 300.0  # their README: ~5 minutes for 200 MNIST generations on 4 cores
 
 
-def quick_lenet(folder: Path) -> ModelHandle:
-    """A LeNet with the schema's quick training settings, on MNIST from ``folder``."""
-    arrays = {}
-    for name, shape in (
-        ("train-images-idx3-ubyte", (28, 28)),
-        ("train-labels-idx1-ubyte", ()),
-        ("t10k-images-idx3-ubyte", (28, 28)),
-        ("t10k-labels-idx1-ubyte", ()),
-    ):
-        arrays[name] = read_idx(gzip.decompress((folder / f"{name}.gz").read_bytes()), shape)
-    settings = schema_defaults("models/lenet.schema.yaml")
-    trained = train_mnist_lenet(
-        arrays["train-images-idx3-ubyte"],
-        arrays["train-labels-idx1-ubyte"],
-        arrays["t10k-images-idx3-ubyte"],
-        arrays["t10k-labels-idx1-ubyte"],
-        seed=settings["seed"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        max_train_samples=settings["max_train_samples"],
-        verbose=0,
+def quick_lenet(folder: Path, threads: int) -> ModelHandle:
+    """A LeNet made by the workflow's own stages: MNIST from ``folder`` (rule download_mnist),
+    trained with the schema's quick settings (rule train_lenet)."""
+    work = Path(tempfile.mkdtemp())
+    os.environ["MNIST_MIRROR"] = str(folder)  # how the workflow is pointed at a local copy
+    mnist, model, metrics = (str(work / name) for name in ("mnist.h5", "lenet.keras", "lenet.h5"))
+    download = {"settings": schema_defaults("datasets/mnist.schema.yaml")}
+    data_stages.download_mnist(Job.make(output={"mnist": mnist}, params=download), LOGGER)
+    model_stages.train_lenet(
+        Job.make(
+            input={"mnist": mnist},
+            output={"model": model, "metrics": metrics},
+            params={"settings": schema_defaults("models/lenet.schema.yaml")},
+            threads=threads,
+        ),
+        LOGGER,
     )
-    print(f"# LeNet trained here: test accuracy {100 * trained.test_accuracy:.2f}%")
-    path = Path(tempfile.mkdtemp()) / "lenet.keras"
-    trained.model.save(path)
-    return ModelHandle(load_model(path))
+    accuracy = h5io.read_attrs(metrics)["test_accuracy"]
+    print(f"# LeNet trained here: test accuracy {100 * accuracy:.2f}%")
+    return ModelHandle(load_model(model))
 
 
 def parts(attack: MapElites, model: ModelHandle, population: int, repeats: int) -> dict:
@@ -78,7 +74,7 @@ def parts(attack: MapElites, model: ModelHandle, population: int, repeats: int) 
     for generation in range(1, 21):  # grow CPPNs a little, as in a run
         genomes = attack.encoding.mutate(genomes, rng, generation)
     images = attack.images(genomes)
-    score = attack._scorer(model, None)
+    score = attack._scorer(model)
     score(tf.constant(images))  # trace once
     timings = {"mutate": [], "render": [], "forward": []}
     for _ in range(repeats):
@@ -112,7 +108,7 @@ def main() -> None:
     if arguments.model:
         model = ModelHandle(load_model(arguments.model))
     elif arguments.mnist:
-        model = quick_lenet(Path(arguments.mnist))
+        model = quick_lenet(Path(arguments.mnist), arguments.threads)
     else:
         sys.exit("give --model or --mnist (or set MNIST_MIRROR)")
 
@@ -132,8 +128,8 @@ def main() -> None:
         encoding = make_encoding(name, settings[name], (28, 28))
         attack = MapElites(EvolutionSettings.from_config(settings), encoding)
         warm = MapElites(EvolutionSettings.from_config({**settings, "generations": 2}), encoding)
-        warm.run(model, seed=0)  # trace the forward pass outside the timing
-        runs = [attack.run(model, seed=seed) for seed in range(arguments.runs)]
+        warm.run(model, 0)  # trace the forward pass outside the timing
+        runs = [attack.run(model, seed) for seed in range(arguments.runs)]
         seconds = statistics.median(run.seconds for run in runs)
         at_top = statistics.median(int((run.threshold_generation[-1] >= 0).sum()) for run in runs)
         timing = parts(attack, model, arguments.population, arguments.repeats)

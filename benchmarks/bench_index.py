@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from fooled.data import imagenet, patch_index, patches, sources
+from fooled.data.window_projection import WindowProjector
 
 # Each factory is built once and searched with every "|"-separated setting ("~K": re-rank K
 # candidates instead of --rerank). Without --factory, this sweep gives the README's table.
@@ -204,12 +205,16 @@ def main() -> None:
 #
 # Recall at paper scale on the CPU: ``bench_index.py scale ...``. The database (731 of the
 # 1,000 sample images at 256x256, stride 1: 731 x 50,625 = 37.0M patches; 114 GB as raw
-# patches) is never materialised: both the exact ground truth and the index add cut the
-# patches from the images, image after image, in id order. Every result is kept per prefix
-# of the database (the first 20, 80, 316, 600, 731 images: 1.0M, 4.0M, 16.0M, 30.4M, 37.0M
-# patches), so one pass gives the whole curve, and every step is checkpointed under --work:
+# patches) is never materialised: the exact ground truth cuts the patches from the images,
+# and the index (built from --factory by the product's patch_index.make_index) is filled
+# image after image, in id order, with cut patches or (--fill fft) the FFT projections of
+# fooled.data.window_projection. Every result is kept per prefix of the database (the first
+# 20, 80, 316, 600, 731 images: 1.0M, 4.0M, 16.0M, 30.4M, 37.0M patches), so one pass gives
+# the whole curve, and every step is checkpointed under --work:
 #   truth/chunk_NNNN.npz   exact nearest (squared distance, id) of every query over a chunk
+#   index/<tag>/trained.faiss   the trained, empty index
 #   index/<tag>/prefix_NNNN.json   each search setting's results at a prefix
+#   index/<tag>/filled_NNNN.faiss   (--fill fft) the index filled to the largest prefix
 # A restart skips what is on disk.
 
 SCALE_PREFIXES = (20, 80, 316, 600, 731)
@@ -319,74 +324,129 @@ def scale_index(
     queries,
     work: Path,
     factory: str,
+    fill: str,
     settings: list[str],
     train_size: int,
     add_images: int,
     prefixes,
-    logger,
+    search_only: bool = False,
 ) -> None:
-    """Build one index by adding images in id order; at each prefix, search every setting."""
-    tag = factory.replace(",", "_")
+    """Build the index of ``factory`` (the product's ``make_index``), train it on a seeded
+    sample (saved, so a restart skips it), fill it with the database images in id order
+    and, at each prefix, search every setting.
+
+    ``fill``: ``direct`` cuts the patches and adds them (FAISS applies the index's
+    transform), ``fft`` adds the transform of every patch of an image at once
+    (:class:`fooled.data.window_projection.WindowProjector`; factories that start with
+    a PCA). With ``fft`` the filled index of the largest prefix is saved too, and
+    ``search_only`` searches more settings on it.
+    """
+    faiss = patch_index.faiss_module()
+    tag = factory.replace(",", "_") + ("_fft" if fill == "fft" else "")
     folder = work / "index" / tag
     folder.mkdir(parents=True, exist_ok=True)
-    dimension = patch_map.size * patch_map.size * 3
-    index = patch_index.make_index(factory, dimension)
-    started = time.perf_counter()
-    _, vectors = patch_index.training_sample(store, patch_map, train_size, 0)
-    sample_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    index.train(vectors)
-    train_seconds = time.perf_counter() - started
-    del vectors
-    print(
-        f"index {factory}: sample {sample_seconds:.0f} s, train {train_seconds:.0f} s "
-        f"on {train_size:,} patches; peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
-        flush=True,
-    )
-    positions = patches.grid_positions(patch_map.image_size, patch_map.size, patch_map.stride)
-    cells = positions.size**2
-    add_seconds = cut_seconds = 0.0
-    n_db = int(patch_map.db_images.size)
-    targets = sorted(p for p in prefixes if p <= n_db)
-    added_images = 0
-    for target in targets:
-        while added_images < target:
-            stop = min(added_images + add_images, target)
-            images = store.images(patch_map.db_images[added_images:stop])
-            tick = time.perf_counter()
-            batch = patches.cut_patches(images, positions, patch_map.size).astype(np.float32)
-            cut_seconds += time.perf_counter() - tick
-            tick = time.perf_counter()
-            index.add(batch)
-            add_seconds += time.perf_counter() - tick
-            del batch
-            added_images = stop
+    trained_path = folder / "trained.faiss"
+    train_seconds = 0.0
+    if trained_path.is_file():
+        index = faiss.read_index(str(trained_path))
+        print(f"index {factory}: trained index read from {trained_path}", flush=True)
+    else:
+        index = patch_index.make_index(factory, patch_map.size * patch_map.size * 3)
+        started = time.perf_counter()
+        _, vectors = patch_index.training_sample(store, patch_map, train_size, 0)
+        sample_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        patch_index.train(index, vectors, 0)
+        train_seconds = time.perf_counter() - started
+        del vectors
+        faiss.write_index(index, str(trained_path) + ".tmp")
+        os.replace(str(trained_path) + ".tmp", trained_path)
         print(
-            f"index: {index.ntotal:,} patches added (add {add_seconds:.0f} s, cut "
-            f"{cut_seconds:.0f} s); peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
+            f"index {factory}: sample {sample_seconds:.0f} s, train {train_seconds:.0f} s "
+            f"on {train_size:,} patches; peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
             flush=True,
         )
+    cells = patch_map.cells_per_image
+    n_db = int(patch_map.db_images.size)
+    targets = sorted(p for p in prefixes if p <= n_db)
+    existing = sorted(folder.glob("filled_*.faiss"))
+    added = 0
+    if search_only and existing:  # more settings on the filled index of the largest prefix
+        index = faiss.read_index(str(existing[-1]))
+        added = int(existing[-1].stem.rsplit("_", 1)[1])
+        targets = [added]
+        print(f"index: {index.ntotal:,} patches read from {existing[-1]}", flush=True)
+    add = _filler(index, store, patch_map, fill)
+    seconds = {"add_seconds": 0.0, "prepare_seconds": 0.0}
+    for target in targets:
+        while added < target:
+            stop = min(added + add_images, target)
+            for name, took in add(store.images(patch_map.db_images[added:stop])).items():
+                seconds[name] += took
+            added = stop
+        print(
+            f"index: {index.ntotal:,} patches added ({fill} fill: prepare "
+            f"{seconds['prepare_seconds']:.0f} s, add {seconds['add_seconds']:.0f} s); "
+            f"peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
+            flush=True,
+        )
+        build = seconds | {"fill": fill, "train_seconds": train_seconds, "train_size": train_size}
         records = _search_prefix(
-            index,
-            settings,
-            queries,
-            store,
-            patch_map,
-            target,
-            cells,
-            factory,
-            int(index.ntotal),
-            {
-                "add_seconds": add_seconds,
-                "cut_seconds": cut_seconds,
-                "train_seconds": train_seconds,
-                "train_size": train_size,
-            },
+            index, settings, queries, store, patch_map, target, cells, factory, build
         )
         path = folder / f"prefix_{target:04d}.json"
+        if search_only and path.is_file():
+            records = json.loads(path.read_text()) + records
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(records) + "\n")
         os.replace(temporary, path)
+    if fill == "fft" and not search_only:  # the largest prefix, for more settings later
+        filled = folder / f"filled_{added:04d}.faiss"
+        faiss.write_index(index, str(filled) + ".tmp")
+        os.replace(str(filled) + ".tmp", filled)
+        print(f"index: filled index written to {filled}", flush=True)
+
+
+def _filler(index, store, patch_map: patches.PatchMap, fill: str):
+    """A function adding a block of database images to ``index``; it returns its seconds."""
+    positions = patches.grid_positions(patch_map.image_size, patch_map.size, patch_map.stride)
+    add = index.add
+    if fill == "fft":
+        projector = WindowProjector(index, patch_map)
+        _check_projections(projector, index, store, patch_map)
+        add = projector.add
+
+    def prepare(images) -> np.ndarray:
+        if fill == "fft":
+            return np.concatenate([projector.project(image) for image in images])
+        return patches.cut_patches(images, positions, patch_map.size).astype(np.float32)
+
+    def add_images(images) -> dict[str, float]:
+        tick = time.perf_counter()
+        vectors = prepare(images)
+        prepared = time.perf_counter()
+        add(vectors)
+        return {"prepare_seconds": prepared - tick, "add_seconds": time.perf_counter() - prepared}
+
+    return add_images
+
+
+def _check_projections(projector: WindowProjector, index, store, patch_map) -> None:
+    """Print how far the FFT projections of the first image are from the index's transform."""
+    faiss = patch_index.faiss_module()
+    transform = faiss.downcast_index(index).chain.at(0)
+    cells = patch_map.cells_per_image
+    first = store.images(patch_map.db_images[:1])[0]
+    check_ids = np.arange(0, cells, max(1, cells // 50))
+    positions = patches.grid_positions(patch_map.image_size, patch_map.size, patch_map.stride)
+    cut = patches.cut_patches(first[None], positions, patch_map.size)[check_ids]
+    direct = transform.apply(cut.astype(np.float32))
+    error = float(np.abs(projector.project(first)[check_ids] - direct).max())
+    print(
+        f"FFT projection vs the index's transform: max |difference| {error:.2e} "
+        f"(projections up to {np.abs(direct).max():.0f})",
+        flush=True,
+    )
 
 
 def _search_prefix(
@@ -398,7 +458,6 @@ def _search_prefix(
     target: int,
     cells: int,
     factory: str,
-    n_patches: int,
     build: dict,
 ) -> list[dict]:
     """Every search setting (``params~rerank_k``) on an index holding the first ``target``
@@ -426,7 +485,7 @@ def _search_prefix(
                 "search_params": params,
                 "rerank_k": rerank_k,
                 "n_images": target,
-                "n_patches": n_patches,
+                "n_patches": int(index.ntotal),
                 "n_queries": len(queries),
                 "search_seconds": found.search_seconds,
                 "rerank_seconds": found.rerank_seconds,
@@ -438,167 +497,12 @@ def _search_prefix(
             | {"peak_rss_mb": patch_index.peak_rss_mb()}
         )
         print(
-            f"  {n_patches:>11,} {params:<12} re-rank {rerank_k:<5} "
+            f"  {index.ntotal:>11,} {params:<12} re-rank {rerank_k:<5} "
             f"{records[-1]['qps']:>8,.1f} q/s (search {found.search_seconds:.2f} s, "
             f"re-rank {found.rerank_seconds:.2f} s)",
             flush=True,
         )
     return records
-
-
-class WindowProjector:
-    """PCA projections of every grid patch of an image, by FFT correlation.
-
-    A PCA-d projection of the patch at (y, x) is ``A @ patch + b``: each of the
-    d rows of ``A`` is a 32x32x3 filter correlated with the image, so all
-    50,625 stride-1 projections of a 256x256 image cost d inverse FFTs
-    (about 4e8 flops) instead of a 50,625 x 3,072 x d product (4e10). The
-    values equal FAISS's ``PCAMatrix.apply`` up to float rounding (checked on
-    the first image). This is how the 37M-patch index is filled on 2 shared
-    cores; the index searched is still ``PCA{d},IVF..,SQ8`` (IndexPreTransform).
-    """
-
-    def __init__(self, pca, size: int, image_size: int, stride: int) -> None:
-        import faiss
-        from scipy import fft
-
-        self.fft = fft
-        d = pca.d_out
-        self.matrix = faiss.vector_to_array(pca.A).reshape(d, size, size, 3)
-        self.offset = faiss.vector_to_array(pca.b).astype(np.float32)
-        self.size, self.image_size, self.stride = size, image_size, stride
-        self.shape = (image_size, image_size)
-        # Correlation = convolution with the flipped filter; its spectrum per (filter, channel).
-        flipped = self.matrix[:, ::-1, ::-1, :].transpose(0, 3, 1, 2)  # (d, 3, size, size)
-        self.spectra = fft.rfft2(flipped, s=self.shape, axes=(2, 3)).astype(np.complex64)
-
-    def project(self, image: np.ndarray) -> np.ndarray:
-        """(cells, d) float32 projections of every grid patch, in raster (id) order."""
-        channels = image.astype(np.float32).transpose(2, 0, 1)  # (3, H, W)
-        spectrum = self.fft.rfft2(channels, axes=(1, 2)).astype(np.complex64)
-        product = np.einsum("chw,dchw->dhw", spectrum, self.spectra)
-        full = self.fft.irfft2(product, s=self.shape, axes=(1, 2))  # (d, H, W) full convolution
-        last = self.size - 1  # full-convolution index of the window starting at 0
-        positions = np.arange(0, self.image_size - self.size + 1, self.stride) + last
-        valid = full[:, positions][:, :, positions]  # (d, gy, gx)
-        return (valid.reshape(valid.shape[0], -1).T + self.offset).astype(np.float32)
-
-
-def scale_index_fft(
-    store,
-    patch_map,
-    queries,
-    work: Path,
-    dims: int,
-    lists: int,
-    settings: list[str],
-    train_size: int,
-    prefixes,
-    search_only: bool = False,
-) -> None:
-    """``PCA{dims},IVF{lists},SQ8`` filled through :class:`WindowProjector` (resumable training)."""
-    import faiss
-
-    factory = f"PCA{dims},IVF{lists},SQ8"
-    tag = factory.replace(",", "_") + "_fft"
-    folder = work / "index" / tag
-    folder.mkdir(parents=True, exist_ok=True)
-    pca_path, ivf_path = folder / "pca.faiss", folder / "ivf_trained.faiss"
-    train_seconds = 0.0
-    if pca_path.is_file() and ivf_path.is_file():
-        pca = faiss.read_VectorTransform(str(pca_path))
-        ivf = faiss.read_index(str(ivf_path))
-        print(f"index {factory}: trained transform and lists read from {folder}", flush=True)
-    else:
-        started = time.perf_counter()
-        _, vectors = patch_index.training_sample(store, patch_map, train_size, 0)
-        pca = faiss.PCAMatrix(vectors.shape[1], dims)
-        pca.train(vectors)
-        reduced = pca.apply(vectors)
-        del vectors
-        ivf = faiss.index_factory(dims, f"IVF{lists},SQ8")
-        ivf.train(reduced)
-        train_seconds = time.perf_counter() - started
-        faiss.write_VectorTransform(pca, str(pca_path))
-        faiss.write_index(ivf, str(ivf_path))
-        print(
-            f"index {factory}: trained on {train_size:,} patches in {train_seconds:.0f} s",
-            flush=True,
-        )
-    projector = WindowProjector(pca, patch_map.size, patch_map.image_size, patch_map.stride)
-    cells = patch_map.cells_per_image
-    first = store.images(patch_map.db_images[:1])[0]
-    check_ids = np.arange(0, cells, max(1, cells // 50))
-    direct = pca.apply(
-        patches.cut_patches(
-            first[None],
-            patches.grid_positions(patch_map.image_size, patch_map.size, patch_map.stride),
-            patch_map.size,
-        )[check_ids].astype(np.float32)
-    )
-    error = float(np.abs(projector.project(first)[check_ids] - direct).max())
-    print(
-        f"FFT projection vs PCAMatrix.apply: max |difference| {error:.2e} "
-        f"(projections up to {np.abs(direct).max():.0f})",
-        flush=True,
-    )
-    index = faiss.IndexPreTransform(pca, ivf)
-    n_db = int(patch_map.db_images.size)
-    project_seconds = add_seconds = 0.0
-    added = 0
-    targets = sorted(p for p in prefixes if p <= n_db)
-    existing = sorted(folder.glob("ivf_filled_*.faiss"))
-    if search_only and existing:  # more settings on the filled lists of the largest prefix
-        ivf = faiss.read_index(str(existing[-1]))
-        index = faiss.IndexPreTransform(pca, ivf)
-        added = int(existing[-1].stem.rsplit("_", 1)[1])
-        targets = [added]
-        print(f"index: {ivf.ntotal:,} patches read from {existing[-1]}", flush=True)
-    for target in targets:
-        while added < target:
-            block = store.images(patch_map.db_images[added : min(added + 4, target)])
-            tick = time.perf_counter()
-            vectors = np.concatenate([projector.project(image) for image in block])
-            project_seconds += time.perf_counter() - tick
-            tick = time.perf_counter()
-            ivf.add(vectors)
-            add_seconds += time.perf_counter() - tick
-            added += len(block)
-        print(
-            f"index: {ivf.ntotal:,} patches added (FFT projection {project_seconds:.0f} s, "
-            f"add {add_seconds:.0f} s); peak RSS {patch_index.peak_rss_mb():,.0f} MiB",
-            flush=True,
-        )
-        records = _search_prefix(
-            index,
-            settings,
-            queries,
-            store,
-            patch_map,
-            target,
-            cells,
-            factory,
-            int(ivf.ntotal),
-            {
-                "add_seconds": add_seconds,
-                "project_seconds": project_seconds,
-                "train_seconds": train_seconds,
-                "train_size": train_size,
-            },
-        )
-        path = folder / f"prefix_{target:04d}.json"
-        if search_only and path.is_file():
-            records = json.loads(path.read_text()) + records
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(records) + "\n")
-        os.replace(temporary, path)
-    if search_only:
-        return
-    # The filled lists of the largest prefix, for more settings later (--search-only).
-    filled = folder / f"ivf_filled_{added:04d}.faiss"
-    faiss.write_index(ivf, str(filled) + ".tmp")
-    os.replace(str(filled) + ".tmp", filled)
-    print(f"index: filled lists written to {filled}", flush=True)
 
 
 def scale_report(work: Path, cells: int, n_queries: int, out: str | None) -> None:
@@ -669,16 +573,16 @@ def scale_main(argv: list[str]) -> None:
     parser.add_argument("--add-images", type=int, default=4)
     parser.add_argument("--prefixes", type=int, nargs="+", default=list(SCALE_PREFIXES))
     parser.add_argument(
-        "--search-only",
-        action="store_true",
-        help="with --fft: search --settings on the saved filled lists of the largest prefix",
+        "--fill",
+        choices=["direct", "fft"],
+        default="direct",
+        help="add cut patches (direct), or the FFT projections of whole images (fft: a "
+        "--factory that starts with a PCA, e.g. PCA128,IVF1024,SQ8)",
     )
     parser.add_argument(
-        "--fft",
-        type=str,
-        default=None,
-        metavar="DIMS,LISTS",
-        help="fill PCA{DIMS},IVF{LISTS},SQ8 through FFT projections (e.g. 128,1024)",
+        "--search-only",
+        action="store_true",
+        help="with --fill fft: search --settings on the saved filled index of the largest prefix",
     )
     parser.add_argument("--json", default=None)
     arguments = parser.parse_args(argv)
@@ -703,20 +607,6 @@ def scale_main(argv: list[str]) -> None:
 
             torch.set_num_threads(arguments.threads)
         scale_truth(store, patch_map, queries, work, arguments.chunk_images, arguments.backend)
-    elif arguments.phase == "index" and arguments.fft:
-        dims, lists = (int(v) for v in arguments.fft.split(","))
-        scale_index_fft(
-            store,
-            patch_map,
-            queries,
-            work,
-            dims,
-            lists,
-            arguments.settings.split("|"),
-            arguments.train_size,
-            arguments.prefixes,
-            arguments.search_only,
-        )
     elif arguments.phase == "index":
         scale_index(
             store,
@@ -724,11 +614,12 @@ def scale_main(argv: list[str]) -> None:
             queries,
             work,
             arguments.factory,
+            arguments.fill,
             arguments.settings.split("|"),
             arguments.train_size,
             arguments.add_images,
             arguments.prefixes,
-            logger,
+            arguments.search_only,
         )
     else:
         scale_report(work, patch_map.cells_per_image, len(queries), arguments.json)

@@ -82,14 +82,7 @@ def models(arguments, data) -> dict:
             }
         )
         with Clock() as clock:
-            trained = mnist_zoo.train_model(
-                training,
-                data["train/images"],
-                data["train/labels"],
-                data["test/images"],
-                data["test/labels"],
-                section["split_seed"],
-            )
+            trained = mnist_zoo.train_model(training, data, section["split_seed"])
         print(
             f"trained {name:14s} on {trained.n_train} images x {training.epochs} epochs: "
             f"test error {trained.test_error:.4f} ({clock.wall:.1f} s)",

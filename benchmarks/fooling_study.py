@@ -19,7 +19,6 @@ folder with the four IDX .gz files.
 from __future__ import annotations
 
 import argparse
-import gzip
 import logging
 import os
 import resource
@@ -28,7 +27,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from fooled.core import h5io  # noqa: E402
 from fooled.core.config import (  # noqa: E402
     deep_merge,
     load_experiments,
@@ -37,8 +35,8 @@ from fooled.core.config import (  # noqa: E402
     schema_defaults,
 )
 from fooled.core.stage import Job  # noqa: E402
-from fooled.data.mnist import read_idx  # noqa: E402
-from fooled.models import stages as model_stages
+from fooled.data import stages as data_stages  # noqa: E402
+from fooled.models import stages as model_stages  # noqa: E402
 from fooled.studies.fooling import stages  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,18 +55,14 @@ def timed(name: str, function) -> None:
 
 
 def mnist_artifact(source: Path, out: Path) -> Path:
+    """The MNIST artifact: ``source`` itself, or made from the folder ``source`` by the
+    workflow's rule download_mnist (pointed at it as the workflow is, by MNIST_MIRROR)."""
     if source.is_file():
         return source
-    arrays = {}
-    for name, key, shape in (
-        ("train-images-idx3-ubyte", "train/images", (28, 28)),
-        ("train-labels-idx1-ubyte", "train/labels", ()),
-        ("t10k-images-idx3-ubyte", "test/images", (28, 28)),
-        ("t10k-labels-idx1-ubyte", "test/labels", ()),
-    ):
-        arrays[key] = read_idx(gzip.decompress((source / f"{name}.gz").read_bytes()), shape)
+    os.environ["MNIST_MIRROR"] = str(source)
     path = out / "mnist.h5"
-    h5io.write_artifact(path, arrays, {}, {"source": str(source)})
+    settings = {"settings": schema_defaults("datasets/mnist.schema.yaml")}
+    data_stages.download_mnist(Job.make(output={"mnist": str(path)}, params=settings), LOGGER)
     return path
 
 

@@ -80,20 +80,14 @@ def mnist_artifact() -> Path:
 @functools.cache
 def _small_lenet(folder: str) -> Path:
     from fooled.models.lenet import train_mnist_lenet
+    from fooled.models.training import MnistTraining
 
     arrays = _mnist(folder)
-    trained = train_mnist_lenet(
-        arrays["train/images"][:TRAIN_DIGITS],
-        arrays["train/labels"][:TRAIN_DIGITS],
-        arrays["test/images"][:1000],
-        arrays["test/labels"][:1000],
-        seed=0,
-        epochs=1,
-        batch_size=32,
-        learning_rate=0.002,
-        max_train_samples=None,
-        verbose=0,
+    test = {name: arrays[name][:1000] for name in ("test/images", "test/labels")}
+    settings = MnistTraining(
+        seed=0, epochs=1, batch_size=32, learning_rate=0.002, max_train_samples=TRAIN_DIGITS
     )
+    trained = train_mnist_lenet(settings, arrays | test)
     path = _workdir() / "small_lenet.keras"
     trained.model.save(path)
     return path

@@ -79,14 +79,7 @@ def _trained(architecture: str, weight_decay: tuple | float, seed: int):
 
     data = mnist()
     decay = list(weight_decay) if isinstance(weight_decay, tuple) else weight_decay
-    return train_model(
-        tiny_settings(architecture, decay, seed=seed),
-        data["train/images"],
-        data["train/labels"],
-        data["test/images"],
-        data["test/labels"],
-        split_seed=0,
-    )
+    return train_model(tiny_settings(architecture, decay, seed=seed), data, split_seed=0)
 
 
 def trained(architecture: str, weight_decay, seed: int = 0):

@@ -87,8 +87,8 @@ def test_penalty_enters_the_objective():
     starts, targets = starts_and_targets()
     plain = GradientAscent(settings(steps=60)).run(model, starts, targets)
     darkness = lambda images: tf.reduce_sum(images, axis=[1, 2])  # noqa: E731
-    penalised = GradientAscent(settings(steps=60, penalty_weight=1.0)).run(
-        model, starts, targets, penalty=darkness
+    penalised = GradientAscent(settings(steps=60, penalty_weight=1.0), penalty=darkness).run(
+        model, starts, targets
     )
     assert penalised.images.mean() < plain.images.mean() - 0.02
 

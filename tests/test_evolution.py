@@ -21,13 +21,14 @@ DEFAULTS = schema_defaults("studies/fooling.schema.yaml", "defaults", "evolve")
 THRESHOLDS = (0.99, 0.999, 0.9999)
 
 
-def attack(encoding: str, shape=(28, 28), low=0.0, high=1.0, **changes) -> MapElites:
+def attack(encoding: str, shape=(28, 28), low=0.0, high=1.0, penalty=None, **changes) -> MapElites:
     settings = {**DEFAULTS, "population_size": 16, "generations": 12, **changes}
     return MapElites(
         EvolutionSettings.from_config(settings),
         make_encoding(encoding, settings[encoding], shape),
         low=low,
         high=high,
+        penalty=penalty,
     )
 
 
@@ -58,7 +59,7 @@ def test_elites_are_replaced_only_when_fitness_improves():
     model = brightness_model(scale=8.0)
     states: list[EvolutionState] = []
     result = attack("direct", generations=15, checkpoint_every=1).run(
-        model, seed=0, on_checkpoint=states.append
+        model, 0, on_checkpoint=states.append
     )
     fitness = np.stack([state.elite_fitness for state in states] + [result.elite_fitness])
     assert (np.diff(fitness, axis=0) >= 0).all()  # an elite never gets worse
@@ -76,7 +77,7 @@ def test_ties_never_replace_an_elite():
     model = brightness_model(scale=0.0)  # every image scores exactly 0.5 for both classes
     states: list[EvolutionState] = []
     result = attack("direct", generations=6, checkpoint_every=1).run(
-        model, seed=1, on_checkpoint=states.append
+        model, 1, on_checkpoint=states.append
     )
     assert np.array_equal(states[0].archive["pixels"], result.elite_genomes["pixels"])
     assert (result.confidence_history == 0.5).all()
@@ -87,9 +88,9 @@ def test_ties_never_replace_an_elite():
 @pytest.mark.parametrize("encoding", ["direct", "cppn"])
 def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
     model = small_lenet()
-    whole = attack(encoding, checkpoint_every=4).run(model, seed=5)
-    again = attack(encoding, checkpoint_every=4).run(model, seed=5)
-    other = attack(encoding, checkpoint_every=4).run(model, seed=6)
+    whole = attack(encoding, checkpoint_every=4).run(model, 5)
+    again = attack(encoding, checkpoint_every=4).run(model, 5)
+    other = attack(encoding, checkpoint_every=4).run(model, 6)
     for key in whole.elite_genomes:
         assert np.array_equal(whole.elite_genomes[key], again.elite_genomes[key])
     assert np.array_equal(whole.confidence_history, again.confidence_history)
@@ -109,10 +110,10 @@ def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
 
     with pytest.raises(Killed):
         attack(encoding, checkpoint_every=4).run(
-            model, seed=5, on_checkpoint=kill_after_second_checkpoint
+            model, 5, on_checkpoint=kill_after_second_checkpoint
         )
     assert saved[-1].generation == 8
-    resumed = attack(encoding, checkpoint_every=4).run(model, seed=5, resume=saved[-1])
+    resumed = attack(encoding, checkpoint_every=4).run(model, 5, resume=saved[-1])
     assert resumed.resumed_from == 8 and resumed.evaluations == whole.evaluations
     assert np.array_equal(resumed.elites, whole.elites)
     assert np.array_equal(resumed.elite_snapshots, whole.elite_snapshots)
@@ -121,13 +122,13 @@ def test_seeded_runs_are_bit_identical_and_resume_identically(encoding):
     for key in whole.elite_genomes:
         assert np.array_equal(resumed.elite_genomes[key], whole.elite_genomes[key])
     with pytest.raises(ValueError, match="cannot resume"):
-        attack(encoding).run(model, seed=9, resume=saved[-1])
+        attack(encoding).run(model, 9, resume=saved[-1])
 
 
 @pytest.mark.parametrize("encoding", ["direct", "cppn"])
 def test_evolution_fools_a_real_lenet(encoding):
     model = small_lenet()  # one epoch on 2,000 digits: fooled more slowly than the full LeNet
-    result = attack(encoding, population_size=60, generations=60).run(model, seed=0)
+    result = attack(encoding, population_size=60, generations=60).run(model, 0)
     assert result.elites.shape == (10, 28, 28) and result.classes.tolist() == list(range(10))
     assert 0.0 <= result.elites.min() and result.elites.max() <= 1.0
     history = result.confidence_history
@@ -144,10 +145,10 @@ def test_evolution_fools_a_real_lenet(encoding):
 
 def test_penalty_lowers_what_it_penalises():
     model = small_lenet()
-    plain = attack("cppn", generations=15).run(model, seed=2, classes=[3, 7])
+    plain = attack("cppn", generations=15).run(model, 2, [3, 7])
     brightness = lambda images: tf.reduce_mean(images, axis=[1, 2])  # noqa: E731
-    penalised = attack("cppn", generations=15, penalty_weight=2.0).run(
-        model, seed=2, classes=[3, 7], penalty=brightness
+    penalised = attack("cppn", generations=15, penalty_weight=2.0, penalty=brightness).run(
+        model, 2, [3, 7]
     )
     assert penalised.elites.mean() < plain.elites.mean() - 0.1
     expected = penalised.elite_confidence - 2.0 * penalised.elites.mean(axis=(1, 2))
@@ -159,7 +160,7 @@ def test_both_encodings_run_on_a_small_vgg16_for_imagenet_classes():
     for encoding in ("direct", "cppn"):
         result = attack(
             encoding, shape=(32, 32, 3), low=0.0, high=255.0, population_size=4, generations=2
-        ).run(model, seed=0, classes=[1, 500, 999])
+        ).run(model, 0, [1, 500, 999])
         assert result.elites.shape == (3, 32, 32, 3)
         assert 0.0 <= result.elites.min() and result.elites.max() <= 255.0
         assert result.confidence_history.shape == (3, 3)

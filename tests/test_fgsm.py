@@ -70,7 +70,7 @@ def test_dominant_penalty_sets_the_sign(model, test_digits):
     """With J - w * mean(x) and a huge w, every pixel steps down: x' = clip(x - eps)."""
     images, labels = test_digits
     brightness = lambda x: tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)  # noqa: E731
-    result = FGSM(_settings((0.1,), weight=1e6)).run(model, images, labels, penalty=brightness)
+    result = FGSM(_settings((0.1,), weight=1e6), penalty=brightness).run(model, images, labels)
     np.testing.assert_allclose(result.adversarial[0], np.clip(images - 0.1, 0, 1), atol=TOLERANCE)
     expected_penalty = np.clip(images - 0.1, 0, 1).reshape(len(images), -1).mean(axis=1)
     np.testing.assert_allclose(result.penalty[0], expected_penalty, rtol=1e-5)

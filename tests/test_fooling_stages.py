@@ -12,7 +12,7 @@ import pytest
 from fooling_support import mnist_artifact, small_lenet_file
 from report_checks import assert_no_tensorflow, summarise_and_render
 
-from fooled.core import h5io
+from fooled.core import checkpoints, h5io
 from fooled.core.config import schema_defaults
 from fooled.core.stage import Job
 from fooled.studies.fooling import readme, report, stages
@@ -150,7 +150,7 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     job = evolve_job(tmp_path, "lenet_direct", generations=20)
     other = evolve_job(tmp_path, "lenet_direct", generations=20, population_size=12)
     stale = Path(f"{job.output.result}.checkpoint")
-    key = stages.resume_key(
+    key = checkpoints.resume_key(
         {"settings": dict(other.params.settings), "run": 0, "model": "lenet"},
         {"model": job.input.model},
     )

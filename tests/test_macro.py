@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from fooled.attacks import composites
+from fooled.core.checkpoints import CheckpointFile
 from fooled.core.config import schema_defaults
 from fooled.core.progress import Progress
 
@@ -185,30 +186,35 @@ def test_checkpoint_kill_and_resume_equals_uninterrupted(tmp_path):
     p0 = composites.initial_logits(weights)
     units = [int(u) for u in np.flatnonzero(target < 0)[:3]]
     settings = _settings()
+    states: list[composites.MacroState] = []
     plain = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
-        p0, target, units, settings, checkpoint_path=tmp_path / "a.h5", checkpoint_digest="d"
+        p0, target, units, settings, on_checkpoint=states.append
     )
-    assert plain.checkpoints_written == [10, 20, 30]
+    assert plain.checkpoints_written == [10, 20, 30] == [state.completed for state in states]
+    assert states[1].traces["loss_pos"].shape == (20, 3)
 
+    # Killed between two chunks after the checkpoint at step 20, resumed from it through a file.
+    checkpoint = CheckpointFile.for_job(tmp_path / "b.h5", {"run": "b"}, {})
     with pytest.raises(Killed):
         composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
-            p0, target, units, settings, tmp_path / "b.h5", "d", progress=KillAt(25)
+            p0, target, units, settings, on_checkpoint=checkpoint.save, progress=KillAt(25)
         )
     with h5py_file(tmp_path / "b.h5") as handle:
         assert handle.attrs["step"] == 20 and handle["traces/loss_pos"].shape == (20, 3)
     resumed = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
-        p0, target, units, settings, tmp_path / "b.h5", "d"
+        p0, target, units, settings, resume=checkpoint.load(composites.MacroState)
     )
     assert resumed.resumed_from == 20
     for name in ("logits", "corners", "loss_pos", "loss_neg", "loss_tv", "converged_step"):
         np.testing.assert_array_equal(getattr(plain, name), getattr(resumed, name), err_msg=name)
 
-    # A checkpoint of other settings is ignored, not resumed.
-    fresh = composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
-        p0, target, units, settings, tmp_path / "b.h5", "other"
-    )
-    assert fresh.resumed_from == 0
-    np.testing.assert_array_equal(fresh.logits, plain.logits)
+    # A checkpoint of other settings is not resumed.
+    other = CheckpointFile.for_job(tmp_path / "b.h5", {"run": "other"}, {})
+    assert other.load(composites.MacroState) is None
+    with pytest.raises(ValueError, match="cannot resume"):
+        composites.MacroCollisionFinder(preact, sources, chunk_steps=5).find(
+            p0, target, units[:2], settings, resume=states[0]
+        )
 
 
 def h5py_file(path):
@@ -224,6 +230,7 @@ _KILL_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from test_macro import _random_problem, _settings
     from fooled.attacks import composites
+    from fooled.core.checkpoints import CheckpointFile
     from fooled.core.progress import Progress
 
     class Slow(Progress):
@@ -234,9 +241,11 @@ _KILL_SCRIPT = textwrap.dedent(
     sources, preact, weights, target = _random_problem()
     units = [int(u) for u in np.flatnonzero(target < 0)[:3]]
     finder = composites.MacroCollisionFinder(preact, sources, chunk_steps=5)
+    checkpoint = CheckpointFile.for_job(sys.argv[1], {{"run": "d"}}, {{}})
     result = finder.find(
         composites.initial_logits(weights), target, units, _settings(max_steps=400),
-        sys.argv[1], "d", progress=Slow(400, "test"),
+        resume=checkpoint.load(composites.MacroState), on_checkpoint=checkpoint.save,
+        progress=Slow(400, "test"),
     )
     np.save(sys.argv[2], result.logits)
     """

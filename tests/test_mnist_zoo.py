@@ -69,10 +69,7 @@ def test_training_is_seeded_and_reports_errors(tmp_path):
     runs = [
         mnist_zoo.train_model(
             tiny_settings("fc10", 1e-2, seed=seed, max_train_samples=200),
-            data["train/images"],
-            data["train/labels"],
-            data["test/images"][:100],
-            data["test/labels"][:100],
+            data | {name: data[name][:100] for name in ("test/images", "test/labels")},
             split_seed=0,
         )
         for seed in (5, 5, 6)

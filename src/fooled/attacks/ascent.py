@@ -43,7 +43,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from fooled.attacks.evolution import Penalty, threshold_crossings
+from fooled.attacks.base import Penalty
+from fooled.attacks.evolution import threshold_crossings
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
@@ -109,7 +110,11 @@ def float32_thresholds(thresholds: Sequence[float]) -> np.ndarray:
 
 
 class GradientAscent:
-    """Gradient ascent to a chosen class, configured once: ``run(model, starts, targets)``."""
+    """Gradient ascent to a chosen class, configured once: ``run(model, inputs, targets)``.
+
+    ``penalty`` (optional) maps a batch of images (pixel range, their shape)
+    to a per-image cost, subtracted from the score with ``settings.penalty_weight``.
+    """
 
     def __init__(
         self,
@@ -117,16 +122,19 @@ class GradientAscent:
         low: float = 0.0,
         high: float = 1.0,
         centre: float | Sequence[float] | None = None,
+        penalty: Penalty | None = None,
     ) -> None:
         self.settings = settings
         self.low = float(low)
         self.high = float(high)
         values = low if centre is None else centre
         self.centre = tuple(float(v) for v in np.atleast_1d(np.asarray(values, np.float64)))
+        self.penalty = penalty
 
-    def _loop(self, model: ModelHandle, shape: tuple[int, ...], penalty: Penalty | None) -> Any:
+    def _loop(self, model: ModelHandle, shape: tuple[int, ...]) -> Any:
         settings, low, high = self.settings, self.low, self.high
         centre_values = self.centre
+        penalty = self.penalty
 
         def build() -> Any:
             centre = tf.constant(
@@ -212,27 +220,17 @@ class GradientAscent:
         key = ("gradient_ascent", shape, settings, low, high, centre_values, penalty)
         return model.compiled(key, build)
 
-    def run(
-        self,
-        model: ModelHandle,
-        start_images: np.ndarray,
-        target_classes: Sequence[int],
-        penalty: Penalty | None = None,
-    ) -> AscentResult:
-        """Ascend every start image towards its target class (one batch).
-
-        ``penalty`` maps a batch of images (pixel range, their shape) to a
-        per-image cost, weighted by ``penalty_weight`` in the objective.
-        """
+    def run(self, model: ModelHandle, inputs: np.ndarray, targets: Sequence[int]) -> AscentResult:
+        """Ascend every start image (``inputs``) towards its target class (one batch)."""
         settings = self.settings
-        starts = np.asarray(start_images, np.float32)
-        targets = np.asarray(target_classes, np.int64).reshape(-1)
+        starts = np.asarray(inputs, np.float32)
+        targets = np.asarray(targets, np.int64).reshape(-1)
         if len(targets) != len(starts):
             raise ValueError(f"{len(starts)} start images but {len(targets)} target classes")
         if targets.size and (targets.min() < 0 or targets.max() >= model.n_classes):
             raise ValueError(f"target classes outside the model's {model.n_classes}")
         shape = tuple(starts.shape[1:])
-        loop = self._loop(model, shape, penalty)
+        loop = self._loop(model, shape)
         started = time.perf_counter()
         images, history, saved = loop(
             tf.constant(starts),

@@ -14,36 +14,34 @@ moving average of the gradient, ``m = 0.99 m + 0.01 g``, and steps
 ``P -= lr(step) * m`` with a piecewise-constant, mostly *rising* learning rate
 over 20,000 steps.
 
-Long runs (20,000 VGG-16 steps are hours on a GPU) checkpoint ``P``, ``m``,
-the step and the loss traces to HDF5 every ``checkpoint_every`` steps,
-atomically, and resume from the checkpoint after being killed. The loop runs
-in compiled chunks of ``chunk_steps`` steps whether or not it checkpoints, and
-a checkpoint is only taken between chunks, so a resumed run executes exactly
-the same sequence of compiled chunks on exactly the same state as an
-uninterrupted one and gives the same bits.
+Long runs (20,000 VGG-16 steps are hours on a GPU) hand their state (``P``,
+``m``, the step and the loss traces: :class:`MacroState`) to the caller's
+``on_checkpoint`` every ``checkpoint_every`` steps and continue from such a
+state given as ``resume``; the stage writes and reads the file
+(:mod:`fooled.core.checkpoints`), as for MAP-Elites. The loop runs in compiled
+chunks of ``chunk_steps`` steps whether or not it checkpoints, and a state is
+only taken between chunks, so a resumed run executes exactly the same
+sequence of compiled chunks on exactly the same state as an uninterrupted
+one and gives the same bits.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty, checkpoint_due
 from fooled.attacks.collision_losses import loss_neg, loss_pos
-from fooled.attacks.corners import Collision, target_view
-from fooled.core import h5io
+from fooled.attacks.corners import Collision, attacked_preact, target_view
 from fooled.core.progress import Progress
 from fooled.models.handle import ModelHandle
 
-LOGGER = logging.getLogger(__name__)
+TRACES = ("loss_pos", "loss_neg", "tv")  # the loss traces a run records, one row per step
 
 # Weights of zero (pixels outside a source's window) become this logit: exp(-30) ~ 1e-13.
 LOG_FLOOR = -30.0
@@ -199,45 +197,39 @@ class MacroResult:
     checkpoints_written: list[int] = field(default_factory=list)
 
 
-class CheckpointMismatch(ValueError):
-    """A checkpoint exists but belongs to other settings or shapes."""
+@dataclass
+class MacroState:
+    """The optimiser's whole state after ``step`` steps (what a checkpoint holds).
 
+    ``traces`` hold one row per step done (the loss before each step).
+    """
 
-def write_checkpoint(
-    path: str | os.PathLike[str],
-    step: int,
-    logits: np.ndarray,
-    momentum: np.ndarray,
-    traces: dict[str, np.ndarray],
-    digest: str,
-) -> None:
-    """The optimiser's whole state, written atomically (a kill mid-write leaves the old one)."""
-    with h5io.atomic_h5(path) as out:
-        out.create_dataset("logits", data=logits)
-        out.create_dataset("momentum", data=momentum)
-        for name, values in traces.items():
-            out.create_dataset(f"traces/{name}", data=values)
-        out.attrs["step"] = int(step)
-        out.attrs["digest"] = digest
+    step: int
+    logits: np.ndarray  # (n, K, H, W): P
+    momentum: np.ndarray  # (n, K, H, W): m
+    traces: dict[str, np.ndarray]  # TRACES, each (step, n)
 
+    @property
+    def completed(self) -> int:
+        """Steps done (the attack's resumable-state contract, :mod:`fooled.attacks.base`)."""
+        return self.step
 
-def read_checkpoint(
-    path: str | os.PathLike[str], digest: str, shape: tuple[int, ...]
-) -> tuple[int, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """State from a checkpoint made with the same settings (``digest``) and shapes."""
-    with h5io.open_artifact(path) as handle:
-        if str(handle.attrs.get("digest", "")) != digest:
-            raise CheckpointMismatch(f"{path}: checkpoint of other settings")
-        if tuple(handle["logits"].shape) != tuple(shape):
-            raise CheckpointMismatch(
-                f"{path}: logits {handle['logits'].shape}, expected {tuple(shape)}"
-            )
-        traces = {name: handle[f"traces/{name}"][()] for name in handle["traces"]}
-        return (
-            int(handle.attrs["step"]),
-            handle["logits"][()],
-            handle["momentum"][()],
-            traces,
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The state as named arrays (an HDF5 checkpoint's datasets)."""
+        arrays = {"logits": self.logits, "momentum": self.momentum}
+        return arrays | {f"traces/{name}": values for name, values in self.traces.items()}
+
+    def attrs(self) -> dict[str, Any]:
+        return {"step": self.step}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any]) -> MacroState:
+        """The inverse of :meth:`arrays` and :meth:`attrs`."""
+        return cls(
+            step=int(attrs["step"]),
+            logits=np.array(arrays["logits"]),
+            momentum=np.array(arrays["momentum"]),
+            traces={name: np.array(arrays[f"traces/{name}"]) for name in TRACES},
         )
 
 
@@ -315,17 +307,16 @@ class MacroCollisionFinder:
         preact_target: np.ndarray,
         units: Sequence[int],
         settings: MacroSettings,
-        checkpoint_path: str | os.PathLike[str] | None = None,
-        checkpoint_digest: str = "",
+        resume: MacroState | None = None,
+        on_checkpoint: Callable[[MacroState], None] | None = None,
         progress: Progress | None = None,
-        logger: logging.Logger = LOGGER,
     ) -> MacroResult:
         """One corner per entry of ``units``, each started from ``initial_logits`` ``(K, H, W)``.
 
-        With ``checkpoint_path``, a checkpoint of the same ``checkpoint_digest``
-        found there is resumed, and the state is saved there every
-        ``settings.checkpoint_every`` steps. ``progress`` is advanced after every
-        chunk (and after its checkpoint, if any) with the corners' ``L_pos``.
+        ``resume`` continues from a state of the same problem; ``on_checkpoint``
+        receives the state every ``settings.checkpoint_every`` steps (never
+        after the last). ``progress`` is advanced after every chunk (and after
+        its checkpoint, if any) with the corners' ``L_pos``.
         """
         if settings.chunk_steps != self._chunk:
             raise ValueError(
@@ -344,17 +335,18 @@ class MacroCollisionFinder:
             tf.constant(settings.values, tf.float32),
         )
         step, p, m = 0, p0, np.zeros_like(p0)
-        traces = {name: np.zeros((0, n), np.float32) for name in ("loss_pos", "loss_neg", "tv")}
+        traces = {name: np.zeros((0, n), np.float32) for name in TRACES}
         resumed_from = 0
-        if checkpoint_path is not None and Path(checkpoint_path).exists():
-            try:
-                step, p, m, traces = read_checkpoint(checkpoint_path, checkpoint_digest, p0.shape)
-                resumed_from = step
-                if progress is not None:
-                    progress.restart_at(step)
-                logger.info("resuming from %s at step %d", checkpoint_path, step)
-            except (CheckpointMismatch, h5io.ArtifactError, KeyError, OSError) as error:
-                logger.warning("ignoring checkpoint (%s); starting afresh", error)
+        if resume is not None:
+            if resume.logits.shape != p0.shape or resume.step > settings.max_steps:
+                raise ValueError(
+                    f"a state of logits {resume.logits.shape} after {resume.step} steps cannot "
+                    f"resume a run of logits {p0.shape} and {settings.max_steps} steps"
+                )
+            step, p, m, traces = resume.step, resume.logits, resume.momentum, resume.traces
+            resumed_from = step
+            if progress is not None:
+                progress.restart_at(step)
 
         # Compile (XLA) on a zero-step chunk so that ``seconds`` measures optimisation alone.
         started = time.perf_counter()
@@ -371,25 +363,19 @@ class MacroCollisionFinder:
             p_t, m_t, tp, tn, tt = self._run_chunk(
                 p_t, m_t, tf.constant(step), tf.constant(count), *constants
             )
-            for name, values in zip(("loss_pos", "loss_neg", "tv"), (tp, tn, tt), strict=True):
+            for name, values in zip(TRACES, (tp, tn, tt), strict=True):
                 parts[name].append(values.numpy()[:count])
             step += count
-            if (
-                checkpoint_path is not None
-                and settings.checkpoint_every
-                and step % settings.checkpoint_every == 0
-                and step < settings.max_steps
-            ):
-                write_checkpoint(
-                    checkpoint_path,
-                    step,
-                    p_t.numpy(),
-                    m_t.numpy(),
-                    {name: np.concatenate(values) for name, values in parts.items()},
-                    checkpoint_digest,
+            if checkpoint_due(on_checkpoint, step, settings.checkpoint_every, settings.max_steps):
+                on_checkpoint(
+                    MacroState(
+                        step=step,
+                        logits=p_t.numpy(),
+                        momentum=m_t.numpy(),
+                        traces={name: np.concatenate(values) for name, values in parts.items()},
+                    )
                 )
                 written.append(step)
-                logger.info("step %d: checkpoint written", step)
             if progress is not None:
                 last = parts["loss_pos"][-1][-1]
                 progress.update(count, L_pos_max=float(last.max()), L_pos_min=float(last.min()))
@@ -417,55 +403,70 @@ class MacroCollisionFinder:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """Where a long run saves its state, and the digest a resumed run must match."""
+class Sources:
+    """What the macro attack starts from: ``images`` ``(K, H, W, C)`` in the model's pixel
+    scale, and the tent ``weights`` ``(K, H, W)`` of the initial composite."""
 
-    path: str | os.PathLike[str]
-    digest: str
+    images: np.ndarray
+    weights: np.ndarray
 
-    @classmethod
-    def for_artifact(cls, path: str | os.PathLike[str], provenance: Mapping[str, Any]):
-        """Resumed only by a job of the same settings and inputs (the artifact's provenance)."""
-        digest = h5io.config_digest([provenance["config_digest"], provenance["input_checksums"]])
-        return cls(path, digest)
+
+@dataclass
+class MacroCollision(Collision):
+    """:class:`MacroComposites`' result: the corners and the optimiser's record (``logits``)."""
+
+    trace: MacroResult
 
 
 class MacroComposites:
     """Macro-level corners: composites of real source images, an attack configured once.
 
-    ``run(model, sources, weights, target)`` optimises the control logits of
-    ``settings.n_corners`` composites of ``sources`` ``(K, H, W, C)`` (in the
-    model's pixel scale), started from the tent ``weights`` ``(K, H, W)``, to
-    collide with ``target`` at ``model``'s layer; with ``checkpoint`` the run
-    is checkpointed and resumed after a kill.
+    ``run(model, inputs, targets)`` optimises the control logits of
+    ``settings.n_corners`` composites of the :class:`Sources` ``inputs``,
+    started from their tent weights, to collide with the target image
+    ``targets`` at ``model``'s layer. The run is resumable: ``resume``,
+    ``on_checkpoint`` and ``progress`` as in :meth:`MacroCollisionFinder.find`.
+    ``penalty`` (optional) adds ``penalty_weight`` times its value to the
+    loss, as for :class:`fooled.attacks.corners.GradientCorners`.
     """
 
-    def __init__(self, settings: MacroSettings) -> None:
+    State = MacroState  # what ``resume`` and ``on_checkpoint`` carry
+
+    def __init__(
+        self,
+        settings: MacroSettings,
+        penalty: Penalty | None = None,
+        penalty_weight: float = 0.0,
+    ) -> None:
         self.settings = settings
+        self.penalty = penalty
+        self.penalty_weight = float(penalty_weight)
 
     def run(
         self,
         model: ModelHandle,
-        sources: np.ndarray,
-        weights: np.ndarray,
-        target: np.ndarray,
-        checkpoint: Checkpoint | None = None,
-        logger: logging.Logger = LOGGER,
-    ) -> Collision:
-        view = target_view(model, target, self.settings.n_corners)
-        finder = MacroCollisionFinder(model.preact, sources, chunk_steps=self.settings.chunk_steps)
-        with Progress(self.settings.max_steps, "macro corners", logger=logger) as progress:
-            result = finder.find(
-                initial_logits(weights),
-                view.preact,
-                view.units,
-                self.settings,
-                checkpoint_path=None if checkpoint is None else checkpoint.path,
-                checkpoint_digest="" if checkpoint is None else checkpoint.digest,
-                progress=progress,
-                logger=logger,
-            )
-        return Collision.evaluate(model, result.corners, view, result)
+        inputs: Sources,
+        targets: np.ndarray,
+        *,
+        resume: MacroState | None = None,
+        on_checkpoint: Callable[[MacroState], None] | None = None,
+        progress: Progress | None = None,
+    ) -> MacroCollision:
+        view = target_view(model, targets, self.settings.n_corners)
+        preact, preact_target = attacked_preact(
+            model, view, self.penalty, self.penalty_weight, self.settings.w_pos
+        )
+        finder = MacroCollisionFinder(preact, inputs.images, chunk_steps=self.settings.chunk_steps)
+        result = finder.find(
+            initial_logits(inputs.weights),
+            preact_target,
+            view.units,
+            self.settings,
+            resume=resume,
+            on_checkpoint=on_checkpoint,
+            progress=progress,
+        )
+        return MacroCollision.evaluate(model, result.corners, view, result)
 
 
 def weight_maps(logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -479,19 +480,6 @@ def weight_maps(logits: np.ndarray) -> dict[str, np.ndarray]:
         "weight_argmax": weights.argmax(axis=1).astype(np.int32),
         "weight_entropy": entropy.astype(np.float32),
     }
-
-
-def remove_checkpoint(path: str | os.PathLike[str] | None) -> None:
-    if path is not None:
-        Path(path).unlink(missing_ok=True)
-
-
-def checkpoint_exists(path: str | os.PathLike[str]) -> bool:
-    try:
-        with h5py.File(path, "r"):
-            return True
-    except OSError:
-        return False
 
 
 def top_sources(logits: np.ndarray, count: int) -> np.ndarray:

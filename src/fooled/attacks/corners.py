@@ -16,14 +16,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty
 from fooled.attacks.collision_losses import loss_neg, loss_pos, negative_units
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
+
+SQRT_FLOOR = 1e-12  # keeps the penalty unit's gradient finite where the penalty is 0
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -243,7 +246,8 @@ class Collision:
 
     ``corners`` are inputs in the model's pixel scale, shaped like the seed;
     ``trace`` is the optimiser's record (a :class:`CornerResult` or a macro
-    result); the rest is the model's view of the target and of the corners.
+    result); the rest is the model's view of the target and of the corners
+    (the plain model's, also when the attack had a penalty).
     """
 
     corners: np.ndarray
@@ -252,10 +256,15 @@ class Collision:
     corner_probabilities: np.ndarray
     trace: CornerTrace
 
+    @property
+    def seconds(self) -> float:
+        """The optimisation's seconds (compilation excluded: ``trace.trace_seconds``)."""
+        return float(self.trace.seconds)
+
     @classmethod
     def evaluate(
         cls, model: ModelHandle, corners: np.ndarray, target: TargetView, trace: CornerTrace
-    ) -> Collision:
+    ) -> Self:
         return cls(
             corners=corners,
             target=target,
@@ -265,29 +274,109 @@ class Collision:
         )
 
 
+@dataclass
+class MicroCollision(Collision):
+    """:class:`GradientCorners`' result: the corners and the gradient descent's record."""
+
+    trace: CornerResult
+
+
+class PenaltyUnit:
+    """A model's pre-activation with a penalty as one more unit, for the collision attacks.
+
+    The collision losses reach the model only through the pre-activation, so a
+    penalty enters them as one extra unit, ``sqrt(scale * max(penalty(x), 0))``
+    (plus :data:`SQRT_FLOOR`), whose target value is 0: ``L_pos`` sums squared
+    differences over the target's non-negative units, this one included, so
+    ``w_pos * L_pos`` gains exactly ``w_pos * scale * penalty(x)``, i.e.
+    ``penalty_weight * penalty(x)`` with ``scale = penalty_weight / w_pos``.
+    The one side effect: a corner stops when ``L_pos + scale * penalty`` is
+    below the threshold, stricter than the plain criterion.
+
+    ``scale`` is a variable read inside the compiled graphs, so a sweep over
+    weights compiles each attack once per model and penalty (one unit per
+    handle and penalty: :func:`penalty_unit`).
+    """
+
+    def __init__(self, model: ModelHandle, penalty: Penalty) -> None:
+        self.model = model
+        self.penalty = penalty
+        self.scale = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+
+    def set_scale(self, scale: float) -> None:
+        self.scale.assign(float(scale))
+
+    def preact(self, x: tf.Tensor) -> tf.Tensor:
+        base = self.model.preact(x)
+        value = self.scale * tf.maximum(self.penalty(x), 0.0) + SQRT_FLOOR
+        return tf.concat([base, tf.sqrt(value)[:, None]], axis=1)
+
+    @staticmethod
+    def target(preact_target: np.ndarray) -> np.ndarray:
+        """The target's pre-activation with the unit's target value, 0, appended."""
+        preact_target = np.asarray(preact_target)
+        return np.concatenate([preact_target, np.zeros(1, preact_target.dtype)])
+
+
+def penalty_unit(model: ModelHandle, penalty: Penalty) -> PenaltyUnit:
+    """The one :class:`PenaltyUnit` of ``model`` and ``penalty`` (its graphs are cached with it)."""
+    return model.compiled(("penalty_unit", penalty), lambda: PenaltyUnit(model, penalty))
+
+
+def attacked_preact(
+    model: ModelHandle,
+    view: TargetView,
+    penalty: Penalty | None,
+    penalty_weight: float,
+    w_pos: float,
+) -> tuple[Callable[[tf.Tensor], tf.Tensor], np.ndarray]:
+    """The pre-activation a collision attack optimises through, and the target's value of it:
+    the model's own, or with the penalty's unit at weight ``penalty_weight``."""
+    if penalty is None:
+        return model.preact, view.preact
+    unit = penalty_unit(model, penalty)
+    unit.set_scale(penalty_weight / w_pos)
+    return unit.preact, unit.target(view.preact)
+
+
 class GradientCorners:
     """Micro-level corners by projected gradient descent: an attack configured once.
 
-    ``run(model, seed, target)`` finds ``settings.n_corners`` corners of the
-    collision polytope of ``model``'s layer around ``target``, all started
-    from ``seed``, pixels kept in ``[low, high]``.
+    ``run(model, inputs, targets)`` finds ``settings.n_corners`` corners of
+    the collision polytope of ``model``'s layer around the target image
+    ``targets``, all started from the seed image ``inputs``, pixels kept in
+    ``[low, high]``. ``penalty`` (optional) adds ``penalty_weight`` times its
+    value to the loss, through a :class:`PenaltyUnit` (the collision settings
+    have no ``penalty_weight`` key: the defences study passes its weight here).
     """
 
-    def __init__(self, settings: CornerSettings, low: float = 0.0, high: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: CornerSettings,
+        low: float = 0.0,
+        high: float = 1.0,
+        penalty: Penalty | None = None,
+        penalty_weight: float = 0.0,
+    ) -> None:
         self.settings = settings
         self.low = low
         self.high = high
+        self.penalty = penalty
+        self.penalty_weight = float(penalty_weight)
 
-    def run(self, model: ModelHandle, seed: np.ndarray, target: np.ndarray) -> Collision:
-        view = target_view(model, target, self.settings.n_corners)
-        finder = model.compiled(
-            ("gradient_corners", self.low, self.high),
-            lambda: MicroCollisionFinder(model.preact, self.low, self.high),
+    def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> MicroCollision:
+        view = target_view(model, targets, self.settings.n_corners)
+        preact, preact_target = attacked_preact(
+            model, view, self.penalty, self.penalty_weight, self.settings.w_pos
         )
-        seed = np.asarray(seed, np.float32)
-        result = finder.find(seed.reshape(-1), view.preact, view.units, self.settings)
+        finder = model.compiled(
+            ("gradient_corners", self.low, self.high, self.penalty),
+            lambda: MicroCollisionFinder(preact, self.low, self.high),
+        )
+        seed = np.asarray(inputs, np.float32)
+        result = finder.find(seed.reshape(-1), preact_target, view.units, self.settings)
         corners = result.corners.reshape(-1, *seed.shape)
-        return Collision.evaluate(model, corners, view, result)
+        return MicroCollision.evaluate(model, corners, view, result)
 
 
 def corner_datasets(

@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty, checkpoint_due
 from fooled.attacks.encodings import Encoding, Genomes, put, take
+from fooled.core.progress import Progress
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
-
-Penalty = Callable[[tf.Tensor], tf.Tensor]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,11 @@ class EvolutionState:
     snapshots: np.ndarray  # (S, K, *image_shape): the elites every snapshot_every generations
     evaluations: int
     rng_state: dict[str, Any]
+
+    @property
+    def completed(self) -> int:
+        """Generations done (the attack's resumable-state contract, :mod:`fooled.attacks.base`)."""
+        return self.generation
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The state as named arrays (an HDF5 checkpoint's datasets)."""
@@ -162,11 +167,15 @@ class EvolutionResult:
 
 
 class MapElites:
-    """The evolutionary fooling attack, configured once: ``run(model, seed=...)``.
+    """The evolutionary fooling attack, configured once: ``run(model, seed, classes)``.
 
     ``encoding`` renders genomes to ``[0, 1]``; images reach the model scaled to
-    ``[low, high]`` (MNIST: 0-1, VGG-16: 0-255).
+    ``[low, high]`` (MNIST: 0-1, VGG-16: 0-255). ``penalty`` (optional) maps a
+    batch of images (pixel range, image shape) to a per-image cost; fitness is
+    probability minus ``settings.penalty_weight`` times it.
     """
+
+    State = EvolutionState  # what ``resume`` and ``on_checkpoint`` carry
 
     def __init__(
         self,
@@ -174,11 +183,13 @@ class MapElites:
         encoding: Encoding,
         low: float = 0.0,
         high: float = 1.0,
+        penalty: Penalty | None = None,
     ) -> None:
         self.settings = settings
         self.encoding = encoding
         self.low = float(low)
         self.high = float(high)
+        self.penalty = penalty
 
     def images(self, genomes: Mapping[str, np.ndarray]) -> np.ndarray:
         """Genomes as images in the attack's pixel range."""
@@ -187,8 +198,9 @@ class MapElites:
             return unit
         return (unit * np.float32(self.high - self.low) + np.float32(self.low)).astype(np.float32)
 
-    def _scorer(self, model: ModelHandle, penalty: Penalty | None) -> Callable[..., Any]:
+    def _scorer(self, model: ModelHandle) -> Callable[..., Any]:
         shape = self.encoding.image_shape
+        penalty = self.penalty
 
         def build() -> Callable[..., Any]:
             @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
@@ -207,29 +219,30 @@ class MapElites:
     def run(
         self,
         model: ModelHandle,
+        inputs: int,
+        targets: Sequence[int] | None = None,
         *,
-        seed: int,
-        classes: Sequence[int] | None = None,
-        penalty: Penalty | None = None,
         resume: EvolutionState | None = None,
         on_checkpoint: Callable[[EvolutionState], None] | None = None,
-        progress: Any = None,
+        progress: Progress | None = None,
     ) -> EvolutionResult:
-        """Evolve one elite per class of ``classes`` (default: every class of the model).
+        """Evolve one elite per class of ``targets`` (None: every class of the model).
 
-        ``penalty`` maps a batch of images (pixel range, image shape) to a
-        per-image cost; fitness is probability minus ``penalty_weight`` times
-        it. ``progress`` (a :class:`fooled.core.progress.Progress`) is advanced
-        once per generation.
+        ``inputs`` is the seed of the one generator that draws generation 0
+        and every variation (the attack's inputs are drawn, not given).
+        ``resume`` continues a run from its state; ``on_checkpoint`` receives
+        the state every ``settings.checkpoint_every`` generations; ``progress``
+        is advanced once per generation.
         """
         settings = self.settings
-        targets = np.arange(model.n_classes) if classes is None else np.asarray(classes)
+        seed = int(inputs)
+        targets = np.arange(model.n_classes) if targets is None else np.asarray(targets)
         targets = targets.astype(np.int64)
         if targets.size == 0 or targets.min() < 0 or targets.max() >= model.n_classes:
             raise ValueError(f"classes {targets.tolist()} not within the model's {model.n_classes}")
         n_cells = len(targets)
         cells = np.arange(n_cells)
-        score = self._scorer(model, penalty)
+        score = self._scorer(model)
         weight = np.float32(settings.penalty_weight)
 
         def evaluate(genomes: Genomes) -> tuple[np.ndarray, np.ndarray]:
@@ -307,11 +320,8 @@ class MapElites:
                     median_confidence=float(np.median(elite_confidence)),
                     classes_at_top=int((elite_confidence >= settings.thresholds[-1]).sum()),
                 )
-            if (
-                on_checkpoint is not None
-                and settings.checkpoint_every
-                and generation % settings.checkpoint_every == 0
-                and generation < settings.generations
+            if checkpoint_due(
+                on_checkpoint, generation, settings.checkpoint_every, settings.generations
             ):
                 on_checkpoint(
                     EvolutionState(

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
-Penalty = Callable[[tf.Tensor], tf.Tensor]
 STEP_FACTOR = 2.5  # step size of the iterative variant: STEP_FACTOR * eps / steps
 
 
@@ -137,27 +137,31 @@ def sign_gradient_step(
 class FGSM:
     """Fast gradient sign examples at every epsilon of the settings: an attack configured once.
 
-    ``run(model, images, labels, penalty=None)`` takes images in ``[low, high]``
-    of any shape with the batch first and returns a :class:`FGSMResult` whose
-    adversarial images have the same shape.
+    ``penalty`` (optional) enters the objective with ``settings.penalty_weight``
+    (module docstring). ``run(model, inputs, targets)`` takes images
+    (``inputs``) in ``[low, high]`` of any shape with the batch first and
+    their true labels (``targets``: FGSM moves away from them) and returns a
+    :class:`FGSMResult` whose adversarial images have the same shape.
     """
 
-    def __init__(self, settings: FGSMSettings, low: float = 0.0, high: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: FGSMSettings,
+        low: float = 0.0,
+        high: float = 1.0,
+        penalty: Penalty | None = None,
+    ) -> None:
         if (low, high) != (0.0, 1.0):
             raise ValueError("FGSM works on pixels in [0, 1] (the MNIST studies' scale)")
         self.settings = settings
+        self.penalty = penalty
 
-    def run(
-        self,
-        model: ModelHandle,
-        images: np.ndarray,
-        labels: np.ndarray,
-        penalty: Penalty | None = None,
-    ) -> FGSMResult:
-        images = np.asarray(images, np.float32)
-        labels = np.asarray(labels, np.int64).reshape(-1)
+    def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> FGSMResult:
+        images = np.asarray(inputs, np.float32)
+        labels = np.asarray(targets, np.int64).reshape(-1)
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        penalty = self.penalty
         attack = model.compiled(("fgsm", penalty), lambda: sign_gradient_step(model, penalty))
         flat = images.reshape(len(images), -1)
         started = time.perf_counter()

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,12 +63,12 @@ import numpy as np
 import scipy.optimize
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty
 from fooled.attacks.box_lbfgs import BoxLBFGS
 from fooled.core.blas import single_threaded_blas
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
-Penalty = Callable[[tf.Tensor], tf.Tensor]
 # Stopping tests besides the iteration limit, for both solvers: the projected gradient's
 # largest entry, and the relative decrease of the objective (1e-6: about the float32
 # resolution of the network's loss; at 1e-9 distortions moved by < 1e-4 relatively and
@@ -312,9 +312,10 @@ class LBFGSAttack:
                 f"images have {images[0].size} pixels, the model takes {model.input_size}"
             )
 
-    def run(self, model: ModelHandle, images: np.ndarray, targets: np.ndarray) -> LBFGSResult:
-        """Adversarial examples of ``images`` (any shape, batch first) for labels ``targets``."""
-        images = np.asarray(images, np.float32)
+    def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> LBFGSResult:
+        """Adversarial examples of the images ``inputs`` (any shape, batch first) for labels
+        ``targets``."""
+        images = np.asarray(inputs, np.float32)
         targets = np.asarray(targets, np.int64).reshape(-1)
         self._check(model, images, targets)
         started = time.perf_counter()

@@ -14,9 +14,10 @@ polytope ends at a vertex (an exact collision, the LP analogue of the paper's
 "corner"), and every convex combination of such points is again in the
 polytope, so interpolations are certified by construction, not by sampling.
 
-Everything here is plain NumPy/SciPy (``scipy.optimize.linprog`` with HiGHS);
-no TensorFlow, Snakemake or file I/O, so it can be tested on a toy layer and
-reused by the workflow script, the benchmark and the report alike. ``W`` is in
+Everything here but :class:`LPCorners` (the attack, which reads a model) is
+plain NumPy/SciPy (``scipy.optimize.linprog`` with HiGHS); no TensorFlow,
+Snakemake or file I/O, so it can be tested on a toy layer and reused by the
+workflow script, the benchmark and the report alike. ``W`` is in
 Keras' kernel layout: ``(inputs, units)``.
 
 An LP that fails (infeasible target, time limit, numerical trouble) comes back
@@ -29,10 +30,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.optimize import linprog
+
+if TYPE_CHECKING:
+    from fooled.attacks.corners import TargetView
+    from fooled.models.handle import ModelHandle
 
 # scipy.optimize.linprog's status codes, for messages and reports.
 LP_STATUS = {
@@ -486,18 +491,39 @@ class LPSettings:
         )
 
 
+@dataclass
+class LPCollision:
+    """:class:`LPCorners`' result: one LP per unit of ``target.units``.
+
+    ``corners`` ``(n, *seed shape)`` are the LP points in order (NaN where an
+    LP failed: ``results[i].success``); ``polytope`` is the LP data they
+    satisfy, ``target`` the model's view of the target; ``seconds`` sums the
+    LPs' solver times.
+    """
+
+    corners: np.ndarray
+    results: list[LPResult]
+    polytope: CollisionPolytope
+    target: TargetView
+    seconds: float
+
+
 class LPCorners:
     """Exact corners of the first layer's collision polytope: an attack configured once.
 
-    ``run(model, seed, preact_target, units)`` reads the layer's kernel and
-    bias from ``model`` (a :class:`fooled.models.handle.ModelHandle` seen at a
-    layer fed by the pixels) and solves one LP per unit.
+    ``run(model, inputs, targets)`` reads the layer's kernel and bias from
+    ``model`` (a :class:`fooled.models.handle.ModelHandle` seen at a layer fed
+    by the pixels), takes the target image ``targets``'s pre-activation and
+    its first ``n_corners`` negative units (the paper's choice, as the
+    gradient corners), and solves one LP per unit; the seed image ``inputs``
+    is used in ``near_seed`` mode only.
     """
 
-    def __init__(self, settings: LPSettings) -> None:
+    def __init__(self, settings: LPSettings, n_corners: int) -> None:
         self.settings = settings
+        self.n_corners = int(n_corners)
 
-    def polytope(self, model: Any, preact_target: np.ndarray) -> CollisionPolytope:
+    def polytope(self, model: ModelHandle, preact_target: np.ndarray) -> CollisionPolytope:
         kernel, bias = model.layer_weights()[:2]
         if kernel.ndim != 2 or kernel.shape[0] != model.input_size:
             raise ValueError(
@@ -507,15 +533,25 @@ class LPCorners:
             )
         return CollisionPolytope.from_layer(kernel, bias, preact_target)
 
-    def run(
-        self, model: Any, seed: np.ndarray, preact_target: np.ndarray, units: Sequence[int]
-    ) -> tuple[CollisionPolytope, list[LPResult]]:
-        polytope = self.polytope(model, preact_target)
+    def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> LPCollision:
+        # The model's view of the target is the gradient corners' (TensorFlow, imported here
+        # so that this module's LP functions stay NumPy and SciPy only).
+        from fooled.attacks.corners import target_view
+
+        view = target_view(model, targets, self.n_corners)
+        polytope = self.polytope(model, view.preact)
+        seed = np.asarray(inputs)
         results = lp_corners(
             polytope,
-            units,
-            seed=seed if self.settings.mode == "near_seed" else None,
+            view.units,
+            seed=seed.reshape(-1) if self.settings.mode == "near_seed" else None,
             unit_weight=float(self.settings.unit_weight),
             time_limit=self.settings.time_limit_seconds,
         )
-        return polytope, results
+        return LPCollision(
+            corners=np.stack([r.x for r in results]).reshape(-1, *seed.shape),
+            results=results,
+            polytope=polytope,
+            target=view,
+            seconds=float(sum(r.seconds for r in results)),
+        )

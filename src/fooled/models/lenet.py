@@ -23,8 +23,8 @@ import keras
 import numpy as np
 
 from fooled.data.mnist import to_pixels
-from fooled.models.mlp import TrainingResult
 from fooled.models.runtime import make_deterministic
+from fooled.models.training import Mnist, MnistTraining, TrainingResult, training_rows
 
 IMAGE_SHAPE = (28, 28)
 N_PIXELS = 784
@@ -95,38 +95,24 @@ def fit_classifier(
     return TrainingResult.evaluate(model, fit.history, x_test, y_test, seconds, test_loss)
 
 
-def train_mnist_lenet(
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    *,
-    seed: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    max_train_samples: int | None,
-    verbose: int = 2,
-) -> TrainingResult:
-    """LeNet on MNIST (uint8 ``(n, 28, 28)`` images), the first ``max_train_samples`` if set.
+def train_mnist_lenet(settings: MnistTraining, mnist: Mnist, verbose: int = 0) -> TrainingResult:
+    """LeNet on MNIST (the artifact's uint8 images), the first ``max_train_samples`` if set.
 
     Same seed, same bytes: weights are initialised and batches shuffled from
-    ``seed`` with TensorFlow's deterministic kernels.
+    the seed with TensorFlow's deterministic kernels.
     """
-    make_deterministic(seed)
-    x_train, y_train = to_pixels(train_images), np.asarray(train_labels, np.int64)
-    if max_train_samples is not None:
-        x_train, y_train = x_train[:max_train_samples], y_train[:max_train_samples]
+    make_deterministic(settings.seed)
+    x_train, y_train = training_rows(mnist, settings.max_train_samples)
     model = lenet()
     return fit_classifier(
         model,
         x_train,
         y_train,
-        to_pixels(test_images),
-        test_labels,
-        seed=seed,
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
+        to_pixels(mnist["test/images"]),
+        mnist["test/labels"],
+        seed=settings.seed,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
         verbose=verbose,
     )

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 
 from fooled.data.mnist import to_pixels
 from fooled.models.runtime import TrainingProgress, make_deterministic
+from fooled.models.training import MlpTraining, Mnist, TrainingResult, training_rows
 
 LOGGER = logging.getLogger(__name__)
 
@@ -32,64 +32,18 @@ def mnist_mlp(hidden_units: tuple[int, ...], n_classes: int = 10) -> keras.Model
     return keras.Model(inputs, probabilities, name="mnist_mlp")
 
 
-@dataclass
-class TrainingResult:
-    model: keras.Model
-    history: dict[str, np.ndarray]
-    test_loss: float
-    test_accuracy: float
-    test_predicted: np.ndarray
-    test_top_probability: np.ndarray
-    seconds: float
-
-    @classmethod
-    def evaluate(
-        cls,
-        model: keras.Model,
-        history: dict[str, list[float]],
-        x_test: np.ndarray,
-        y_test: np.ndarray,
-        seconds: float,
-        test_loss: float,
-    ) -> TrainingResult:
-        """A trained model's test predictions, the record every training stage writes."""
-        probabilities = model.predict(x_test, batch_size=1024, verbose=0)
-        predicted = probabilities.argmax(axis=1)
-        return cls(
-            model=model,
-            history={key: np.asarray(values, dtype=np.float64) for key, values in history.items()},
-            test_loss=float(test_loss),
-            test_accuracy=float((predicted == y_test).mean()) if len(y_test) else float("nan"),
-            test_predicted=predicted.astype(np.uint8),
-            test_top_probability=probabilities.max(axis=1).astype(np.float32),
-            seconds=seconds,
-        )
-
-
 def train_mnist_mlp(
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    *,
-    seed: int,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    hidden_units: tuple[int, ...],
-    max_train_samples: int | None,
-    logger: logging.Logger = LOGGER,
+    settings: MlpTraining, mnist: Mnist, logger: logging.Logger = LOGGER
 ) -> TrainingResult:
     """Train the MLP with Adam; the test set doubles as validation, as in the paper's report."""
-    make_deterministic(seed)
-    x_train, y_train = to_pixels(train_images), np.asarray(train_labels, dtype=np.int64)
-    if max_train_samples is not None:
-        x_train, y_train = x_train[:max_train_samples], y_train[:max_train_samples]
-    x_test, y_test = to_pixels(test_images), np.asarray(test_labels, dtype=np.int64)
+    make_deterministic(settings.seed)
+    x_train, y_train = training_rows(mnist, settings.max_train_samples)
+    x_test = to_pixels(mnist["test/images"])
+    y_test = np.asarray(mnist["test/labels"], dtype=np.int64)
 
-    model = mnist_mlp(tuple(hidden_units))
+    model = mnist_mlp(settings.hidden_units)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
+        optimizer=keras.optimizers.Adam(settings.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=["accuracy"],
     )
@@ -97,12 +51,12 @@ def train_mnist_mlp(
     fit = model.fit(
         x_train,
         y_train,
-        batch_size=batch_size,
-        epochs=epochs,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
         validation_data=(x_test, y_test),
         shuffle=True,
         verbose=0,
-        callbacks=[TrainingProgress(epochs, logger)],
+        callbacks=[TrainingProgress(settings.epochs, logger)],
     )
     seconds = time.perf_counter() - started
     test_loss, _ = model.evaluate(x_test, y_test, batch_size=1024, verbose=0)

@@ -47,6 +47,7 @@ from fooled.models.architectures import (  # noqa: F401 (re-exported: the zoo's 
 )
 from fooled.models.mlp import mnist_mlp
 from fooled.models.runtime import make_deterministic
+from fooled.models.training import Mnist
 
 N_PIXELS = 784
 TRAINING_SETS = ("all", "P1", "P2")
@@ -224,15 +225,9 @@ def _fit(
     return {key: np.asarray(values, np.float64) for key, values in fit.history.items()}
 
 
-def train_model(
-    settings: TrainSettings,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
-    split_seed: int,
-) -> TrainedModel:
-    """Train one model with Adam, seeded and with deterministic kernels.
+def train_model(settings: TrainSettings, mnist: Mnist, split_seed: int) -> TrainedModel:
+    """Train one model with Adam, seeded and with deterministic kernels, on the MNIST
+    artifact's arrays (``P1``/``P2``: halves of the permutation seeded ``split_seed``).
 
     ``ae400-10``: the autoencoder (784-H-784, sigmoid, binary cross-entropy,
     the encoder's decay on both its kernels) trains ``autoencoder_epochs``
@@ -242,13 +237,13 @@ def train_model(
         raise ValueError(f"epochs must be >= 1, got {settings.epochs}")
     make_deterministic(settings.seed)
     architecture = parse_architecture(settings.architecture)
-    x_all, y_all = pixels(train_images), np.asarray(train_labels, np.int64)
+    x_all, y_all = pixels(mnist["train/images"]), np.asarray(mnist["train/labels"], np.int64)
     halves = split_halves(len(x_all), split_seed)
     chosen = training_indices(
         settings.training_set, len(x_all), split_seed, settings.max_train_samples
     )
     x_train, y_train = x_all[chosen], y_all[chosen]
-    x_test, y_test = pixels(test_images), np.asarray(test_labels, np.int64)
+    x_test, y_test = pixels(mnist["test/images"]), np.asarray(mnist["test/labels"], np.int64)
     model = build_model(settings.architecture, settings.weight_decay)
     history: dict[str, np.ndarray] = {}
     started = time.perf_counter()

@@ -8,11 +8,12 @@ from fooled.core import h5io
 from fooled.core.stage import Job
 from fooled.data.mnist import read_mnist
 from fooled.models import lenet, mlp, runtime, vgg16
+from fooled.models.training import MlpTraining, MnistTraining, TrainingResult
 
 
 def save_trained(
     job: Job,
-    trained: mlp.TrainingResult,
+    trained: TrainingResult,
     settings: dict,
     logger: logging.Logger,
     extra: dict | None = None,
@@ -46,19 +47,7 @@ def train_mlp(job: Job, logger: logging.Logger) -> None:
     runtime.limit_threads(job.threads)
     settings = dict(job.params.settings)
     mnist = read_mnist(job.input.mnist)
-    trained = mlp.train_mnist_mlp(
-        mnist["train/images"],
-        mnist["train/labels"],
-        mnist["test/images"],
-        mnist["test/labels"],
-        seed=settings["seed"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        hidden_units=tuple(settings["hidden_units"]),
-        max_train_samples=settings["max_train_samples"],
-        logger=logger,
-    )
+    trained = mlp.train_mnist_mlp(MlpTraining.from_config(settings), mnist, logger)
     save_trained(job, trained, settings, logger)
 
 
@@ -78,22 +67,6 @@ def train_lenet(job: Job, logger: logging.Logger) -> None:
     runtime.limit_threads(job.threads)
     settings = dict(job.params.settings)
     mnist = read_mnist(job.input.mnist)
-    trained = lenet.train_mnist_lenet(
-        mnist["train/images"],
-        mnist["train/labels"],
-        mnist["test/images"],
-        mnist["test/labels"],
-        seed=settings["seed"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"],
-        max_train_samples=settings["max_train_samples"],
-        verbose=0,
-    )
-    save_trained(
-        job,
-        trained,
-        settings,
-        logger,
-        {"train_samples": settings["max_train_samples"] or len(mnist["train/labels"])},
-    )
+    trained = lenet.train_mnist_lenet(MnistTraining.from_config(settings), mnist)
+    training_images = settings["max_train_samples"] or len(mnist["train/labels"])
+    save_trained(job, trained, settings, logger, {"train_samples": training_images})

@@ -76,8 +76,17 @@ def exact_polytope(
     gradient_corners = collide["corners"].reshape(len(collide["corners"]), -1)
     units = [int(u) for u in collide["negative_units"]]
 
-    lp = polytope.LPCorners(polytope.LPSettings.from_config(settings))
-    poly = lp.polytope(model, collide["preact_target"])
+    lp = polytope.LPCorners(polytope.LPSettings.from_config(settings), len(units))
+    started = time.perf_counter()
+    found = lp.run(model, collide["seed_image"], collide["target_image"])
+    if found.target.units != units or not np.array_equal(
+        found.target.preact, collide["preact_target"]
+    ):
+        raise h5io.ArtifactError(
+            f"{collide_path}: the target's pre-activation or negative units differ from the "
+            "model's (a collide artifact of another model?)"
+        )
+    poly, results = found.polytope, found.results
     activations, later = model.later_outputs(layer)
     rank = polytope.positive_rank(poly)
     n_positive = int(poly.positive.sum())
@@ -93,17 +102,9 @@ def exact_polytope(
 
     mode = str(settings["mode"])
     time_limit = settings["time_limit_seconds"]
-    started = time.perf_counter()
-    results = polytope.lp_corners(
-        poly,
-        units,
-        seed=seed_image if mode == "near_seed" else None,
-        unit_weight=lp.settings.unit_weight,
-        time_limit=time_limit,
-    )
     lp_seconds = np.array([r.seconds for r in results])
     feasible = np.array([r.success for r in results], dtype=bool)
-    lp_corners = np.stack([r.x for r in results]).astype(np.float32)
+    lp_corners = found.corners.reshape(len(results), -1).astype(np.float32)
     for r in results:
         logger.info(
             "LP corner unit %d (%s): status %d (%s), f0_i = %.4f, %.3f s",

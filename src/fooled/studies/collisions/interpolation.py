@@ -7,11 +7,17 @@ of the corners' convex hull and the whole hull is sampled without bias.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from fooled.core import h5io
+from fooled.core.stage import Job
+from fooled.models.handle import ModelHandle
 
 
 def simplex_weights(n_samples: int, n_corners: int, seed: int) -> np.ndarray:
@@ -118,3 +124,34 @@ def check_interpolations(
         top_class_accuracy=float((predicted == target_class).mean()),
         prob_mean=float(top_probability.mean()),
     )
+
+
+def write(
+    job: Job,
+    settings: Mapping[str, Any],
+    corners: np.ndarray,
+    collide_attrs: Mapping[str, Any],
+    model: ModelHandle,
+    dataset_images: Callable[[np.random.Generator], np.ndarray],
+    provenance: Mapping[str, str],
+    logger: logging.Logger,
+) -> None:
+    """An experiment's interpolate artifact (``job.output.interpolate``; MNIST and ImageNet).
+
+    ``dataset_images(rng)`` draws the real images whose distances the corners'
+    are set beside, from a generator seeded with the interpolations' seed.
+    """
+    started = time.perf_counter()
+    result = check_interpolations(
+        corners,
+        int(collide_attrs["target_predicted_class"]),
+        lambda rows: model.probabilities_numpy(rows, settings["batch_size"]),
+        n_samples=settings["n_samples"],
+        seed=settings["seed"],
+    )
+    seconds = time.perf_counter() - started
+    images = dataset_images(np.random.default_rng(settings["seed"]))
+    experiment = job.wildcards.experiment
+    attrs = result.attrs(experiment, collide_attrs, corners, images, settings["seed"], seconds)
+    logger.info("%s", describe(attrs))
+    h5io.write_artifact(job.output.interpolate, result.arrays(), provenance, attrs)

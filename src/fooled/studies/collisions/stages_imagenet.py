@@ -11,7 +11,6 @@ interpolation must not cost the hours of a macro optimisation.
 from __future__ import annotations
 
 import logging
-import time
 
 import keras
 import numpy as np
@@ -19,6 +18,8 @@ import numpy as np
 from fooled.attacks import composites
 from fooled.attacks.corners import CornerSettings, GradientCorners, corner_datasets
 from fooled.core import h5io
+from fooled.core.checkpoints import CheckpointFile
+from fooled.core.progress import Progress
 from fooled.core.stage import Job
 from fooled.data import imagenet, patches, sources
 from fooled.models import runtime, vgg16
@@ -46,8 +47,10 @@ def collide_imagenet(job: Job, logger: logging.Logger) -> None:
     inputs = {"manifest": job.input.manifest}
     if mode == "macro":
         inputs["sources"] = job.input.sources
-    provenance = h5io.provenance(
-        {"experiment": experiment, "model": model_settings}, inputs, {"collide": 0}
+    record = {"experiment": experiment, "model": model_settings}
+    provenance = h5io.provenance(record, inputs, {"collide": 0})
+    checkpoint = CheckpointFile.for_job(
+        job.params.checkpoint, record, inputs, {"collide": 0}, logger
     )
     extra, attrs = {}, {}
     if mode == "micro":
@@ -71,14 +74,14 @@ def collide_imagenet(job: Job, logger: logging.Logger) -> None:
         seed_image = found["seed_image"].astype(np.float32)
         source_pixels = found["sources"].astype(np.float32)
         settings = composites.MacroSettings.from_config(experiment)
-        collision = composites.MacroComposites(settings).run(
-            model,
-            source_pixels,
-            found["weights"],
-            target_image,
-            checkpoint=composites.Checkpoint.for_artifact(job.params.checkpoint, provenance),
-            logger=logger,
-        )
+        with Progress(settings.max_steps, "macro corners", logger=logger) as progress:
+            collision = checkpoint.run(
+                composites.MacroComposites(settings),
+                model,
+                composites.Sources(source_pixels, found["weights"]),
+                target_image,
+                progress,
+            )
         seed_file = str(found_attrs.get("seed_file", ""))
         extra = composites.result_datasets(
             collision.trace, found["weights"], found["sources"], source_pixels
@@ -132,7 +135,7 @@ def collide_imagenet(job: Job, logger: logging.Logger) -> None:
             "n_corners": experiment["n_corners"],
         },
     )
-    composites.remove_checkpoint(job.params.checkpoint)
+    checkpoint.remove()
 
 
 def interpolate_imagenet(job: Job, logger: logging.Logger) -> None:
@@ -142,37 +145,20 @@ def interpolate_imagenet(job: Job, logger: logging.Logger) -> None:
     collide = h5io.read_arrays(job.input.collide, ["corners"])
     collide_attrs = h5io.read_attrs(job.input.collide)
     model, _ = _classifier(job, None)
-    started = time.perf_counter()
-    result = interpolation.check_interpolations(
-        collide["corners"],
-        int(collide_attrs["target_predicted_class"]),
-        lambda rows: model.probabilities_numpy(rows, settings["batch_size"]),
-        n_samples=settings["n_samples"],
-        seed=settings["seed"],
-    )
-    seconds = time.perf_counter() - started
     store = patches.ImageStore([str(p) for p in job.input.shards], preload=False)
-    rng = np.random.default_rng(settings["seed"])
-    count = min(settings["n_dataset_images"], store.n_images)
-    chosen = np.sort(rng.choice(store.n_images, size=count, replace=False))
     size = model_settings["input_size"]
-    images = np.stack([sources.resize_image(image, size) for image in store.images(chosen)])
-    attrs = result.attrs(
-        job.wildcards.experiment,
-        collide_attrs,
-        collide["corners"],
-        images.astype(np.float32),
-        settings["seed"],
-        seconds,
+
+    def dataset_images(rng: np.random.Generator) -> np.ndarray:
+        count = min(settings["n_dataset_images"], store.n_images)
+        chosen = np.sort(rng.choice(store.n_images, size=count, replace=False))
+        images = [sources.resize_image(image, size) for image in store.images(chosen)]
+        return np.stack(images).astype(np.float32)
+
+    provenance = h5io.provenance(
+        {"interpolate": settings, "model": model_settings},
+        {"collide": job.input.collide},
+        {"interpolate": settings["seed"]},
     )
-    logger.info("%s", interpolation.describe(attrs))
-    h5io.write_artifact(
-        job.output.interpolate,
-        result.arrays(),
-        h5io.provenance(
-            {"interpolate": settings, "model": model_settings},
-            {"collide": job.input.collide},
-            {"interpolate": settings["seed"]},
-        ),
-        attrs,
+    interpolation.write(
+        job, settings, collide["corners"], collide_attrs, model, dataset_images, provenance, logger
     )

@@ -11,8 +11,8 @@ reruns that experiment's job alone.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,8 @@ import numpy as np
 from fooled.attacks import composites
 from fooled.attacks.corners import Collision, CornerSettings, GradientCorners, corner_datasets
 from fooled.core import h5io
+from fooled.core.checkpoints import CheckpointFile
+from fooled.core.progress import Progress
 from fooled.core.stage import Job
 from fooled.data import mnist_patches
 from fooled.data.mnist import read_mnist, to_pixels
@@ -64,35 +66,18 @@ def write_interpolations(
     """The paper's check: random convex combinations of the corners keep the target's class."""
     settings = dict(job.params.interpolate)
     test_images = h5io.read_arrays(job.input.mnist, ["test/images"])["test/images"]
-    started = time.perf_counter()
-    result = interpolation.check_interpolations(
-        corners,
-        int(collide_attrs["target_predicted_class"]),
-        lambda rows: model.probabilities_numpy(rows, settings["batch_size"]),
-        n_samples=settings["n_samples"],
-        seed=settings["seed"],
+
+    def dataset_images(rng: np.random.Generator) -> np.ndarray:
+        sample = rng.choice(len(test_images), size=settings["n_dataset_images"], replace=False)
+        return to_pixels(test_images[sample])
+
+    provenance = h5io.provenance(
+        settings,
+        {"collide": job.output.collide, "model": job.input.model, "mnist": job.input.mnist},
+        {"interpolate": settings["seed"]},
     )
-    seconds = time.perf_counter() - started
-    rng = np.random.default_rng(settings["seed"])
-    sample = rng.choice(len(test_images), size=settings["n_dataset_images"], replace=False)
-    attrs = result.attrs(
-        job.wildcards.experiment,
-        collide_attrs,
-        corners,
-        to_pixels(test_images[sample]),
-        settings["seed"],
-        seconds,
-    )
-    logger.info("%s", interpolation.describe(attrs))
-    h5io.write_artifact(
-        job.output.interpolate,
-        result.arrays(),
-        h5io.provenance(
-            settings,
-            {"collide": job.output.collide, "model": job.input.model, "mnist": job.input.mnist},
-            {"interpolate": settings["seed"]},
-        ),
-        attrs,
+    interpolation.write(
+        job, settings, corners, collide_attrs, model, dataset_images, provenance, logger
     )
 
 
@@ -106,42 +91,56 @@ def collide_micro(job: Job, logger: logging.Logger) -> None:
     collision = GradientCorners(CornerSettings.from_config(experiment)).run(
         model, pair.seed_pixels, pair.target_pixels
     )
-    _log_collision(logger, name, collision)
     trace = collision.trace
-    attrs = {
-        "experiment": name,
-        "mode": "micro",
-        **pair.attrs(experiment, collision.target.probabilities),
-        "steps_run": trace.steps_run,
-        "seconds": trace.seconds,
-        "trace_seconds": trace.trace_seconds,
-    } | {key: experiment[key] for key in MICRO_KEYS}
+    write_collision(
+        job,
+        model,
+        pair,
+        collision,
+        h5io.provenance(
+            experiment, {"mnist": job.input.mnist, "model": job.input.model}, {"collide": 0}
+        ),
+        {
+            "experiment": name,
+            "mode": "micro",
+            **pair.attrs(experiment, collision.target.probabilities),
+            "steps_run": trace.steps_run,
+            "seconds": trace.seconds,
+            "trace_seconds": trace.trace_seconds,
+        }
+        | {key: experiment[key] for key in MICRO_KEYS},
+        {},
+        logger,
+    )
+    write_polytope(job, model, logger)
+
+
+def write_collision(
+    job: Job,
+    model: ModelHandle,
+    pair: pairs.SeedAndTarget,
+    collision: Collision,
+    provenance: Mapping[str, str],
+    attrs: Mapping[str, Any],
+    level_datasets: Mapping[str, np.ndarray],
+    logger: logging.Logger,
+) -> None:
+    """An experiment's collide artifact, micro or macro (the corners as 28x28 images, the
+    level's own datasets beside the common ones), then its interpolations."""
+    _log_collision(logger, job.wildcards.experiment, collision)
     corners = collision.corners.reshape(-1, SIDE, SIDE)
     h5io.write_artifact(
         job.output.collide,
         corner_datasets(
             pair.seed_pixels.reshape(SIDE, SIDE),
             pair.target_pixels.reshape(SIDE, SIDE),
-            collision_with(collision, corners),
-        ),
-        h5io.provenance(
-            experiment, {"mnist": job.input.mnist, "model": job.input.model}, {"collide": 0}
-        ),
+            replace(collision, corners=corners),
+        )
+        | dict(level_datasets),
+        provenance,
         attrs,
     )
     write_interpolations(job, model, attrs, corners, logger)
-    write_polytope(job, model, logger)
-
-
-def collision_with(collision: Collision, corners: np.ndarray) -> Collision:
-    """The same collision with its corners reshaped (images instead of flat rows)."""
-    return Collision(
-        corners,
-        collision.target,
-        collision.preact_corners,
-        collision.corner_probabilities,
-        collision.trace,
-    )
 
 
 def write_polytope(job: Job, model: ModelHandle, logger: logging.Logger) -> None:
@@ -254,7 +253,6 @@ def collide_macro(job: Job, logger: logging.Logger) -> None:
     model = _model(job, experiment["layer"])
     settings = composites.MacroSettings.from_config(experiment)
     inputs = {"sources": job.input.sources, "model": job.input.model, "mnist": job.input.mnist}
-    provenance = h5io.provenance(experiment, inputs, {"collide": 0})
     logger.info(
         "%s: seed test[%d] -> target test[%d], %d sources",
         name,
@@ -262,20 +260,27 @@ def collide_macro(job: Job, logger: logging.Logger) -> None:
         pair.target_index,
         len(sources),
     )
-    collision = composites.MacroComposites(settings).run(
-        model,
-        sources,
-        found["weights"],
-        pair.target_pixels,
-        checkpoint=composites.Checkpoint.for_artifact(job.params.checkpoint, provenance),
-        logger=logger,
+    provenance = h5io.provenance(experiment, inputs, {"collide": 0})
+    checkpoint = CheckpointFile.for_job(
+        job.params.checkpoint, experiment, inputs, {"collide": 0}, logger
     )
-    _log_collision(logger, name, collision)
+    with Progress(settings.max_steps, "macro corners", logger=logger) as progress:
+        collision = checkpoint.run(
+            composites.MacroComposites(settings),
+            model,
+            composites.Sources(sources, found["weights"]),
+            pair.target_pixels,
+            progress,
+        )
     result = collision.trace
-    corners = collision.corners[..., 0]
     macro_datasets = composites.result_datasets(result, found["weights"], found["sources"], sources)
     macro_datasets["initial_image"] = macro_datasets["initial_image"][..., 0]
-    attrs = (
+    write_collision(
+        job,
+        model,
+        pair,
+        collision,
+        provenance,
         {
             "experiment": name,
             "mode": "macro",
@@ -289,19 +294,8 @@ def collide_macro(job: Job, logger: logging.Logger) -> None:
             "n_sources": len(sources),
         }
         | composites.schedule_attrs(settings)
-        | {key: experiment[key] for key in MACRO_KEYS}
+        | {key: experiment[key] for key in MACRO_KEYS},
+        macro_datasets | {"logits": result.logits},
+        logger,
     )
-    h5io.write_artifact(
-        job.output.collide,
-        corner_datasets(
-            pair.seed_pixels.reshape(SIDE, SIDE),
-            pair.target_pixels.reshape(SIDE, SIDE),
-            collision_with(collision, corners),
-        )
-        | macro_datasets
-        | {"logits": result.logits},
-        provenance,
-        attrs,
-    )
-    composites.remove_checkpoint(job.params.checkpoint)
-    write_interpolations(job, model, attrs, corners.reshape(len(corners), -1), logger)
+    checkpoint.remove()

@@ -3,26 +3,24 @@
 An adaptive attack adds ``weight * R(x)`` to the loss it minimises (``R``: the
 autoencoder's per-image reconstruction error, :class:`ReconstructionError`),
 so its inputs must fool the classifier *and* look like digits to the
-autoencoder.
+autoencoder. Every attack takes such a penalty at construction
+(:mod:`fooled.attacks.base`); nothing here changes an attack:
 
-- FGSM: :class:`fooled.attacks.fgsm.FGSM` takes the penalty itself (the sign
-  of the gradient of ``J(x, y) - weight * R(x)``): :func:`adaptive_fgsm`.
-- Collision corners (micro and macro level), without changing
-  ``fooled.attacks.corners`` or ``composites``: their loss reaches the model
-  only through ``model.preact``, so :class:`PenalisedHandle` gives the
-  pre-activation one more unit, ``sqrt(weight / w_pos * R(x))``, whose target
-  value is 0. ``L_pos`` sums squared differences over the target's
-  non-negative units, this one included, so ``w_pos * L_pos`` gains exactly
-  ``weight * R(x)``: :func:`adaptive_corners`. The one side effect: a corner
-  stops when ``L_pos + weight / w_pos * R(x)`` is below the threshold, which
-  is stricter than the plain criterion; the true ``L_pos`` is recomputed.
-  The change that would make this trick unnecessary is described in
-  ``docs/studies/defences.md`` ("Adaptive collision corners").
+- FGSM: ``FGSM(settings, penalty=R)`` with ``settings.penalty_weight = weight``
+  (the sign of the gradient of ``J(x, y) - weight * R(x)``).
+- Collision corners (micro and macro level): ``GradientCorners(settings,
+  penalty=R, penalty_weight=weight)`` (and ``MacroComposites``), whose losses
+  reach the model only through its pre-activation, which gains one unit,
+  ``sqrt(weight / w_pos * R(x))``, whose target value is 0
+  (:class:`fooled.attacks.corners.PenaltyUnit`): ``w_pos * L_pos`` gains
+  exactly ``weight * R(x)``. The one side effect: a corner stops when
+  ``L_pos + weight / w_pos * R(x)`` is below the threshold, which is stricter
+  than the plain criterion; the true ``L_pos`` is recomputed (:func:`remeasure`).
 - L-BFGS (Szegedy study), gradient ascent and evolution (fooling study): the
-  hook contract in :data:`HOOKS`. An attack takes the term when its ``run``
-  accepts ``penalty=`` (a per-image TensorFlow callable; a NumPy one for
-  evolution) and its settings a ``penalty_weight``; :func:`hook_status` says,
-  for the attacks present in this checkout, whether they do.
+  hook contract in :data:`HOOKS`. An attack takes the term when its
+  constructor accepts ``penalty=`` (a per-image TensorFlow callable) and its
+  settings a ``penalty_weight``; :func:`hook_status` says, for the attacks
+  present in this checkout, whether they do.
 """
 
 from __future__ import annotations
@@ -30,89 +28,16 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
+from fooled.attacks.base import Penalty
 from fooled.attacks.collision_losses import loss_pos
+from fooled.attacks.composites import MacroComposites, MacroSettings, Sources
 from fooled.attacks.corners import Collision, CornerSettings, GradientCorners
-from fooled.attacks.fgsm import FGSM, FGSMResult, FGSMSettings
 from fooled.models.handle import ModelHandle
-
-Penalty = Callable[[tf.Tensor], tf.Tensor]
-SQRT_FLOOR = 1e-12  # keeps the extra unit's gradient finite where the penalty is 0
-
-
-def adaptive_fgsm(
-    model: ModelHandle,
-    images: np.ndarray,
-    labels: np.ndarray,
-    settings: FGSMSettings,
-    penalty: Penalty,
-    weight: float,
-) -> FGSMResult:
-    """FGSM (same epsilons and steps) on ``J(x, y) - weight * penalty(x)``."""
-    return FGSM(replace(settings, penalty_weight=float(weight))).run(
-        model, images, labels, penalty=penalty
-    )
-
-
-class PenalisedHandle:
-    """A :class:`ModelHandle` seen by a collision attack with the penalty as one more unit.
-
-    ``preact`` (the TensorFlow callable the attacks optimise through) appends
-    ``sqrt(scale * penalty(x))``; ``preact_numpy`` (what the attacks read the
-    target's pre-activation and the corners' from) appends 0, the value the
-    extra unit is pulled to. Everything else is the wrapped handle's.
-
-    ``scale`` is a variable read inside the attacks' compiled graphs, so a
-    sweep over weights (:meth:`set_scale`) compiles each attack once.
-    """
-
-    def __init__(self, model: ModelHandle, penalty: Penalty, scale: float = 0.0) -> None:
-        if model.layer is None:
-            raise ValueError("a collision attack needs a handle seen at a layer")
-        self.base = model
-        self.penalty = penalty
-        self.scale = tf.Variable(float(scale), trainable=False, dtype=tf.float32)
-        self.layer = model.layer
-        self.model = model.model
-        self.input_shape = model.input_shape
-        self.input_size = model.input_size
-        self.n_classes = model.n_classes
-        self.n_units = model.n_units + 1
-        self._compiled: dict[Any, Any] = {}
-
-    def set_scale(self, scale: float) -> None:
-        self.scale.assign(float(scale))
-
-    def preact(self, x: tf.Tensor) -> tf.Tensor:
-        base = self.base.preact(x)
-        value = self.scale * tf.maximum(self.penalty(x), 0.0) + SQRT_FLOOR
-        return tf.concat([base, tf.sqrt(value)[:, None]], axis=1)
-
-    def preact_numpy(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        base = self.base.preact_numpy(x, batch_size)
-        return np.concatenate([base, np.zeros((len(base), 1), base.dtype)], axis=1)
-
-    def logits(self, x: tf.Tensor) -> tf.Tensor:
-        return self.base.logits(x)
-
-    def probabilities(self, x: tf.Tensor) -> tf.Tensor:
-        return self.base.probabilities(x)
-
-    def logits_numpy(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        return self.base.logits_numpy(x, batch_size)
-
-    def probabilities_numpy(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
-        return self.base.probabilities_numpy(x, batch_size)
-
-    def compiled(self, key: Any, build: Callable[[], Any]) -> Any:
-        if key not in self._compiled:
-            self._compiled[key] = build()
-        return self._compiled[key]
 
 
 @dataclass
@@ -163,38 +88,35 @@ def remeasure(
 
 
 def adaptive_corners(
-    penalised: PenalisedHandle,
+    model: ModelHandle,
     seed: np.ndarray,
     target: np.ndarray,
     settings: CornerSettings,
+    penalty: Penalty,
     weight: float,
     score: Callable[[np.ndarray], np.ndarray],
 ) -> AdaptiveCorners:
     """Micro-level corners from ``seed`` colliding with ``target``, ``weight * R`` in the loss.
 
-    ``penalised`` wraps the model (seen at the experiment's layer) and the
-    penalty; one per layer serves every experiment and weight.
+    ``model`` is seen at the experiment's layer; its compiled attack serves
+    every experiment and weight of that layer.
     """
-    penalised.set_scale(weight / settings.w_pos)
-    collision = GradientCorners(settings).run(penalised, seed, target)
-    return remeasure(penalised.base, collision, target, settings.threshold, score)
+    attack = GradientCorners(settings, penalty=penalty, penalty_weight=weight)
+    return remeasure(model, attack.run(model, seed, target), target, settings.threshold, score)
 
 
 def adaptive_macro_corners(
-    penalised: PenalisedHandle,
-    sources: np.ndarray,
-    weights: np.ndarray,
+    model: ModelHandle,
+    sources: Sources,
     target: np.ndarray,
-    settings: Any,
+    settings: MacroSettings,
+    penalty: Penalty,
     weight: float,
     score: Callable[[np.ndarray], np.ndarray],
 ) -> AdaptiveCorners:
-    """Macro-level composites (``settings``: ``MacroSettings``), ``weight * R`` in the loss."""
-    from fooled.attacks.composites import MacroComposites
-
-    penalised.set_scale(weight / settings.w_pos)
-    collision = MacroComposites(settings).run(penalised, sources, weights, target)
-    return remeasure(penalised.base, collision, target, settings.threshold, score)
+    """Macro-level composites of ``sources``, ``weight * R`` in the loss."""
+    attack = MacroComposites(settings, penalty=penalty, penalty_weight=weight)
+    return remeasure(model, attack.run(model, sources, target), target, settings.threshold, score)
 
 
 # ----------------------------------------------------------------------------- hooks
@@ -222,38 +144,33 @@ HOOKS: tuple[Hook, ...] = (
         "ascent",
         "fooling",
         "fooled.attacks.ascent",
-        "GradientAscent(settings).run(model, ..., penalty=R) ascends "
+        "GradientAscent(settings, ..., penalty=R).run(model, starts, targets) ascends "
         "score_c(x) - settings.penalty_weight * R(x)",
     ),
     Hook(
         "evolve",
         "fooling",
         "fooled.attacks.evolution",
-        "MapElites(settings).run(model, seed=..., penalty=R) uses the fitness "
-        "p_c(x) - settings.penalty_weight * R(x)",
+        "MapElites(settings, encoding, ..., penalty=R).run(model, seed, classes) uses the "
+        "fitness p_c(x) - settings.penalty_weight * R(x)",
     ),
     Hook(
         "collisions",
         "collisions_mnist",
         "fooled.attacks.corners",
-        "GradientCorners / MacroComposites through PenalisedHandle (no change needed)",
+        "GradientCorners(settings, penalty=R, penalty_weight=w) (and MacroComposites) adds "
+        "w * R(x) to w_pos * L_pos through one more pre-activation unit",
     ),
 )
 
 
 def accepts_penalty(attack_class: type) -> bool:
-    """Whether an attack class takes a ``penalty`` argument (in ``run`` or its constructor)."""
-    methods = [getattr(attack_class, name, None) for name in ("run", "__init__")]
-    return any(
-        method is not None and "penalty" in inspect.signature(method).parameters
-        for method in methods
-    )
+    """Whether an attack class takes a ``penalty`` argument at construction (the contract)."""
+    return "penalty" in inspect.signature(attack_class.__init__).parameters
 
 
 def hook_status(hook: Hook) -> str:
-    """``ready`` when the module has an attack whose ``run`` takes ``penalty``; else why not."""
-    if hook.attack == "collisions":
-        return "ready"
+    """``ready`` when the module has an attack that takes ``penalty``; else why not."""
     try:
         module = importlib.import_module(hook.module)
     except ImportError:

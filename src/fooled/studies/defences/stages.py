@@ -594,8 +594,9 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     params ``settings`` (defences.adaptive), ``fgsm``, ``sources_of`` (a macro
     experiment's collide file -> its source digits' file).
     """
-    from fooled.attacks.composites import MacroSettings
+    from fooled.attacks.composites import MacroSettings, Sources
     from fooled.attacks.corners import CornerSettings
+    from fooled.attacks.fgsm import FGSM
     from fooled.studies.defences import adaptive as attacks
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
@@ -612,9 +613,8 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     weights = [float(w) for w in settings["fgsm_weights"]]
     scores_all, predicted_all, confidence_all = [], [], []
     for weight in weights:
-        result = attacks.adaptive_fgsm(
-            model, images, labels, _fgsm_settings(fgsm_config), reconstruction, weight
-        )
+        attack = FGSM(_fgsm_settings(fgsm_config, weight), penalty=reconstruction)
+        result = attack.run(model, images, labels)
         scores_all.append(result.penalty)
         predicted_all.append(result.predicted)
         confidence_all.append(result.confidence)
@@ -661,17 +661,15 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     }
     if not collide_paths:
         corner_skipped["*"] = "no collision experiments in this run (collisions_mnist)"
-    penalised: dict[str, Any] = {}  # one per layer: its compiled attacks serve every weight
+    handles: dict[str, Any] = {}  # one per layer: its compiled attacks serve every weight
     for position, path in enumerate(present):
         name = Path(path).name.removesuffix(".h5")
         attrs = h5io.read_attrs(path)
         level = kinds.collision_mode(path)
         found = h5io.read_arrays(path, ["seed_image", "target_image", "corners"])
         layer = str(attrs["layer"])
-        if layer not in penalised:
-            penalised[layer] = attacks.PenalisedHandle(
-                _classifier(job.input.model, layer=layer), reconstruction
-            )
+        if layer not in handles:
+            handles[layer] = _classifier(job.input.model, layer=layer)
         if level == "macro":
             sources_path = Path(dict(job.params.sources_of).get(path, ""))
             if not sources_path.is_file():
@@ -682,11 +680,11 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
             def run(weight: float, arrays=arrays, macro=macro, found=found, layer=layer):
                 return attacks.adaptive_macro_corners(
-                    penalised[layer],
-                    arrays["sources"].astype(np.float32) / 255.0,
-                    arrays["weights"],
+                    handles[layer],
+                    Sources(arrays["sources"].astype(np.float32) / 255.0, arrays["weights"]),
                     found["target_image"].reshape(28, 28, 1),
                     macro,
+                    reconstruction,
                     weight,
                     reconstruction.numpy,
                 )
@@ -695,10 +693,11 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
 
             def run(weight: float, micro=micro, found=found, layer=layer):
                 return attacks.adaptive_corners(
-                    penalised[layer],
+                    handles[layer],
                     found["seed_image"].reshape(-1),
                     found["target_image"].reshape(-1),
                     micro,
+                    reconstruction,
                     weight,
                     reconstruction.numpy,
                 )

@@ -182,7 +182,7 @@ def retrain_rounds(
             )
         attack = evolution_attack(evolve_settings, replace(target, handle=handle))
         runs = [
-            attack.run(handle, seed=seed + 1000 * round_index + run, classes=digits)
+            attack.run(handle, seed + 1000 * round_index + run, digits)
             for run in range(int(settings["runs_per_round"]))
         ]
         at_top = np.mean([(run.threshold_generation[-1] >= 0).mean() for run in runs])

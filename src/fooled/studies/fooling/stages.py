@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from fooled.attacks.evolution import EvolutionState
 from fooled.core import h5io
+from fooled.core.checkpoints import CheckpointFile
 from fooled.core.progress import Progress
 from fooled.core.stage import Job
 from fooled.data.mnist import read_mnist
@@ -77,43 +77,9 @@ def target_attrs(target: Target) -> dict[str, Any]:
     }
 
 
-def read_all(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Every dataset (by its full name) and the attributes of an HDF5 file."""
-    arrays: dict[str, np.ndarray] = {}
-    with h5io.open_artifact(path) as handle:
-
-        def visit(name: str, node: Any) -> None:
-            if hasattr(node, "shape"):
-                arrays[name] = node[()]
-
-        handle.visititems(visit)
-    return arrays, h5io.read_attrs(path)
-
-
 def checkpoint_path(job: Job) -> Path:
     given = job.params.get("checkpoint")
     return Path(given) if given else Path(f"{job.output.result}.checkpoint")
-
-
-def resume_key(settings: dict[str, Any], inputs: dict[str, str]) -> str:
-    """What a checkpoint must match to be resumed: the settings and the inputs' bytes."""
-    checksums = {name: h5io.sha256_file(path) for name, path in inputs.items()}
-    return h5io.config_digest({"settings": settings, "inputs": checksums})
-
-
-def load_checkpoint(path: Path, key: str, logger: logging.Logger) -> EvolutionState | None:
-    """The state in ``path`` if it was made by these settings and inputs, else None."""
-    if not path.exists():
-        return None
-    try:
-        arrays, attrs = read_all(path)
-        if attrs.get("resume_key") != key:
-            logger.info("%s: checkpoint of other settings or inputs; starting afresh", path)
-            return None
-        return EvolutionState.from_arrays(arrays, attrs)
-    except (h5io.ArtifactError, KeyError, ValueError) as error:
-        logger.warning("%s: unreadable checkpoint (%s); starting afresh", path, error)
-        return None
 
 
 # ----------------------------------------------------------------------------- stages
@@ -130,30 +96,12 @@ def evolve(job: Job, logger: logging.Logger) -> None:
     classes = target_classes(settings, target)
     attack = evolution_attack(settings, target)
     record = {"settings": settings, "run": run, "model": target.label}
-    key = resume_key(record, inputs)
-    checkpoint = checkpoint_path(job)
-    resume = load_checkpoint(checkpoint, key, logger)
-    if resume is not None:
-        logger.info("resuming from %s at generation %d", checkpoint, resume.generation)
-
-    def save(state: EvolutionState) -> None:
-        h5io.write_artifact(
-            checkpoint,
-            state.arrays(),
-            h5io.provenance(record, inputs, {"evolve": seed}),
-            state.attrs() | {"resume_key": key},
-        )
-
+    checkpoint = CheckpointFile.for_job(
+        checkpoint_path(job), record, inputs, {"evolve": seed}, logger
+    )
     what = f"evolve {settings.get('name', settings['encoding'])} run {run}"
     with Progress(settings["generations"], what, "generation", logger) as progress:
-        result = attack.run(
-            target.handle,
-            seed=seed,
-            classes=classes,
-            resume=resume,
-            on_checkpoint=save,
-            progress=progress,
-        )
+        result = checkpoint.run(attack, target.handle, seed, classes, progress)
     at_top = int((result.threshold_generation[-1] >= 0).sum())
     ran = result.generations - result.resumed_from
     logger.info(
@@ -182,7 +130,7 @@ def evolve(job: Job, logger: logging.Logger) -> None:
         }
         | target_attrs(target),
     )
-    checkpoint.unlink(missing_ok=True)
+    checkpoint.remove()
 
 
 def ascend(job: Job, logger: logging.Logger) -> None:

@@ -38,6 +38,7 @@ from fooled.models.mnist_zoo import (
     training_indices,
 )
 from fooled.models.runtime import make_deterministic
+from fooled.models.training import Mnist
 
 LOGGER = logging.getLogger(__name__)
 
@@ -80,24 +81,22 @@ def train_adversarially(
     settings: TrainSettings,
     pool: PoolSettings,
     attack: LBFGSAttack,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
+    mnist: Mnist,
     split_seed: int,
     logger: logging.Logger = LOGGER,
 ) -> AdversarialTrainingResult:
-    """Train ``settings``' model with a refreshed pool of adversarial examples (see module)."""
+    """Train ``settings``' model with a refreshed pool of adversarial examples (see module),
+    on the MNIST artifact's arrays."""
     if parse_architecture(settings.architecture).kind == "ae":
         raise ValueError("adversarial training of an autoencoder model (ae...) is not supported")
     make_deterministic(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    x_all, y_all = pixels(train_images), np.asarray(train_labels, np.int64)
+    x_all, y_all = pixels(mnist["train/images"]), np.asarray(mnist["train/labels"], np.int64)
     chosen = training_indices(
         settings.training_set, len(x_all), split_seed, settings.max_train_samples
     )
     x_train, y_train = x_all[chosen], y_all[chosen]
-    x_test, y_test = pixels(test_images), np.asarray(test_labels, np.int64)
+    x_test, y_test = pixels(mnist["test/images"]), np.asarray(mnist["test/labels"], np.int64)
     model = build_model(settings.architecture, settings.weight_decay)
     model.compile(
         optimizer=keras.optimizers.Adam(settings.learning_rate),

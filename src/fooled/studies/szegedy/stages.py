@@ -67,6 +67,36 @@ def _setup(job: Job) -> None:
     limit_threads(job.threads)
 
 
+# What each named path list of a job holds, for the one-line error when its length is wrong.
+PATH_LISTS = {
+    "models": "model",
+    "metrics": "metrics",
+    "attacks": "attack",
+}
+
+
+def begin(job: Job, *lists: str) -> tuple[list[Any], ...]:
+    """A stage's first lines: TensorFlow on the job's threads, the model instances of
+    ``params.models``, and each named list of paths (``"input.models"``,
+    ``"output.attacks"``, ...) checked against them, in the order asked for."""
+    _setup(job)
+    instances = _instances(job)
+    paths = []
+    for name in lists:
+        side, key = name.split(".")
+        what = f"{PATH_LISTS[key]} {side}s"
+        paths.append(_paired(getattr(getattr(job, side), key), instances, what))
+    return (instances, *paths)
+
+
+def test_set(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MNIST test set: its stored images, and as pixel rows and int64 labels."""
+    from fooled.models.mnist_zoo import pixels
+
+    mnist = h5io.read_arrays(path, ["test/images", "test/labels"])
+    return mnist["test/images"], pixels(mnist["test/images"]), mnist["test/labels"].astype(np.int64)
+
+
 def load_instance_model(path: str, instance: Mapping[str, Any]):
     """A trained model file, refused with one line when it is not the configured architecture."""
     from fooled.models.mnist_zoo import check_model_matches
@@ -106,24 +136,14 @@ def train_models(job: Job, logger: logging.Logger) -> None:
     """Train every model instance of ``params.models`` (rule ``szegedy_train``)."""
     from fooled.models.mnist_zoo import TrainSettings, train_model
 
-    _setup(job)
-    instances = _instances(job)
-    model_paths = _paired(job.output.models, instances, "model outputs")
-    metrics_paths = _paired(job.output.metrics, instances, "metrics outputs")
+    instances, model_paths, metrics_paths = begin(job, "output.models", "output.metrics")
     mnist = read_mnist(job.input.mnist)
     split_seed = int(job.params.split_seed)
     for instance, model_path, metrics_path in zip(
         instances, model_paths, metrics_paths, strict=True
     ):
         settings = TrainSettings.from_config(instance)
-        trained = train_model(
-            settings,
-            mnist["train/images"],
-            mnist["train/labels"],
-            mnist["test/images"],
-            mnist["test/labels"],
-            split_seed,
-        )
+        trained = train_model(settings, mnist, split_seed)
         logger.info(
             "%s seed %d: train error %.4f, test error %.4f (%d images, %.1f s)",
             instance["name"],
@@ -221,16 +241,11 @@ def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
     """L-BFGS adversarial examples for every model instance (rule ``szegedy_attack``)."""
     from fooled.attacks.lbfgs import LBFGSAttack
     from fooled.models.handle import ModelHandle
-    from fooled.models.mnist_zoo import pixels
 
-    _setup(job)
-    instances = _instances(job)
-    model_paths = _paired(job.input.models, instances, "model inputs")
-    attack_paths = _paired(job.output.attacks, instances, "attack outputs")
+    instances, model_paths, attack_paths = begin(job, "input.models", "output.attacks")
     settings = dict(job.params.attack)
     attack = LBFGSAttack(_lbfgs_settings(settings))
-    mnist = h5io.read_arrays(job.input.mnist, ["test/images", "test/labels"])
-    test_x, test_y = pixels(mnist["test/images"]), mnist["test/labels"].astype(np.int64)
+    test_images, test_x, test_y = test_set(job.input.mnist)
     all_targets = test_targets(test_y, int(settings["target_seed"]))
     for instance, model_path, attack_path in zip(instances, model_paths, attack_paths, strict=True):
         handle = ModelHandle(load_instance_model(model_path, instance))
@@ -252,7 +267,7 @@ def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
         )
         h5io.write_artifact(
             attack_path,
-            attack_datasets(mnist["test/images"], test_y, indices, targets, result),
+            attack_datasets(test_images, test_y, indices, targets, result),
             h5io.provenance(
                 {"model": instance, "attack": settings},
                 {"mnist": job.input.mnist, "model": model_path},
@@ -276,17 +291,13 @@ def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
 
 def transfer(job: Job, logger: logging.Logger) -> None:
     """Tables 2 and 4, seed by seed (rule ``szegedy_transfer``); see ``transfer.py``."""
-    from fooled.models.mnist_zoo import pixels, predict_classes
+    from fooled.models.mnist_zoo import predict_classes
     from fooled.studies.szegedy import transfer as tables
 
-    _setup(job)
-    instances = _instances(job)
-    model_paths = _paired(job.input.models, instances, "model inputs")
-    attack_paths = _paired(job.input.attacks, instances, "attack inputs")
+    instances, model_paths, attack_paths = begin(job, "input.models", "input.attacks")
     settings = dict(job.params.transfer)
     attack_settings = dict(job.params.attack)
-    mnist = h5io.read_arrays(job.input.mnist, ["test/images", "test/labels"])
-    test_x, test_y = pixels(mnist["test/images"]), mnist["test/labels"].astype(np.int64)
+    _, test_x, test_y = test_set(job.input.mnist)
     seeds = sorted({int(instance["seed"]) for instance in instances})
     noise_pool = np.random.default_rng(int(attack_settings["image_seed"])).permutation(len(test_y))
     noise_pool = noise_pool[: int(attack_settings["n_images"])]
@@ -385,10 +396,7 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
         TrainSettings.from_config(base),
         PoolSettings.from_config(settings),
         pool_attack,
-        mnist["train/images"],
-        mnist["train/labels"],
-        mnist["test/images"],
-        mnist["test/labels"],
+        mnist,
         split_seed,
         logger,
     )
@@ -475,9 +483,7 @@ def units(job: Job, logger: logging.Logger) -> None:
     from fooled.models.mnist_zoo import layer_outputs, parse_architecture, pixels
     from fooled.studies.szegedy.units import units_versus_directions
 
-    _setup(job)
-    instances = _instances(job)
-    model_paths = _paired(job.input.models, instances, "model inputs")
+    instances, model_paths = begin(job, "input.models")
     settings = dict(job.params.units)
     mnist = h5io.read_arrays(job.input.mnist, ["test/images", "test/labels"])
     n_images = int(settings["n_images"])
@@ -538,10 +544,7 @@ def bounds(job: Job, logger: logging.Logger) -> None:
     from fooled.models.handle import ModelHandle
     from fooled.studies.szegedy import bounds as lipschitz
 
-    _setup(job)
-    instances = _instances(job)
-    model_paths = _paired(job.input.models, instances, "model inputs")
-    attack_paths = _paired(job.input.attacks, instances, "attack inputs")
+    instances, model_paths, attack_paths = begin(job, "input.models", "input.attacks")
     settings = dict(job.params.bounds)
     datasets: dict[str, np.ndarray] = {}
     records = []
