@@ -104,7 +104,9 @@ def test_micro_and_macro_attacks_run_on_vgg(model):
         defaults["macro"]
         | {"n_corners": 2, "max_steps": 4, "chunk_steps": 2, "checkpoint_every": 0}
     )
-    collision = composites.MacroComposites(settings).run(handle, sources, weights, target)
+    collision = composites.MacroComposites(settings).run(
+        handle, composites.Sources(sources, weights), target
+    )
     assert collision.corners.shape == (2, SIZE, SIZE, 3)
     assert np.isfinite(collision.trace.loss_pos).all()
     assert collision.corners.min() >= sources.min(axis=0).min() - 1e-3
