@@ -32,10 +32,12 @@ include: "workflow/rules/report.smk"
 
 
 # Downloads run where Snakemake runs (on a cluster, the login node: compute nodes often have
-# no internet), never as cluster jobs.
+# no internet), never as cluster jobs; so does copying a micro experiment's files out of its
+# batch (a file copy, not worth a cluster job).
 localrules:
     download_mnist,
     download_vgg16,
+    collide_micro,
 
 
 rule all:

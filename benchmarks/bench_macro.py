@@ -35,7 +35,7 @@ from fooled.core.config import Schemas, load_config, read_yaml, schema_defaults
 from fooled.core.stage import Job
 from fooled.models import vgg16
 from fooled.models.handle import ModelHandle
-from fooled.studies.collisions import stages_mnist
+from fooled.studies.collisions import sources_mnist, stages_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGENET_STUDY = "studies/collisions_imagenet.schema.yaml"
@@ -88,7 +88,7 @@ def mnist_end_to_end(
     with tempfile.TemporaryDirectory() as folder:
         out = {stage: str(Path(folder) / f"{stage}.h5") for stage in ("sources", "collide")}
         started = time.perf_counter()
-        stages_mnist.mnist_sources(
+        sources_mnist.mnist_sources(
             Job.make(
                 input=shared,
                 output={"sources": out["sources"]},

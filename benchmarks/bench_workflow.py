@@ -4,8 +4,10 @@
 
 Each repeat runs `snakemake --cores N` from scratch in a new folder beside nothing but a copy
 of MNIST (so the download is a local copy, as with MNIST_MIRROR), and prints the wall time,
-the CPU time of all jobs, the number of jobs, and per rule the jobs' summed wall time from
-their `benchmark:` files. Run it on an otherwise idle machine: the figure is the whole
+the CPU time of all jobs, the number of jobs, per rule the jobs' summed wall time from
+their `benchmark:` files, and the jobs' start-up: each job's log records how long its
+process ran before its stage began (interpreter, Snakemake's preamble, imports) and whether
+TensorFlow was loaded by then. Run it on an otherwise idle machine: the figure is the whole
 workflow's, start-up of every job included.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -23,6 +26,38 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The lines fooled.core.stage.stage_log writes at the top and the end of every job's log.
+STARTUP = re.compile(r"start-up ([0-9.]+) s .*TensorFlow loaded: (yes|no)")
+FINISHED = re.compile(r"stage took [0-9.]+ s \(TensorFlow loaded: (yes|no)\)")
+
+
+def startups(logs: Path) -> list[tuple[float, bool, bool]]:
+    """Each job's start-up (s) from its log, whether TensorFlow was loaded before its stage
+    began, and whether it was by the end (stages that import it lazily load it inside)."""
+    found = []
+    for path in logs.rglob("*.log"):
+        text = path.read_text(errors="replace")
+        started, finished = STARTUP.search(text), FINISHED.search(text)
+        if started and finished:
+            found.append(
+                (float(started.group(1)), started.group(2) == "yes", finished.group(1) == "yes")
+            )
+    return found
+
+
+def tensorflow_import_seconds(repeats: int = 3) -> float:
+    """Median wall time of `import tensorflow` in a fresh interpreter (what a job that loads
+    it pays, whether before or during its stage)."""
+    code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
+    times = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout.split()[-1]
+        )
+        for _ in range(repeats)
+    ]
+    return statistics.median(times)
 
 
 def run_once(folder: Path, cores: int, configfiles: list[str], target: list[str]) -> dict:
@@ -59,6 +94,7 @@ def run_once(folder: Path, cores: int, configfiles: list[str], target: list[str]
         "cpu": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
         "jobs": sum(len(times) for times in rules.values()),
         "rules": rules,
+        "startups": startups(folder / "logs"),
     }
 
 
@@ -92,6 +128,20 @@ def main() -> None:
         f"default run, {arguments.cores} cores, {len(results)} run(s): wall "
         f"{statistics.median(walls):.1f} s (min {min(walls):.1f}, max {max(walls):.1f}), "
         f"CPU {statistics.median(r['cpu'] for r in results):.1f} s, {results[0]['jobs']} jobs"
+    )
+    jobs = results[0]["startups"]
+    before = [seconds for seconds, early, _ in jobs]
+    with_tf = sum(1 for _, _, late in jobs if late)
+    lazy = sum(1 for _, early, late in jobs if late and not early)
+    importing = tensorflow_import_seconds()
+    print(
+        f"start-up before the stage, {len(jobs)} script jobs: {sum(before):.1f} s in all, "
+        f"median {statistics.median(before):.2f} s per job"
+    )
+    print(
+        f"{with_tf} jobs loaded TensorFlow ({lazy} of them inside their stage); "
+        f"`import tensorflow` takes {importing:.2f} s here (median of 3), "
+        f"about {with_tf * importing:.0f} s of the run's CPU time"
     )
     print(f"{'rule':<32} {'jobs':>5} {'sum of job wall s':>18} {'longest job s':>14}")
     for rule, times in sorted(results[0]["rules"].items(), key=lambda item: -sum(item[1])):

@@ -4,6 +4,8 @@ and a small real MLP (no Snakemake, no scripts)."""
 import json
 import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -16,7 +18,7 @@ from fooled.data import stages as data_stages
 from fooled.models import stages as model_stages
 from fooled.report import assemble
 from fooled.report.study import section_stage
-from fooled.studies.collisions import mnist_report, stages_mnist
+from fooled.studies.collisions import mnist_report, sources_mnist, stages_mnist
 
 STUDY = "studies/collisions_mnist.schema.yaml"
 LOGGER = logging.getLogger("test_collisions_stages")
@@ -124,6 +126,87 @@ def test_a_deeper_layer_has_no_pixel_space_polytope_and_says_so(micro):
         assert "lp_corners" not in handle
 
 
+def _datasets(path: Path) -> dict[str, np.ndarray]:
+    found = {}
+    with h5py.File(path) as handle:
+        handle.visititems(
+            lambda name, node: (
+                found.__setitem__(name, node[()])
+                if isinstance(node, h5py.Dataset) and "seconds" not in name
+                else None
+            )
+        )
+    return found
+
+
+@pytest.mark.exactness
+def test_a_batch_of_micro_experiments_gives_each_its_own_jobs_bits(micro, tmp_path):
+    """Several experiments in one process (one TensorFlow start, one compiled loop), copied
+    into place: the same datasets as one job per experiment, the same file layout."""
+    from fooled.studies.collisions import batches
+    from fooled.studies.collisions.layout import MNIST_LAYOUT
+
+    alone = {
+        name: _micro(micro, name, **overrides)
+        for name, overrides in (
+            ("batched_a", {}),
+            ("batched_b", {"seed": {"class": 1, "index": 2}, "target": {"class": 4, "index": 0}}),
+            ("batched_c", {"optimizer": "adam", "learning_rate": 0.01}),
+        )
+    }
+    for job in alone.values():
+        stages_mnist.collide_micro(job, LOGGER)
+    first = next(iter(alone.values()))
+    batch = Job.make(
+        input=_inputs(micro),
+        output={"batch": str(tmp_path / "batch")},
+        params={
+            "experiments": {name: job.params.experiment for name, job in alone.items()},
+            "interpolate": first.params.interpolate,
+            "polytope": first.params.polytope,
+        },
+    )
+    stages_mnist.collide_micro_batch(batch, LOGGER)
+    placed = MNIST_LAYOUT.under(tmp_path / "placed")
+    for name, job in alone.items():
+        outputs = {
+            artifact: placed.path(artifact, experiment=name) for artifact in batches.MICRO_FILES
+        }
+        batches.place(batch.output.batch, name, outputs)
+        for artifact in batches.MICRO_FILES:
+            ours, theirs = _datasets(Path(outputs[artifact])), _datasets(Path(job.output[artifact]))
+            assert set(ours) == set(theirs), (name, artifact)
+            for key, values in theirs.items():
+                np.testing.assert_array_equal(ours[key], values, err_msg=f"{name} {artifact} {key}")
+
+
+def test_a_damaged_file_in_a_batch_is_not_copied_into_place(micro, tmp_path):
+    from fooled.core import h5io
+    from fooled.studies.collisions import batches
+    from fooled.studies.collisions.layout import MNIST_LAYOUT
+
+    job = _micro(micro, "lonely", max_steps=20)
+    batch = tmp_path / "batch"
+    inside = MNIST_LAYOUT.under(batch)
+    job.output.update({a: inside.path(a, experiment="lonely") for a in batches.MICRO_FILES})
+    stages_mnist.collide_micro(job, LOGGER)
+    with open(job.output.collide, "r+b") as handle:
+        handle.truncate(1000)
+    target = {a: str(tmp_path / f"{a}.h5") for a in batches.MICRO_FILES}
+    with pytest.raises(h5io.ArtifactError, match="damaged .*--forcerun collide_micro_batch"):
+        batches.place(str(batch), "lonely", target)
+    assert not Path(target["collide"]).exists()
+    # The rule's command: one line on stderr, exit 1, nothing written.
+    command = [sys.executable, "-m", "fooled.studies.collisions.batches", str(batch), "lonely"]
+    command += [target[a] for a in batches.MICRO_FILES] + ["--log", str(tmp_path / "copy.log")]
+    run = subprocess.run(command, capture_output=True, text=True)
+    assert run.returncode == 1
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"collide_micro: {inside.path('collide', experiment='lonely')}: damaged")
+    assert line.endswith("rerun with --forcerun collide_micro_batch")
+    assert not any(Path(path).exists() for path in target.values())
+
+
 @pytest.mark.exactness
 def test_the_same_job_twice_gives_the_same_datasets(micro, tmp_path):
     again = _micro(micro, "three_to_seven")
@@ -144,7 +227,7 @@ def macro(micro):
     name = "macro_3_to_7"
     patches = schema_defaults(STUDY, "mnist_patches") | {"n_images": 300}
     seed = {"class": 3, "index": 0}
-    stages_mnist.mnist_sources(
+    sources_mnist.mnist_sources(
         Job.make(
             input=_inputs(micro),
             output={"sources": str(micro / "sources" / f"{name}.h5")},

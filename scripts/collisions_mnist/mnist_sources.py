@@ -1,8 +1,8 @@
 """Rule `mnist_sources`: runs the stage function
-`fooled.studies.collisions.stages_mnist.mnist_sources`.
+`fooled.studies.collisions.sources_mnist.mnist_sources` (no TensorFlow).
 """
 
 from fooled.core.stage import run_script
-from fooled.studies.collisions.stages_mnist import mnist_sources
+from fooled.studies.collisions.sources_mnist import mnist_sources
 
 run_script(globals()["snakemake"], mnist_sources)

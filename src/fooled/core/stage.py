@@ -121,14 +121,38 @@ def stage_log(log_path: str, name: str) -> Iterator[logging.Logger]:
         os.getpid(),
         os.environ.get("SLURM_JOB_ID", "-"),
     )
+    startup = process_age()
+    if startup is not None:
+        # bench_workflow.py sums these lines: what a job spends before its stage starts.
+        logger.info(
+            "start-up %.2f s (interpreter, Snakemake's preamble, imports; TensorFlow loaded: %s)",
+            startup,
+            "yes" if "tensorflow" in sys.modules else "no",
+        )
     started = time.perf_counter()
     try:
         yield logger
     finally:
-        logger.info("stage took %.2f s", time.perf_counter() - started)
+        logger.info(
+            "stage took %.2f s (TensorFlow loaded: %s)",
+            time.perf_counter() - started,
+            "yes" if "tensorflow" in sys.modules else "no",
+        )
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux's /proc), None where that is not known."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def notice(logger: logging.Logger, message: str) -> None:

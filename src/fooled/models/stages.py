@@ -44,8 +44,8 @@ def save_trained(
 
 def train_mlp(job: Job, logger: logging.Logger) -> None:
     """The paper's MNIST MLP, trained reproducibly; its test predictions beside it."""
-    runtime.limit_threads(job.threads)
     settings = dict(job.params.settings)
+    runtime.limit_threads(settings["threads"])
     mnist = read_mnist(job.input.mnist)
     trained = mlp.train_mnist_mlp(MlpTraining.from_config(settings), mnist, logger)
     save_trained(job, trained, settings, logger)
@@ -63,9 +63,9 @@ def download_vgg16(job: Job, logger: logging.Logger) -> None:
 
 
 def train_lenet(job: Job, logger: logging.Logger) -> None:
-    """LeNet on MNIST, seeded and deterministic (``models.lenet``)."""
-    runtime.limit_threads(job.threads)
+    """LeNet on MNIST, seeded and deterministic (``models.lenet``; its own thread count)."""
     settings = dict(job.params.settings)
+    runtime.limit_threads(settings["threads"])
     mnist = read_mnist(job.input.mnist)
     trained = lenet.train_mnist_lenet(MnistTraining.from_config(settings), mnist)
     training_images = settings["max_train_samples"] or len(mnist["train/labels"])

@@ -32,7 +32,7 @@ rule train_mlp:
     priority: 10
     conda:
         "../../envs/tensorflow.yaml"
-    threads: MAX_THREADS
+    threads: config["models"]["mlp"]["threads"]
     params:
         settings=config["models"]["mlp"],
     script:
@@ -49,9 +49,12 @@ rule train_lenet:
         "logs/shared/train_lenet.log",
     benchmark:
         benchmark("train_lenet")
+    # Early too: the fooling chain (evolve, ascend, retrain) and the detector's scores of its
+    # images wait for it; started last, they ran alone at the end of the default run.
+    priority: 10
     conda:
         "../../envs/tensorflow.yaml"
-    threads: MAX_THREADS
+    threads: config["models"]["lenet"]["threads"]
     params:
         settings=config["models"]["lenet"],
     script:

@@ -29,6 +29,11 @@ MNIST_LAYOUT = Layout(
             "macro experiments: the source digits composed into the corners, and the "
             "starting weights",
         ),
+        batch=(
+            "batches/{batch}",
+            "micro experiments computed in one job (micro_per_job), their collide, "
+            "interpolate and polytope files laid out as above below it; copied into place",
+        ),
     ),
     "the feature-collision study on MNIST",
 )
@@ -53,6 +58,28 @@ MODES = {
     "micro": ("collide", "interpolate", "polytope"),
     "macro": ("sources", "collide", "interpolate"),
 }
+
+
+def micro_batches(
+    section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[str]]:
+    """The micro experiments of each job (``micro_per_job`` of them, in list order)."""
+    micro = [name for name, settings in experiments.items() if settings["mode"] == "micro"]
+    size = section["micro_per_job"]
+    return {
+        f"micro{start // size}": micro[start : start + size] for start in range(0, len(micro), size)
+    }
+
+
+def batch_of(
+    section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> dict[str, str]:
+    """Each micro experiment's job (:func:`micro_batches`)."""
+    return {
+        name: batch
+        for batch, names in micro_batches(section, experiments).items()
+        for name in names
+    }
 
 
 def mnist_files(

@@ -23,11 +23,12 @@ from fooled.core import h5io
 from fooled.core.checkpoints import CheckpointFile
 from fooled.core.progress import Progress
 from fooled.core.stage import Job
-from fooled.data import mnist_patches
-from fooled.data.mnist import read_mnist, to_pixels
+from fooled.data.mnist import to_pixels
 from fooled.models import runtime
 from fooled.models.handle import ModelHandle
 from fooled.studies.collisions import exact, interpolation, pairs
+from fooled.studies.collisions.batches import MICRO_FILES
+from fooled.studies.collisions.layout import MNIST_LAYOUT
 
 SIDE = 28
 # The experiment's settings kept as attributes of its collide artifact (the report's columns).
@@ -83,10 +84,47 @@ def write_interpolations(
 
 def collide_micro(job: Job, logger: logging.Logger) -> None:
     """One micro experiment: gradient corners, their interpolations, the exact polytope."""
+    micro_experiment(job, _model(job, dict(job.params.experiment)["layer"]), logger)
+
+
+def collide_micro_batch(job: Job, logger: logging.Logger) -> None:
+    """Several micro experiments in one process (``params.experiments``: name -> settings),
+    each written below ``output.batch`` as the study's layout puts it; ``collide_micro``
+    copies them into place (:mod:`fooled.studies.collisions.batches`).
+
+    TensorFlow starts once and the corner loop compiles once per layer and optimiser, which
+    is most of a micro experiment's time. Every experiment starts from the same seeded state
+    as in a job of its own, so its files hold the same bits.
+    """
+    files = MNIST_LAYOUT.under(job.output.batch)
+    handles: dict[str, ModelHandle] = {}
+    experiments = dict(job.params.experiments)
+    for position, (name, experiment) in enumerate(experiments.items(), 1):
+        layer = dict(experiment)["layer"]
+        runtime.limit_threads(job.threads)
+        runtime.make_deterministic(0)
+        if layer not in handles:
+            handles[layer] = ModelHandle(runtime.load_model(job.input.model), layer)
+        single = Job.make(
+            input=job.input,
+            output={artifact: files.path(artifact, experiment=name) for artifact in MICRO_FILES},
+            params={
+                "experiment": experiment,
+                "interpolate": job.params.interpolate,
+                "polytope": job.params.polytope,
+            },
+            wildcards={"experiment": name},
+            threads=job.threads,
+        )
+        logger.info("experiment %d/%d: %s", position, len(experiments), name)
+        micro_experiment(single, handles[layer], logger)
+
+
+def micro_experiment(job: Job, model: ModelHandle, logger: logging.Logger) -> None:
+    """A micro experiment's three files, on a model seeded as :func:`_model` leaves it."""
     experiment = dict(job.params.experiment)
     name = job.wildcards.experiment
     pair = pairs.read_seed_and_target(job.input.mnist, job.input.metrics, experiment)
-    model = _model(job, experiment["layer"])
     logger.info("%s: seed test[%d] -> target test[%d]", name, pair.seed_index, pair.target_index)
     collision = GradientCorners(CornerSettings.from_config(experiment)).run(
         model, pair.seed_pixels, pair.target_pixels
@@ -172,68 +210,6 @@ def write_polytope(job: Job, model: ModelHandle, logger: logging.Logger) -> None
         model, job.output.collide, test_images, settings, interp_settings, name, logger
     )
     h5io.write_artifact(job.output.polytope, datasets, provenance, attrs | {"applicable": True})
-
-
-def mnist_sources(job: Job, logger: logging.Logger) -> None:
-    """A macro experiment's source digits: the nearest training patch of every seed patch."""
-    settings = dict(job.params.patches)
-    seed = dict(job.params.seed)
-    mnist = read_mnist(job.input.mnist)
-    predicted = h5io.read_arrays(job.input.metrics, ["test/predicted"])["test/predicted"]
-    seed_index = pairs.pick_correct_example(
-        mnist["test/labels"], predicted, seed["class"], seed["index"]
-    )
-    seed_image = mnist["test/images"][seed_index]
-    found = mnist_patches.mnist_sources(
-        mnist["train/images"],
-        mnist["train/labels"],
-        seed_image,
-        size=settings["size"],
-        stride=settings["stride"],
-        n_images=settings["n_images"],
-        sample_seed=settings["seed"],
-        grid=settings["grid"],
-        step=settings["step"],
-        window=settings["window"],
-    )
-    logger.info(
-        "seed test[%d]: %d sources from %d patches of %d digits, search %.2f s, "
-        "mean patch distance %.1f",
-        seed_index,
-        len(found.sources),
-        found.n_patches,
-        len(found.database_images),
-        found.search_seconds,
-        float(found.distances.mean()),
-    )
-    h5io.write_artifact(
-        job.output.sources,
-        {
-            "seed_image": seed_image,
-            "sources": found.sources,
-            "weights": found.weights,
-            "coverage": found.coverage,
-            "query_positions": found.query_positions,
-            "neighbour_images": found.neighbour_images,
-            "neighbour_positions": found.neighbour_positions,
-            "neighbour_labels": found.neighbour_labels,
-            "distances": found.distances,
-        },
-        h5io.provenance(
-            {"patches": settings, "seed": seed},
-            {"mnist": job.input.mnist, "metrics": job.input.metrics},
-            {"database_sample": settings["seed"]},
-        ),
-        {
-            "seed": job.wildcards.experiment,
-            "seed_index": seed_index,
-            "n_sources": len(found.sources),
-            "n_patches": found.n_patches,
-            "n_database_images": int(len(found.database_images)),
-            "search_seconds": found.search_seconds,
-            "mean_distance": float(np.mean(found.distances)),
-        },
-    )
 
 
 def collide_macro(job: Job, logger: logging.Logger) -> None:

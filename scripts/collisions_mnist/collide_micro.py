@@ -1,8 +1,0 @@
-"""Rule `collide_micro`: runs the stage function
-`fooled.studies.collisions.stages_mnist.collide_micro`.
-"""
-
-from fooled.core.stage import run_script
-from fooled.studies.collisions.stages_mnist import collide_micro
-
-run_script(globals()["snakemake"], collide_micro)
