@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from fooled.core.compare import PRIMARY, compare, reference_runs  # noqa: E402
 from fooled.core.fingerprint import numerics_fingerprint  # noqa: E402
 from fooled.core.timings import with_timings_of  # noqa: E402
+from fooled.report import claims  # noqa: E402
 from fooled.studies import registry  # noqa: E402
 
 REFERENCE = ROOT / "docs" / "reference"
@@ -43,7 +44,10 @@ BLOCK = re.compile(
 
 
 def blocks(summary: dict) -> dict[str, str]:
-    found: dict[str, str] = {"reference_kernels": kernels_table(REFERENCE)}
+    found: dict[str, str] = {
+        "reference_kernels": kernels_table(REFERENCE),
+        "verdicts": claims.markdown_table(claims.evaluate(registry.claims(), summary)),
+    }
     for module in registry.readme_modules().values():
         found |= module.tables(summary)
     return found

@@ -15,11 +15,24 @@ from typing import Any
 
 from fooled.core.h5io import library_versions, write_text_atomic
 from fooled.core.stage import Job
+from fooled.report import claims
 from fooled.report.html import CSS, escape
 from fooled.report.sections import Section, read_section, strict_json
 
 
-def render_page(title: str, sections: Sequence[Section], config: Mapping[str, Any]) -> str:
+def verdicts_of(summary: Mapping[str, Any]) -> list[claims.Verdict]:
+    """The registered studies' claims judged on this run's summary."""
+    from fooled.studies import registry  # the list of studies, not a study
+
+    return claims.evaluate(registry.claims(), summary)
+
+
+def render_page(
+    title: str,
+    sections: Sequence[Section],
+    config: Mapping[str, Any],
+    verdicts: Sequence[claims.Verdict] = (),
+) -> str:
     contents = "".join(
         f"<li><a href='#{escape(section.study)}'>{escape(section.title)}</a></li>"
         for section in sections
@@ -30,6 +43,8 @@ def render_page(title: str, sections: Sequence[Section], config: Mapping[str, An
         f"<style>{CSS}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f"<nav><ul>{contents}</ul></nav>" if sections else "<p>No study is enabled.</p>",
+        "<h2>The papers' claims on this run</h2>",
+        claims.html_table(verdicts),
         *(f"<section id='{escape(s.study)}'>{s.html}</section>" for s in sections),
         "<h2>Provenance</h2>",
         "<h3>Library versions (report stage)</h3>",
@@ -62,8 +77,12 @@ def assemble(job: Job, logger: logging.Logger) -> None:
     for section in sections:
         logger.info("section %s: %s (%d bytes)", section.study, section.title, len(section.html))
     config = dict(job.params.config)
-    text = strict_json(summary_document(sections))
-    page = render_page(str(config["report"]["title"]), sections, config)
+    document = summary_document(sections)
+    text = strict_json(document)
+    verdicts = verdicts_of(document)
+    for verdict in verdicts:
+        logger.info("claim %s.%s: %s", verdict.study, verdict.claim.key, verdict.verdict)
+    page = render_page(str(config["report"]["title"]), sections, config, verdicts)
     write_text_atomic(job.output.summary, text)
     write_text_atomic(job.output.html, page)
     logger.info("wrote %s (%d bytes) and %s", job.output.html, len(page), job.output.summary)

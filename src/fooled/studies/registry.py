@@ -10,6 +10,7 @@ registry costs nothing and no study imports another through it. What reads the r
   this list) and runs each study's checks;
 - ``rule all`` and the report take the enabled studies' sections in this order;
 - ``tools/readme_tables.py`` and ``tests/test_reproduce.py`` take each study's README part;
+- the report and the README judge each study's claims (:func:`claims`) on the summary;
 - the workflow resolves what one study reads from another (``"<study>.<artifact>"``,
   :func:`resolve`) through the studies' layouts.
 
@@ -37,6 +38,7 @@ class Study:
     checks: str  # check(loaded): its cross-references, at start
     report: str  # its report module: Artifacts, artifacts_of, summarise, render
     readme: str | None = None  # tables(summary), KEY_NUMBERS, KEY_TARGETS, key_summary(folder)
+    claims: str | None = None  # its papers' claims over its summary (fooled.report.claims)
 
     @property
     def rules(self) -> str:
@@ -72,6 +74,7 @@ STUDIES: tuple[Study, ...] = (
         checks="checks:check_mnist",
         report="mnist_report",
         readme="readme",
+        claims="claims:CLAIMS",
     ),
     Study(
         "collisions_imagenet",
@@ -87,6 +90,7 @@ STUDIES: tuple[Study, ...] = (
         checks="settings:check",
         report="report",
         readme="readme",
+        claims="claims:CLAIMS",
     ),
     Study(
         "fooling",
@@ -95,6 +99,7 @@ STUDIES: tuple[Study, ...] = (
         checks="checks:check",
         report="report",
         readme="readme",
+        claims="claims:CLAIMS",
     ),
     Study(
         "defences",
@@ -103,6 +108,7 @@ STUDIES: tuple[Study, ...] = (
         checks="checks:check",
         report="report",
         readme="readme",
+        claims="claims:CLAIMS",
     ),
 )
 BY_NAME: dict[str, Study] = {study.name: study for study in STUDIES}
@@ -127,6 +133,11 @@ def checks() -> dict[str, Any]:
 def readme_modules() -> dict[str, Any]:
     """The studies that have a README part: name -> its module."""
     return {entry.name: entry.readme_module() for entry in STUDIES if entry.readme}
+
+
+def claims() -> dict[str, Any]:
+    """The studies' claims (fooled.report.claims.Claim), by study, in the registry's order."""
+    return {entry.name: entry.load(entry.claims) for entry in STUDIES if entry.claims}
 
 
 def resolve(

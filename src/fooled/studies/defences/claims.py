@@ -1,0 +1,70 @@
+"""Goodfellow et al.'s and the slides' claims, checked against the defences study's summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fooled.report.claims import Claim, Measure, Measurement, NotComparable
+
+GOODFELLOW = "Goodfellow, Shlens, Szegedy (ICLR 2015)"
+EPSILON = 0.25  # the paper's MNIST epsilon
+
+
+def fgsm_fools(summary: Mapping[str, Any]) -> Measurement:
+    rows = [row for row in summary["fgsm"]["rows"] if row["epsilon"] == EPSILON]
+    if not rows:
+        return NotComparable(f"no FGSM at eps {EPSILON} in this run")
+    return Measure(float(rows[0]["error_rate"]), 1, None, "model")
+
+
+def adversarial_training_helps(summary: Mapping[str, Any]) -> Measurement:
+    training = summary["adversarial_training"]
+    epsilons = list(training["epsilons"])
+    if EPSILON not in epsilons:
+        return NotComparable(f"no FGSM at eps {EPSILON} in this run")
+    at = epsilons.index(EPSILON)
+    before, after = training["fgsm_error_before"][at], training["fgsm_error_after"][at]
+    return Measure(before / after, 1, None, "model")
+
+
+def autoencoder_clean_error(summary: Mapping[str, Any]) -> Measurement:
+    clean = summary["autoencoder"]["clean"]
+    return Measure(float(clean["mean"]), 1, None, "model")
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        key="fgsm_fools",
+        text="FGSM at eps 0.25 makes a network trained without adversarial examples err on "
+        "most MNIST test images",
+        source=f"{GOODFELLOW}, section 6",
+        paper="99.9% (shallow softmax), 89.4% (maxout)",
+        measure=fgsm_fools,
+        op=">=",
+        threshold=0.894,
+        reason="our MLP is neither network: at least the lower of the paper's two errors",
+    ),
+    Claim(
+        key="adversarial_training_helps",
+        text="Adversarial training lowers the error on FGSM examples by a large factor",
+        source=f"{GOODFELLOW}, section 6",
+        paper="89.4% to 17.9% (1,600-unit maxout): a factor of 5.0",
+        measure=adversarial_training_helps,
+        op=">=",
+        threshold=2.0,
+        reason="error before over error after, at eps 0.25: at least halved",
+        digits=2,
+    ),
+    Claim(
+        key="autoencoder_clean_error",
+        text="An autoencoder reconstructs clean test digits with a small error",
+        source="the slides' Keras MNIST autoencoder (seed 003)",
+        paper="mean 0.105, std 0.036",
+        measure=autoencoder_clean_error,
+        op="~",
+        threshold=0.105,
+        tolerance=0.036,
+        reason="our mean within one of the slides' standard deviations of theirs",
+    ),
+)

@@ -1,0 +1,44 @@
+"""Nguyen et al.'s claims on MNIST, checked against the fooling study's summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fooled.report.claims import Claim, Measurement, NotComparable, lowest
+
+SOURCE = "Nguyen, Yosinski, Clune (CVPR 2015)"
+GENERATIONS = 200  # the paper's MNIST runs
+
+
+def every_digit_is_fooled(summary: Mapping[str, Any]) -> Measurement:
+    experiments = [e for e in summary["evolve"].values() if e["dataset"] == "mnist"]
+    if not experiments:
+        return NotComparable("no MNIST evolution in this run")
+    reasons = sorted({d for e in experiments for d in e.get("departures", [])})
+    reasons += [
+        f"{name}: {e['generations']} generations (the paper: {GENERATIONS})"
+        for name, e in summary["evolve"].items()
+        if e in experiments and e["generations"] < GENERATIONS
+    ]
+    if reasons:
+        return NotComparable("; ".join(reasons))
+    return lowest(
+        [fraction for e in experiments for fraction in e["fraction_at_top_per_run"]], "run"
+    )
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        key="every_digit_is_fooled",
+        text="Evolution finds, for every digit, an unrecognisable image the LeNet labels with "
+        ">= 99.99% confidence, in every run and with either encoding",
+        source=f"{SOURCE}, section 3.2 (MNIST)",
+        paper="10 of 10 digits",
+        measure=every_digit_is_fooled,
+        op=">=",
+        threshold=1.0,
+        reason="the lowest fraction of digits at >= 99.99% over all runs of both encodings",
+        digits=2,
+    ),
+)
