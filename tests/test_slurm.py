@@ -43,12 +43,17 @@ INIT_SECONDS = 5  # first status check after 5 s; the cluster keeps jobs listed 
 RUN_TIMEOUT = 900
 # The jobs the Snakefile's `localrules` keep in the submitting process (rule `all`, without a
 # script, too).
-LOCAL_RULE_LOGS = ["logs/shared/download_mnist.log"]
-# Every other job of the tiny DAG.
-RULE_LOGS = [
-    "logs/shared/train_mlp.log",
+LOCAL_RULE_LOGS = [
+    "logs/shared/download_mnist.log",
+    # Copying a micro experiment's files out of its batch (a 0.3 s command).
     "logs/collisions_mnist/collide_micro/three_to_seven.log",
     "logs/collisions_mnist/collide_micro/one_to_four.log",
+]
+# Every other job of the tiny DAG (the .test config computes one micro experiment a batch).
+RULE_LOGS = [
+    "logs/shared/train_mlp.log",
+    "logs/collisions_mnist/collide_micro_batch/micro0.log",
+    "logs/collisions_mnist/collide_micro_batch/micro1.log",
     "logs/collisions_mnist/mnist_sources/macro_3_to_7.log",
     "logs/collisions_mnist/collide_macro/macro_3_to_7.log",
     "logs/collisions_mnist/report.log",
@@ -223,7 +228,11 @@ def test_every_job_went_through_slurm(cluster, slurm_run):
     for job_id in ids.values():
         assert f"SLURM jobid {job_id}" in output
     with h5py.File(folder / MNIST_LAYOUT.path("collide", experiment="three_to_seven")) as handle:
-        log = "logs/collisions_mnist/collide_micro/three_to_seven.log"
+        (log,) = [
+            log
+            for log in ids
+            if "collide_micro_batch" in log and "three_to_seven" in (folder / log).read_text()
+        ]
         assert handle.attrs["slurm_job_id"] == ids[log]
     assert any((folder / ".snakemake" / "slurm_logs").rglob("*.log"))
 
