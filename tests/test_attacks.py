@@ -144,7 +144,9 @@ def _run(attack_class, model: ModelHandle):
         settings = _settings(AscentSettings, fooling, "defaults", "ascend", steps=2)
         return GradientAscent(settings).run(model, _images(2), [1, 2])
     if attack_class is FGSM:
-        settings = FGSMSettings(epsilons=(0.1,), steps=1, batch_size=2, penalty_weight=0.0)
+        settings = FGSMSettings(
+            epsilons=(0.1,), steps=1, batch_size=2, penalty_weight=0.0, gradient="float32"
+        )
         return FGSM(settings).run(model, _images(2), np.array([1, 2]))
     raise AssertionError(f"no tiny run for {attack_class.__name__}")
 

@@ -13,7 +13,9 @@ from fooled.models.adversarial_training import (
 )
 from fooled.models.handle import ModelHandle
 
-ATTACK = FGSMSettings(epsilons=(0.25,), steps=1, batch_size=500, penalty_weight=0.0)
+ATTACK = FGSMSettings(
+    epsilons=(0.25,), steps=1, batch_size=500, penalty_weight=0.0, gradient="float32"
+)
 
 
 def _fgsm_error(model: keras.Model) -> float:

@@ -21,8 +21,10 @@ def test_digits() -> tuple[np.ndarray, np.ndarray]:
     return pixels("test", 300)
 
 
-def _settings(epsilons=(0.0, 0.1, 0.25), steps=1, weight=0.0) -> FGSMSettings:
-    return FGSMSettings(epsilons=epsilons, steps=steps, batch_size=128, penalty_weight=weight)
+def _settings(epsilons=(0.0, 0.1, 0.25), steps=1, weight=0.0, gradient="float32") -> FGSMSettings:
+    return FGSMSettings(
+        epsilons=epsilons, steps=steps, batch_size=128, penalty_weight=weight, gradient=gradient
+    )
 
 
 def _input_gradient(model: ModelHandle, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -86,9 +88,77 @@ def test_iterative_variant_stays_in_the_eps_box(model, test_digits):
 
 
 def test_settings_come_whole_from_the_config():
-    config = {"epsilons": [0.25], "steps": 1, "batch_size": 10, "penalty_weight": 0.0, "x": 1}
+    config = {
+        "epsilons": [0.25],
+        "steps": 1,
+        "batch_size": 10,
+        "penalty_weight": 0.0,
+        "gradient": "exact",
+        "x": 1,
+    }
     assert FGSMSettings.from_config(config).epsilons == (0.25,)
     with pytest.raises(ValueError, match="lack penalty_weight"):
-        FGSMSettings.from_config({"epsilons": [0.25], "steps": 1, "batch_size": 10})
+        FGSMSettings.from_config(
+            {"epsilons": [0.25], "steps": 1, "batch_size": 10, "gradient": "exact"}
+        )
     with pytest.raises(ValueError, match="epsilons"):
-        FGSMSettings(epsilons=(-0.1,), steps=1, batch_size=1, penalty_weight=0.0)
+        FGSMSettings(epsilons=(-0.1,), steps=1, batch_size=1, penalty_weight=0.0, gradient="x")
+    with pytest.raises(ValueError, match="gradient must be one of exact, float32"):
+        FGSMSettings(epsilons=(0.1,), steps=1, batch_size=1, penalty_weight=0.0, gradient="x")
+
+
+def _numpy_input_gradient(model: ModelHandle, images: np.ndarray, labels: np.ndarray):
+    """d cross-entropy / d pixels of the 784-64-64-10 ReLU MLP in float64 NumPy, written from
+    the architecture (no TensorFlow), and the float32 softmax's true-class probabilities."""
+    weights = [w.astype(np.float64) for w in model.model.get_weights()]
+    x = images.reshape(len(images), -1).astype(np.float64)
+    pre1 = x @ weights[0] + weights[1]
+    h1 = np.maximum(pre1, 0)
+    pre2 = h1 @ weights[2] + weights[3]
+    h2 = np.maximum(pre2, 0)
+    z = h2 @ weights[4] + weights[5]
+    shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    # softmax(z) - onehot(y), the true class's entry as 1 - p_true = the others' sum (computed
+    # as p_true - 1 it cancels to 0 in float64 too once the others sum below 1e-16).
+    upstream = p.copy()
+    upstream[np.arange(len(x)), labels] = 0.0
+    upstream[np.arange(len(x)), labels] = -upstream.sum(axis=1)
+    g2 = (upstream @ weights[4].T) * (pre2 > 0)
+    g1 = (g2 @ weights[2].T) * (pre1 > 0)
+    p32 = tf.nn.softmax(model.logits(tf.constant(x.astype(np.float32)))).numpy()
+    return g1 @ weights[0].T, p32[np.arange(len(x)), labels]
+
+
+def test_the_exact_gradient_is_the_float64_gradient_where_float32_loses_the_true_class(
+    test_digits,
+):
+    """Checked against a float64 NumPy forward and backward pass written here: exact FGSM
+    steps along the float64 gradient's sign; float32 FGSM (TensorFlow's, ART's and
+    foolbox's arithmetic) departs from it on images whose float32 true-class probability
+    is exactly 1.0. The tiny MLP's logits are scaled by 8 to make it as confident as the
+    default run's MLP (which is certain, in float32, of about a third of the test digits)."""
+    import keras
+    from defences_helpers import tiny_mlp
+
+    confident = keras.models.clone_model(tiny_mlp())
+    weights = tiny_mlp().get_weights()
+    confident.set_weights([*weights[:-2], 8.0 * weights[-2], 8.0 * weights[-1]])
+    model = ModelHandle(confident)
+    images, labels = test_digits
+    reference, p_true32 = _numpy_input_gradient(model, images, labels)
+    exact = FGSM(_settings((0.1,), gradient="exact")).run(model, images, labels).adversarial[0]
+    float32 = FGSM(_settings((0.1,))).run(model, images, labels).adversarial[0]
+    flat = images.reshape(len(images), -1)
+    expected = np.clip(flat + 0.1 * np.sign(reference), 0, 1)
+    # Pixels whose float64 gradient is far from 0 (its sign is not round-off).
+    clear = np.abs(reference) > 1e-6 * np.abs(reference).max(axis=1, keepdims=True)
+    exact_flat, float32_flat = exact.reshape(flat.shape), float32.reshape(flat.shape)
+    assert np.abs(exact_flat - expected)[clear].max() <= TOLERANCE
+    saturated = p_true32 == 1.0
+    assert saturated.sum() >= 5, "the tiny MLP should be certain of some digits"
+    departs = (np.abs(float32_flat - expected) > TOLERANCE) & clear
+    # Every saturated image steps against the float64 gradient on many pixels; elsewhere
+    # float32 round-off of 1 - p_true flips only pixels whose gradient is nearly balanced.
+    assert departs[saturated].any(axis=1).mean() > 0.9
+    assert departs[saturated].mean() > 10 * departs[~saturated].mean()

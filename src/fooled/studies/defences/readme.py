@@ -71,17 +71,29 @@ def detection_table(section: Mapping[str, Any]) -> str:
     fgsm_error = _at_epsilon(
         [row["epsilon"] for row in fgsm["rows"]], [row["error_rate"] for row in fgsm["rows"]], eps
     )
+    float32_error = _at_epsilon(
+        [row["epsilon"] for row in fgsm["rows"]],
+        [row.get("error_rate_float32") for row in fgsm["rows"]],
+        eps,
+    )
+    float32_note = (
+        f"; {_percent(float32_error)} with the float32 gradient common libraries use"
+        if float32_error is not None
+        else ""
+    )
     before = _at_epsilon(training["epsilons"], training["fgsm_error_before"], eps)
     after = _at_epsilon(training["epsilons"], training["fgsm_error_after"], eps)
     lines += [
         "",
-        f"FGSM at eps {eps:g} on the MLP: {_percent(fgsm_error)} error (paper: shallow "
+        f"FGSM at eps {eps:g} on the MLP: {_percent(fgsm_error)} error "
+        f"({fgsm.get('gradient', 'float32')} gradient{float32_note}; paper: shallow "
         f"softmax {_percent(paper['fgsm_error']['shallow softmax'])}, maxout "
         f"{_percent(paper['fgsm_error']['maxout network'])}). Adversarial training "
         f"({training['init']}, {training['epochs']} epoch(s)): FGSM error at eps {eps:g} "
         f"{_percent(before)} -> {_percent(after)}, clean error "
         f"{_percent(training['clean_error_before'])} -> {_percent(training['clean_error_after'])}"
-        f" (paper, maxout: {_percent(paper['adversarial_training']['fgsm_error_before'])} -> "
+        f" (paper, {paper['adversarial_training']['model']}: "
+        f"{_percent(paper['adversarial_training']['fgsm_error_before'])} -> "
         f"{_percent(paper['adversarial_training']['fgsm_error_after'])}). Autoencoder "
         f"({ae['architecture']} {ae['hidden_units']}, {ae['loss']}, {ae['epochs']} epochs): "
         f"clean reconstruction error mean {ae['clean']['mean']:.3f}, "

@@ -203,6 +203,7 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
         "fgsm": {
             "n_images": fgsm["n_images"],
             "steps": fgsm["steps"],
+            "gradient": fgsm.get("gradient", "float32"),
             "clean_error": fgsm["clean_error"],
             "rows": fgsm["rows"],
         },
@@ -412,6 +413,7 @@ def _fgsm_table(fgsm: Mapping[str, Any]) -> str:
                 f"project MLP (this run, {fgsm['n_images']} test images)",
                 number(row["epsilon"], 2),
                 percent(row["error_rate"]),
+                percent(row["error_rate_float32"]) if "error_rate_float32" in row else "—",
                 probability(row["mean_confidence"]),
                 probability(row["mean_confidence_misclassified"]),
             ],
@@ -427,11 +429,19 @@ def _fgsm_table(fgsm: Mapping[str, Any]) -> str:
                     number(paper.FGSM_EPSILON, 2),
                     percent(error),
                     "—",
-                    f"{probability(paper.FGSM_CONFIDENCE_RECALLED[model])} (recalled)",
+                    "—",
+                    probability(paper.FGSM_CONFIDENCE[model]),
                 ],
             )
         )
-    header = ("model", "eps", "error", "mean confidence", "confidence (misclassified)")
+    header = (
+        "model",
+        "eps",
+        f"error ({fgsm.get('gradient', 'float32')} gradient)",
+        "error (float32 gradient, as common libraries)",
+        "mean confidence",
+        "confidence (misclassified)",
+    )
     return table(header, rows)
 
 
@@ -471,7 +481,10 @@ def _training_table(training: Mapping[str, Any]) -> str:
     ]
     reference = paper.ADVERSARIAL_TRAINING
     for moment in ("before", "after"):
-        paper_cells = [f"paper: maxout, {moment}", percent(reference[f"clean_error_{moment}"])]
+        paper_cells = [
+            f"paper: {reference['model']}, {moment}",
+            percent(reference[f"clean_error_{moment}"]),
+        ]
         paper_cells += [
             percent(reference[f"fgsm_error_{moment}"])
             if math.isclose(eps, paper.FGSM_EPSILON)
@@ -480,6 +493,12 @@ def _training_table(training: Mapping[str, Any]) -> str:
         ]
         paper_cells += ["—"] * len(lbfgs["before"])
         rows.append(("paper", paper_cells))
+    small = paper.ADVERSARIAL_TRAINING_SMALL
+    for moment in ("before", "after"):
+        small_cells = [f"paper: {small['model']}, {moment}"]
+        small_cells += [percent(small[f"clean_error_{moment}"])]
+        small_cells += ["—"] * (len(epsilons) + len(lbfgs["before"]))
+        rows.append(("paper", small_cells))
     return table(header, rows)
 
 

@@ -172,11 +172,20 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
     model = _classifier(job.input.model)
     result = FGSM(_fgsm_settings(settings)).run(model, images, labels)
     rows = fgsm_rows(result)
+    if settings["gradient"] != "float32":
+        # Beside it, the figure common libraries report (their float32 gradient).
+        as_libraries = FGSM(_fgsm_settings({**settings, "gradient": "float32"}))
+        float32_errors = as_libraries.run(model, images, labels).error_rate
+        for row, error in zip(rows, float32_errors, strict=True):
+            row["error_rate_float32"] = float(error)
     for row in rows:
         logger.info(
-            "eps %.3g: error %.1f%%, mean confidence %.3f (%.3f on the misclassified)",
+            "eps %.3g: error %.1f%% (%s gradient; float32: %s), mean confidence %.3f "
+            "(%.3f on the misclassified)",
             row["epsilon"],
             100 * row["error_rate"],
+            settings["gradient"],
+            f"{100 * row['error_rate_float32']:.1f}%" if "error_rate_float32" in row else "-",
             row["mean_confidence"],
             row["mean_confidence_misclassified"],
         )
@@ -200,6 +209,7 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
             "model": Path(job.input.model).parent.name,
             "n_images": len(images),
             "steps": settings["steps"],
+            "gradient": settings["gradient"],
             "clean_error": result.clean_error,
             "rows": rows,
             "seconds": result.seconds,
