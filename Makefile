@@ -24,7 +24,7 @@ reproduce: $(VENV)/.installed
 ## Lint, then the whole test suite (the end-to-end Snakemake runs included; with CI set,
 ## also the run through a local SLURM cluster, which fails there if the cluster cannot start).
 test: $(VENV)/.installed lint
-	$(BIN)/python -m pytest -rs $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -rs --durations=25 $(PYTEST_ARGS)
 
 ## The suite without the end-to-end workflow runs.
 test-fast: $(VENV)/.installed

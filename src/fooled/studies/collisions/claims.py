@@ -30,7 +30,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         key="interpolations_keep_the_class",
         text="Every convex combination of a collision's corners is classified as the target",
-        source=f"{SOURCE}, Table 1 (MNIST, 2,000 interpolations)",
+        source=f"{SOURCE}, section 3.1, Table 1 (MNIST, 2,000 interpolations)",
         paper="100%",
         measure=interpolations_keep_the_class,
         op=">=",
@@ -42,7 +42,7 @@ CLAIMS: tuple[Claim, ...] = (
         key="collision_set_is_a_polytope",
         text="The inputs colliding at a ReLU layer fed by the pixels form a polytope whose "
         "corners are exact collisions",
-        source=f"{SOURCE}, section 3",
+        source=f"{SOURCE}, section 2",
         paper="exact (a derivation)",
         measure=lp_corners_are_exact,
         op=">=",

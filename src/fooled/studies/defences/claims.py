@@ -38,7 +38,7 @@ CLAIMS: tuple[Claim, ...] = (
         key="fgsm_fools",
         text="FGSM at eps 0.25 makes a network trained without adversarial examples err on "
         "most MNIST test images",
-        source=f"{GOODFELLOW}, section 6",
+        source=f"{GOODFELLOW}, section 4",
         paper="99.9% (shallow softmax), 89.4% (maxout)",
         measure=fgsm_fools,
         op=">=",

@@ -14,10 +14,10 @@ from typing import Any
 
 FGSM_EPSILON = 0.25
 
-#: Error rate on FGSM examples at eps 0.25 (Goodfellow et al. section 6).
+#: Error rate on FGSM examples at eps 0.25 (Goodfellow et al. section 4).
 FGSM_ERROR = {"shallow softmax": 0.999, "maxout network": 0.894}
 
-#: Mean confidence on the misclassified FGSM examples (Goodfellow et al. section 6).
+#: Mean confidence on the misclassified FGSM examples (Goodfellow et al. section 4).
 FGSM_CONFIDENCE = {"shallow softmax": 0.793, "maxout network": 0.976}
 
 #: Adversarial training (alpha = 0.5, eps = 0.25) of the larger, 1,600-unit maxout network,

@@ -33,7 +33,7 @@ CLAIMS: tuple[Claim, ...] = (
         key="every_digit_is_fooled",
         text="Evolution finds, for every digit, an unrecognisable image the LeNet labels with "
         ">= 99.99% confidence, in every run and with either encoding",
-        source=f"{SOURCE}, section 3.2 (MNIST)",
+        source=f"{SOURCE}, MNIST results (as STUDIES.md section 2 restates them)",
         paper="10 of 10 digits",
         measure=every_digit_is_fooled,
         op=">=",
