@@ -4,8 +4,6 @@ and a small real MLP (no Snakemake, no scripts)."""
 import json
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -13,7 +11,7 @@ import numpy as np
 import pytest
 
 from fooled.core.config import schema_defaults
-from fooled.core.stage import Job
+from fooled.core.stage import Job, run_stage
 from fooled.data import stages as data_stages
 from fooled.models import stages as model_stages
 from fooled.report import assemble
@@ -180,7 +178,7 @@ def test_a_batch_of_micro_experiments_gives_each_its_own_jobs_bits(micro, tmp_pa
                 np.testing.assert_array_equal(ours[key], values, err_msg=f"{name} {artifact} {key}")
 
 
-def test_a_damaged_file_in_a_batch_is_not_copied_into_place(micro, tmp_path):
+def test_a_damaged_file_in_a_batch_is_not_copied_into_place(micro, tmp_path, capsys):
     from fooled.core import h5io
     from fooled.studies.collisions import batches
     from fooled.studies.collisions.layout import MNIST_LAYOUT
@@ -196,12 +194,16 @@ def test_a_damaged_file_in_a_batch_is_not_copied_into_place(micro, tmp_path):
     with pytest.raises(h5io.ArtifactError, match="damaged .*--forcerun collide_micro_batch"):
         batches.place(str(batch), "lonely", target)
     assert not Path(target["collide"]).exists()
-    # The rule's command: one line on stderr, exit 1, nothing written.
-    command = [sys.executable, "-m", "fooled.studies.collisions.batches", str(batch), "lonely"]
-    command += [target[a] for a in batches.MICRO_FILES] + ["--log", str(tmp_path / "copy.log")]
-    run = subprocess.run(command, capture_output=True, text=True)
-    assert run.returncode == 1
-    (line,) = run.stderr.strip().splitlines()
+    # The rule's job: one line on stderr, exit 1, nothing written.
+    copy = Job.make(input={"batch": str(batch)}, output=target, wildcards={"experiment": "lonely"})
+    with pytest.raises(SystemExit) as stopped:
+        run_stage(
+            "collide_micro",
+            str(tmp_path / "copy.log"),
+            lambda log: batches.collide_micro(copy, log),
+        )
+    assert stopped.value.code == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"collide_micro: {inside.path('collide', experiment='lonely')}: damaged")
     assert line.endswith("rerun with --forcerun collide_micro_batch")
     assert not any(Path(path).exists() for path in target.values())

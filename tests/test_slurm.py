@@ -45,7 +45,7 @@ RUN_TIMEOUT = 900
 # script, too).
 LOCAL_RULE_LOGS = [
     "logs/shared/download_mnist.log",
-    # Copying a micro experiment's files out of its batch (a 0.3 s command).
+    # Copying a micro experiment's files out of its batch (a small script job).
     "logs/collisions_mnist/collide_micro/three_to_seven.log",
     "logs/collisions_mnist/collide_micro/one_to_four.log",
 ]

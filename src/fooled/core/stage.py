@@ -127,7 +127,7 @@ def stage_log(log_path: str, name: str) -> Iterator[logging.Logger]:
         logger.info(
             "start-up %.2f s (interpreter, Snakemake's preamble, imports; TensorFlow loaded: %s)",
             startup,
-            "yes" if "tensorflow" in sys.modules else "no",
+            _tensorflow_loaded(),
         )
     started = time.perf_counter()
     try:
@@ -136,11 +136,15 @@ def stage_log(log_path: str, name: str) -> Iterator[logging.Logger]:
         logger.info(
             "stage took %.2f s (TensorFlow loaded: %s)",
             time.perf_counter() - started,
-            "yes" if "tensorflow" in sys.modules else "no",
+            _tensorflow_loaded(),
         )
         root.removeHandler(handler)
         root.setLevel(previous_level)
         handler.close()
+
+
+def _tensorflow_loaded() -> str:
+    return "yes" if "tensorflow" in sys.modules else "no"
 
 
 def process_age() -> float | None:

@@ -48,8 +48,8 @@ rule collide_micro_batch:
 
 
 rule collide_micro:
-    # Copies the experiment's files out of its batch (a shell command: a `run:` block would
-    # start a second Snakemake, about 5 s a job).
+    # Copies the experiment's files out of its batch (a script: a `run:` block would start a
+    # second Snakemake, about 5 s a job).
     input:
         batch=lambda wildcards: CM.path(
             "batch", batch=CM_BATCH_OF[wildcards.experiment]
@@ -66,13 +66,8 @@ rule collide_micro:
         experiment=names_pattern(CM_MICRO),
     conda:
         "../../envs/data.yaml"
-    params:
-        # Snakemake's own interpreter: it has this package wherever Snakemake runs.
-        python=sys.executable,
-    shell:
-        "{params.python} -m fooled.studies.collisions.batches {input.batch:q}"
-        " {wildcards.experiment} {output.collide:q} {output.interpolate:q} {output.polytope:q}"
-        " --log {log:q}"
+    script:
+        "../../../scripts/collisions_mnist/collide_micro.py"
 
 
 rule mnist_sources:

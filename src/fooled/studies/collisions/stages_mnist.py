@@ -101,10 +101,10 @@ def collide_micro_batch(job: Job, logger: logging.Logger) -> None:
     experiments = dict(job.params.experiments)
     for position, (name, experiment) in enumerate(experiments.items(), 1):
         layer = dict(experiment)["layer"]
-        runtime.limit_threads(job.threads)
-        runtime.make_deterministic(0)
-        if layer not in handles:
-            handles[layer] = ModelHandle(runtime.load_model(job.input.model), layer)
+        if layer in handles:
+            runtime.make_deterministic(0)  # the state _model leaves a job of its own in
+        else:
+            handles[layer] = _model(job, layer)
         single = Job.make(
             input=job.input,
             output={artifact: files.path(artifact, experiment=name) for artifact in MICRO_FILES},

@@ -6,25 +6,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from fooled.report.claims import Claim, Measure, Measurement, NotComparable
+from fooled.studies.defences.paper import FGSM_EPSILON, at_epsilon
 
 GOODFELLOW = "Goodfellow, Shlens, Szegedy (ICLR 2015)"
-EPSILON = 0.25  # the paper's MNIST epsilon
 
 
 def fgsm_fools(summary: Mapping[str, Any]) -> Measurement:
-    rows = [row for row in summary["fgsm"]["rows"] if row["epsilon"] == EPSILON]
-    if not rows:
-        return NotComparable(f"no FGSM at eps {EPSILON} in this run")
-    return Measure(float(rows[0]["error_rate"]), 1, None, "model")
+    rows = summary["fgsm"]["rows"]
+    error = at_epsilon([r["epsilon"] for r in rows], [r["error_rate"] for r in rows], FGSM_EPSILON)
+    if error is None:
+        return NotComparable(f"no FGSM at eps {FGSM_EPSILON:g} in this run")
+    return Measure(float(error), 1, None, "model")
 
 
 def adversarial_training_helps(summary: Mapping[str, Any]) -> Measurement:
     training = summary["adversarial_training"]
-    epsilons = list(training["epsilons"])
-    if EPSILON not in epsilons:
-        return NotComparable(f"no FGSM at eps {EPSILON} in this run")
-    at = epsilons.index(EPSILON)
-    before, after = training["fgsm_error_before"][at], training["fgsm_error_after"][at]
+    before, after = (
+        at_epsilon(training["epsilons"], training[key], FGSM_EPSILON)
+        for key in ("fgsm_error_before", "fgsm_error_after")
+    )
+    if before is None:
+        return NotComparable(f"no FGSM at eps {FGSM_EPSILON:g} in this run")
     return Measure(before / after, 1, None, "model")
 
 

@@ -10,6 +10,8 @@ paired with the network it belongs to.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 FGSM_EPSILON = 0.25
@@ -51,6 +53,14 @@ AUTOENCODER = {
     "accepted_example": 0.141,
     "fooling_example": 0.269,
 }
+
+
+def at_epsilon(epsilons: Sequence[float], values: Sequence[Any], epsilon: float) -> Any:
+    """A run's value at ``epsilon`` (usually the paper's; None when the run did not use it)."""
+    found = [
+        value for eps, value in zip(epsilons, values, strict=True) if math.isclose(eps, epsilon)
+    ]
+    return found[0] if found else None
 
 
 def as_summary() -> dict[str, Any]:

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from fooled.studies.defences.layout import LAYOUT
-from fooled.studies.defences.paper import FGSM_EPSILON
+from fooled.studies.defences.paper import FGSM_EPSILON, at_epsilon
 
 STUDY = "defences"
 
@@ -37,14 +36,6 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
-def _at_epsilon(epsilons: Sequence[float], values: Sequence[Any], epsilon: float) -> Any:
-    """The value at ``epsilon`` (None when the run did not use it)."""
-    found = [
-        value for eps, value in zip(epsilons, values, strict=True) if math.isclose(eps, epsilon)
-    ]
-    return found[0] if found else None
-
-
 def detection_table(section: Mapping[str, Any]) -> str:
     lines = [
         "| input kind | n | detected | ROC-AUC vs clean | MLP confidence | adaptive: detected / "
@@ -68,10 +59,10 @@ def detection_table(section: Mapping[str, Any]) -> str:
     paper = section["paper"]
     # The paper's epsilon, wherever the run's list of epsilons has it ("-" where it does not).
     eps = FGSM_EPSILON
-    fgsm_error = _at_epsilon(
+    fgsm_error = at_epsilon(
         [row["epsilon"] for row in fgsm["rows"]], [row["error_rate"] for row in fgsm["rows"]], eps
     )
-    float32_error = _at_epsilon(
+    float32_error = at_epsilon(
         [row["epsilon"] for row in fgsm["rows"]],
         [row.get("error_rate_float32") for row in fgsm["rows"]],
         eps,
@@ -81,8 +72,8 @@ def detection_table(section: Mapping[str, Any]) -> str:
         if float32_error is not None
         else ""
     )
-    before = _at_epsilon(training["epsilons"], training["fgsm_error_before"], eps)
-    after = _at_epsilon(training["epsilons"], training["fgsm_error_after"], eps)
+    before = at_epsilon(training["epsilons"], training["fgsm_error_before"], eps)
+    after = at_epsilon(training["epsilons"], training["fgsm_error_after"], eps)
     lines += [
         "",
         f"FGSM at eps {eps:g} on the MLP: {_percent(fgsm_error)} error "

@@ -6,26 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from fooled.report.claims import Claim, Measurement, NotComparable, lowest
+from fooled.studies.fooling.paper import MNIST_GENERATIONS
 
 SOURCE = "Nguyen, Yosinski, Clune (CVPR 2015)"
-GENERATIONS = 200  # the paper's MNIST runs
 
 
 def every_digit_is_fooled(summary: Mapping[str, Any]) -> Measurement:
-    experiments = [e for e in summary["evolve"].values() if e["dataset"] == "mnist"]
+    experiments = {name: e for name, e in summary["evolve"].items() if e["dataset"] == "mnist"}
     if not experiments:
         return NotComparable("no MNIST evolution in this run")
-    reasons = sorted({d for e in experiments for d in e.get("departures", [])})
+    reasons = sorted({d for e in experiments.values() for d in e.get("departures", [])})
     reasons += [
-        f"{name}: {e['generations']} generations (the paper: {GENERATIONS})"
-        for name, e in summary["evolve"].items()
-        if e in experiments and e["generations"] < GENERATIONS
+        f"{name}: {e['generations']} generations (the paper: {MNIST_GENERATIONS})"
+        for name, e in experiments.items()
+        if e["generations"] < MNIST_GENERATIONS
     ]
     if reasons:
         return NotComparable("; ".join(reasons))
-    return lowest(
-        [fraction for e in experiments for fraction in e["fraction_at_top_per_run"]], "run"
-    )
+    return lowest([f for e in experiments.values() for f in e["fraction_at_top_per_run"]], "run")
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -21,6 +21,7 @@ def threshold_key(threshold: float) -> str:
 MNIST_GENERATIONS_TO_9999 = 50
 MNIST_FRACTION_AT_9999 = 1.0
 MNIST_POPULATION = 200  # the authors' code
+MNIST_GENERATIONS = 200  # the authors' MNIST runs
 
 # ImageNet (their AlexNet-class DNN), 5,000 generations, population 400: median confidence.
 IMAGENET_GENERATIONS = 5000

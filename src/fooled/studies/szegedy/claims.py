@@ -19,16 +19,19 @@ def every_image_is_fooled(summary: Mapping[str, Any]) -> Measurement:
 
 
 def examples_transfer(summary: Mapping[str, Any]) -> Measurement:
-    """Cross-network error of adversarial examples over the error of Gaussian noise with the
-    larger stddev (0.3: more distortion than any adversarial example here)."""
+    """Cross-network error of adversarial examples over the error of the Gaussian noise row
+    with the most distortion (stddev 0.3: more than any adversarial example here)."""
     table = summary["transfer"]["table2"]
     columns = list(table["columns"])
     errors = {
         row: [cell["mean"] for cell in cells]
         for row, cells in zip(table["rows"], table["errors"], strict=True)
     }
+    distortion = {
+        row: cell["mean"] for row, cell in zip(table["rows"], table["distortion"], strict=True)
+    }
     noise = [row for row in errors if row.startswith("Gaussian noise")]
-    strongest = max(noise, key=lambda row: float(row.rsplit(" ", 1)[1]))
+    strongest = max(noise, key=distortion.__getitem__)
     noise_error = sum(errors[strongest]) / len(errors[strongest])
     crossed = [
         value
