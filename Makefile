@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 PYTEST_ARGS ?=
 
-.PHONY: reproduce test test-fast test-exactness test-slurm lint bench readme clean
+.PHONY: reproduce paper bench-paper test test-fast test-exactness test-slurm lint bench readme clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 ## Run the default workflow (every enabled study at its default scale) and write the report.
 reproduce: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
+
+## Every MNIST study at the paper's scale in one run (docs/reference/paper/ holds its
+## reference; `make bench-paper` times it per study in a fresh folder).
+PAPER_CONFIGS := config/config.yaml config/collisions_mnist.yaml config/szegedy.yaml \
+	config/fooling.yaml config/defences.yaml config/paper.yaml
+paper: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --configfile $(PAPER_CONFIGS)
+
+bench-paper: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_workflow.py --cores $(CORES) --configfile $(PAPER_CONFIGS)
 
 ## Lint, then the whole test suite (the end-to-end Snakemake runs included; with CI set,
 ## also the run through a local SLURM cluster, which fails there if the cluster cannot start).

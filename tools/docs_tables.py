@@ -1,4 +1,5 @@
-"""The docs' tables of files, generated from the layouts that declare them.
+"""The docs' generated tables: files from the layouts that declare them, results from the
+paper-scale reference run.
 
     python tools/docs_tables.py --write     # rewrite every generated block in docs/ and README.md
     python tools/docs_tables.py --check     # exit 1 when a block differs from the layouts
@@ -8,6 +9,8 @@ Blocks between ``<!-- BEGIN generated: files:NAME -->`` and ``<!-- END generated
 one's (``files:mnist``, ``files:imagenet``, ``files:models``, ``files:vgg16``,
 ``files:report``, ``files:workflow``). ``stages:defences`` is the defences study's wiring
 (each stage's named inputs, outputs and settings). Every path the docs give comes from here.
+Blocks ``paper.NAME`` hold a results table generated from the paper-scale reference run
+(docs/reference/paper/summary.json, by the studies' ``readme.tables``: tools/readme_tables.py).
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ from fooled.models.layout import MODELS, VGG16  # noqa: E402
 from fooled.report.layout import REPORT  # noqa: E402
 from fooled.studies import registry  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tools"))
+from readme_tables import paper_tables  # noqa: E402
+
 BLOCK = re.compile(
-    r"(<!-- BEGIN generated: (?P<name>(?:files|stages):[\w.-]+) -->\n)(?P<body>(?:.*?\n)?)"
+    r"(<!-- BEGIN generated: (?P<name>(?:files|stages):[\w.-]+|paper\.[\w.-]+) -->\n)"
+    r"(?P<body>(?:.*?\n)?)"
     r"(<!-- END generated: (?P=name) -->)",
     re.S,
 )
@@ -81,7 +88,7 @@ def defences_stages() -> str:
 
 def blocks() -> dict[str, str]:
     tables = {f"files:{name}": markdown_table(layout) for name, layout in layouts().items()}
-    return tables | {"stages:defences": defences_stages()}
+    return tables | {"stages:defences": defences_stages()} | paper_tables()
 
 
 def documents() -> list[Path]:
@@ -96,7 +103,9 @@ def render(text: str, tables: dict[str, str], source: Path) -> str:
     def replace(match: re.Match) -> str:
         name = match.group("name")
         if name not in tables:
-            raise SystemExit(f"{source}: block '{name}' names no layout ({', '.join(tables)})")
+            raise SystemExit(
+                f"{source}: block '{name}' names no layout or table ({', '.join(tables)})"
+            )
         return match.group(1) + tables[name] + "\n" + match.group(4)
 
     return BLOCK.sub(replace, text)
@@ -117,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             if arguments.write:
                 path.write_text(updated)
     if arguments.check and stale:
-        print("generated tables differ from the layouts in: " + ", ".join(map(str, stale)))
+        print(
+            "generated tables differ from the layouts or the paper reference in: "
+            + ", ".join(map(str, stale))
+        )
         print("run: python tools/docs_tables.py --write")
         return 1
     if arguments.write:

@@ -4,6 +4,7 @@
     python tools/readme_tables.py docs/reference/summary.json --check README.md
     python tools/readme_tables.py results/report/summary.json --record
     python tools/readme_tables.py results/report/summary.json --record haswell
+    python tools/readme_tables.py results/report/summary.json --record paper   # after `make paper`
 
 ``--write`` replaces every block between ``<!-- BEGIN generated: NAME -->`` and
 ``<!-- END generated: NAME -->`` with the study's table of that name; ``--check`` exits 1
@@ -36,6 +37,8 @@ from fooled.report import claims  # noqa: E402
 from fooled.studies import registry  # noqa: E402
 
 REFERENCE = ROOT / "docs" / "reference"
+PAPER = "paper"
+PAPER_REFERENCE = REFERENCE / PAPER
 BLOCK = re.compile(
     r"(<!-- BEGIN generated: (?P<name>[\w.-]+) -->\n)(?P<body>(?:.*?\n)?)"
     r"(<!-- END generated: (?P=name) -->)",
@@ -43,14 +46,31 @@ BLOCK = re.compile(
 )
 
 
-def blocks(summary: dict) -> dict[str, str]:
-    found: dict[str, str] = {
-        "reference_kernels": kernels_table(REFERENCE),
-        "verdicts": claims.markdown_table(claims.evaluate(registry.claims(), summary)),
-    }
+def study_tables(summary: dict) -> dict[str, str]:
+    """The verdicts and every study's README tables, generated from one run's summary."""
+    every_claim = registry.claims()
+    found = {"verdicts": claims.markdown_table(claims.evaluate(every_claim, summary))}
+    for study, study_claims in every_claim.items():
+        if study in summary:  # verdicts.<study>: one study's rows, for its docs page
+            found[f"verdicts.{study}"] = claims.markdown_table(
+                claims.evaluate({study: study_claims}, summary)
+            )
     for module in registry.readme_modules().values():
         found |= module.tables(summary)
     return found
+
+
+def paper_tables() -> dict[str, str]:
+    """The same tables from the committed paper-scale reference, as ``paper.NAME``."""
+    path = PAPER_REFERENCE / "summary.json"
+    if not path.is_file():
+        return {}
+    summary = json.loads(path.read_text())
+    return {f"{PAPER}.{name}": table for name, table in study_tables(summary).items()}
+
+
+def blocks(summary: dict) -> dict[str, str]:
+    return {"reference_kernels": kernels_table(REFERENCE)} | study_tables(summary) | paper_tables()
 
 
 def _kernels(environment: dict) -> str:
@@ -118,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         const=PRIMARY,
         metavar="NAME",
         help="keep the summary as the reference run (NAME: a run under another BLAS kernel, "
-        "kept in docs/reference/kernels/NAME/)",
+        "kept in docs/reference/kernels/NAME/; 'paper': the paper-scale run, "
+        "docs/reference/paper/)",
     )
     parser.add_argument(
         "--timings-from",
@@ -130,9 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     summary = json.loads(arguments.summary.read_text())
     if arguments.record:
-        folder = (
-            REFERENCE if arguments.record == PRIMARY else REFERENCE / "kernels" / arguments.record
-        )
+        if arguments.record == PRIMARY:
+            folder = REFERENCE
+        elif arguments.record == PAPER:
+            folder = PAPER_REFERENCE
+        else:
+            folder = REFERENCE / "kernels" / arguments.record
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(arguments.summary, folder / "summary.json")
         (folder / "environment.json").write_text(

@@ -92,7 +92,30 @@ def evolution_table(section: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def retrain_table(section: Mapping[str, Any]) -> str:
+    """Each round of retraining with a "fooling" class: the model's test accuracy, how many
+    fooling images it trained on, and how evolution fares against it afterwards."""
+    lines = [
+        "| experiment | round | test accuracy | fooling images trained on | of them recognised "
+        "as fooling | classes evolved to the top threshold | median final confidence |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, record in section.get("retrain", {}).items():
+        for row in record["rounds"]:
+            lines.append(
+                f"| {name} ({record['encoding']}, {record['runs_per_round']} x "
+                f"{record['generations']}) | {row['round']} | {100 * row['test_accuracy']:.2f}% | "
+                f"{row['fooling_train_images']} | {_percent(row['fooling_recognised'])} | "
+                f"{_percent(row['fraction_at_top'])} | {row['median_final_confidence']:.4f} |"
+            )
+    return "\n".join(lines)
+
+
 def tables(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The README's table and, for docs/studies/fooling.md, retraining."""
     if STUDY not in summary:
         return {}
-    return {"fooling_table": evolution_table(summary[STUDY])}
+    return {
+        "fooling_table": evolution_table(summary[STUDY]),
+        "fooling_retrain": retrain_table(summary[STUDY]),
+    }

@@ -87,7 +87,121 @@ def table1(section: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def transfer_table(table: Mapping[str, Any]) -> str:
+    """Tables 2 and 4: each row's inputs (one network's adversarial examples, or noise)
+    scored by every network, with the rows' mean distortion."""
+    lines = [
+        "| inputs | " + " | ".join(table["columns"]) + " | mean distortion |",
+        "| --- | " + " | ".join("---" for _ in table["columns"]) + " | --- |",
+    ]
+    for row, errors, distortion in zip(
+        table["rows"], table["errors"], table["distortion"], strict=True
+    ):
+        cells = " | ".join(_cell({"e": cell}, "e", 100.0, 1) for cell in errors)
+        lines.append(f"| {row} | {cells} | {_cell({'d': distortion}, 'd', 1.0, 3)} |")
+    seeds = max(cell["n_seeds"] for row in table["errors"] for cell in row)
+    lines += ["", f"Error % of each column's network; mean ± sd over {seeds} seed(s)."]
+    return "\n".join(lines)
+
+
+def adversarial_table(section: Mapping[str, Any]) -> str:
+    """Adversarial training beside the paper's test errors of its regularisers."""
+    record = section["adversarial_training"]
+    paper = record.get("paper") or {}
+    rows = [
+        ("test error %, adversarially trained", _cell(record, "test_error"), "adversarial"),
+        ("test error %, the same network trained plainly", _cell(record, "base_test_error"), None),
+        (
+            "error % on the plain network's adversarial examples",
+            _cell(record, "error_on_base_examples"),
+            None,
+        ),
+        (
+            "mean distortion of fresh examples, adversarially trained",
+            _cell(record, "fresh_mean_distortion", 1.0, 4),
+            None,
+        ),
+        (
+            "mean distortion of fresh examples, plain",
+            _cell(record, "base_fresh_mean_distortion", 1.0, 4),
+            None,
+        ),
+    ]
+    lines = ["| measure | this run | paper |", "| --- | --- | --- |"]
+    for label, ours, key in rows:
+        reference = paper.get(key) if key else None
+        lines.append(
+            f"| {label} | {ours} | {'-' if reference is None else f'{100 * reference:.3g}'} |"
+        )
+    if paper:
+        others = ", ".join(
+            f"{name.replace('_', ' ')} {100 * value:.3g}%"
+            for name, value in paper.items()
+            if name not in ("adversarial", "source") and isinstance(value, float)
+        )
+        lines += ["", f"The paper's test errors of the other regularisers: {others}."]
+    return "\n".join(lines)
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def halves_table(section: Mapping[str, Any]) -> str:
+    """Tables 3-4: the networks trained on the halves P1 and P2 of the training set, their
+    errors, and how their examples transfer across the halves."""
+    header = ["network", "training set", "error % on P1", "error % on P2", "test error %"]
+    rows = [
+        [label, record["training_set"]]
+        + [_cell(record, key) for key in ("error_p1", "error_p2", "test_error")]
+        for label, record in section["table3"].items()
+    ]
+    return _markdown(header, rows) + "\n\n" + transfer_table(section["transfer"]["table4"])
+
+
+def units_table(section: Mapping[str, Any]) -> str:
+    """Top-10 purity of single units against random directions, with the test's p-value."""
+    keys = ("purity_units_mean", "purity_directions_mean", "p_value", "chance")
+    header = ["network and layer", "purity of units", "purity of random directions"]
+    rows = [
+        [label] + [_cell(record, key, 1.0, 3) for key in keys]
+        for label, record in section["units"].items()
+    ]
+    return _markdown(header + ["p-value", "chance"], rows)
+
+
+def bounds_table(section: Mapping[str, Any]) -> str:
+    """Table 5 on MNIST: the product of the layers' operator-norm bounds (pixels to logits)
+    and the largest ratio measured at the L-BFGS examples."""
+    lines = [
+        "| network | upper bound | largest measured ratio | measured / bound |",
+        "| --- | --- | --- | --- |",
+    ]
+    for label, record in section["table5"]["mnist"].items():
+        bound = record["network_bound"]["mean"]
+        measured = record["max_measured_ratio"]["mean"]
+        lines.append(
+            f"| {label} | {_cell(record, 'network_bound', 1.0, 3)} | "
+            f"{_cell(record, 'max_measured_ratio', 1.0, 3)} | {measured / bound:.2f} |"
+        )
+    vgg16 = section["table5"].get("vgg16") or {}
+    if vgg16:
+        comparable = "" if vgg16.get("comparable") else " (random weights: not comparable)"
+        lines += ["", f"VGG-16 at {vgg16.get('input_size')} px{comparable}: see the report."]
+    return "\n".join(lines)
+
+
 def tables(summary: Mapping[str, Any]) -> dict[str, str]:
+    """The README's table and, for docs/studies/szegedy.md, the other tables of the paper."""
     if STUDY not in summary:
         return {}
-    return {"szegedy_table1": table1(summary[STUDY])}
+    section = summary[STUDY]
+    return {
+        "szegedy_table1": table1(section),
+        "szegedy_transfer": transfer_table(section["transfer"]["table2"]),
+        "szegedy_halves": halves_table(section),
+        "szegedy_units": units_table(section),
+        "szegedy_bounds": bounds_table(section),
+        "szegedy_adversarial": adversarial_table(section),
+    }
