@@ -16,6 +16,7 @@ from fooled.studies import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((ROOT / "docs" / "reference" / "summary.json").read_text())
+PAPER_REFERENCE = json.loads((ROOT / "docs" / "reference" / "paper" / "summary.json").read_text())
 
 
 def verdict(summary: dict, study: str, key: str) -> claims.Verdict:
@@ -73,6 +74,26 @@ def test_the_fooling_claim_is_judged_only_without_departures():
     experiment["fraction_at_top_per_run"] = [1.0, 0.9]
     found = verdict(doctored, "fooling", "every_digit_is_fooled")
     assert found.verdict == claims.FAILS and found.ours == "lowest 0.90 of 4 runs"
+
+
+def test_the_fooling_claim_is_the_lenets_alone():
+    """At the paper's scale the MLP is evolved against too: its departures (another network)
+    do not void the LeNet's claim, and the claim is judged on the LeNet's runs only."""
+    paper = copy.deepcopy(PAPER_REFERENCE)
+    lenet = {n: e for n, e in paper["fooling"]["evolve"].items() if e["model"] == "lenet"}
+    assert lenet and len(lenet) < len(paper["fooling"]["evolve"])
+    lowest = min(f for e in lenet.values() for f in e["fraction_at_top_per_run"])
+    found = verdict(paper, "fooling", "every_digit_is_fooled")
+    assert found.verdict == (claims.HOLDS if lowest >= 1.0 else claims.FAILS)
+    for name, experiment in paper["fooling"]["evolve"].items():
+        experiment["fraction_at_top_per_run"] = [1.0] * len(experiment["fraction_at_top_per_run"])
+        if name not in lenet:
+            experiment["fraction_at_top_per_run"][0] = 0.0  # the MLP's runs are not the claim's
+    assert verdict(paper, "fooling", "every_digit_is_fooled").verdict == claims.HOLDS
+    for experiment in paper["fooling"]["evolve"].values():
+        experiment["model"] = "mlp"
+    found = verdict(paper, "fooling", "every_digit_is_fooled")
+    assert found.verdict == claims.NOT_COMPARABLE and "LeNet" in found.note
 
 
 def test_a_missing_figure_is_not_comparable_rather_than_an_error():

@@ -12,9 +12,15 @@ SOURCE = "Nguyen, Yosinski, Clune (CVPR 2015)"
 
 
 def every_digit_is_fooled(summary: Mapping[str, Any]) -> Measurement:
-    experiments = {name: e for name, e in summary["evolve"].items() if e["dataset"] == "mnist"}
+    # The claim is the LeNet's: evolution on the project's other networks (the MLP) is an
+    # extension the report shows beside it, not a departure that voids it.
+    experiments = {
+        name: e
+        for name, e in summary["evolve"].items()
+        if e["dataset"] == "mnist" and e["model"] == "lenet"
+    }
     if not experiments:
-        return NotComparable("no MNIST evolution in this run")
+        return NotComparable("no MNIST evolution on the LeNet in this run")
     reasons = sorted({d for e in experiments.values() for d in e.get("departures", [])})
     reasons += [
         f"{name}: {e['generations']} generations (the paper: {MNIST_GENERATIONS})"
