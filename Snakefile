@@ -5,12 +5,21 @@
 # the datasets, the models and the ImageNet patch database (workflow/rules/shared/).
 # Targets: `snakemake` (every enabled study and the report), `snakemake <study>`, `snakemake imagenet`.
 
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# config/config.yaml where Snakemake runs (a user's copy: config/README.md), else the
+# workflow's own (snakemake -s <checkout>/Snakefile or --directory from an empty folder).
+DEFAULT_CONFIG = Path("config/config.yaml")
+if not DEFAULT_CONFIG.exists():
+    DEFAULT_CONFIG = Path(str(workflow.current_basedir)) / "config" / "config.yaml"
+
+
+configfile: str(DEFAULT_CONFIG)
 
 
 report: "workflow/report/workflow.rst"

@@ -17,9 +17,16 @@ from fooled.report.layout import REPORT
 from fooled.report.layout import section_files as report_section_files
 from fooled.studies import registry
 
+# The workflow's own checkout: two folders above this file, wherever Snakemake runs from
+# (its checkout, --directory elsewhere, -s <checkout>/Snakefile, or a `module` of another
+# workflow, where workflow.basedir is that workflow's folder). Files the workflow ships
+# (schemas, default experiment lists, the package) are found here; files a user gives, in the
+# working directory first.
+CHECKOUT = Path(str(workflow.current_basedir)).resolve().parents[1]
+
 # Jobs import the project's package from this checkout, also inside the per-rule conda
 # environments (workflow/envs/), which hold its dependencies only.
-SOURCE = Path(workflow.basedir) / "src"
+SOURCE = CHECKOUT / "src"
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SOURCE), os.getenv("PYTHONPATH")]))
 )
@@ -27,13 +34,11 @@ os.environ.update(
 # The studies (fooled.studies.registry): their schemas, their checks across keys and studies
 # (names, classes, files; run once all is loaded), their rule files and report sections.
 try:
-    SCHEMAS = Schemas(
-        Path(workflow.basedir) / "workflow" / "schemas", studies=registry.names()
-    )
+    SCHEMAS = Schemas(CHECKOUT / "workflow" / "schemas", studies=registry.names())
     config, EXPERIMENTS = load_config(
         config,
         SCHEMAS,
-        [Path("."), Path(workflow.basedir)],
+        [Path("."), CHECKOUT],
         registry.checks(),
         ConfigSources.from_workflow(workflow, SCHEMAS),
         [lambda loaded: check_imagenet_dataset(loaded.config["datasets"]["imagenet"])],
