@@ -87,3 +87,28 @@ def tiny_mlp(n_train: int = 3000, epochs: int = 3):
     model = mnist_mlp((64, 64))
     model.set_weights(_tiny_mlp_weights(n_train, epochs))
     return model
+
+
+def numpy_input_gradient(model, images: np.ndarray, labels: np.ndarray):
+    """d cross-entropy / d pixels of the 784-64-64-10 ReLU MLP in float64 NumPy, written from
+    the architecture (no TensorFlow), and the float32 softmax's true-class probabilities."""
+    weights = [w.astype(np.float64) for w in model.model.get_weights()]
+    x = images.reshape(len(images), -1).astype(np.float64)
+    pre1 = x @ weights[0] + weights[1]
+    h1 = np.maximum(pre1, 0)
+    pre2 = h1 @ weights[2] + weights[3]
+    h2 = np.maximum(pre2, 0)
+    z = h2 @ weights[4] + weights[5]
+    shifted = z - z.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    # softmax(z) - onehot(y), the true class's entry as 1 - p_true = the others' sum (computed
+    # as p_true - 1 it cancels to 0 in float64 too once the others sum below 1e-16).
+    upstream = p.copy()
+    upstream[np.arange(len(x)), labels] = 0.0
+    upstream[np.arange(len(x)), labels] = -upstream.sum(axis=1)
+    g2 = (upstream @ weights[4].T) * (pre2 > 0)
+    g1 = (g2 @ weights[2].T) * (pre1 > 0)
+    import tensorflow as tf
+
+    p32 = tf.nn.softmax(model.logits(tf.constant(x.astype(np.float32)))).numpy()
+    return g1 @ weights[0].T, p32[np.arange(len(x)), labels]

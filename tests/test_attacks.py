@@ -20,6 +20,7 @@ from fooled.attacks.corners import CornerSettings, GradientCorners, TargetView
 from fooled.attacks.encodings import make_encoding
 from fooled.attacks.evolution import EvolutionSettings, MapElites
 from fooled.attacks.fgsm import FGSM, FGSMSettings
+from fooled.attacks.pgd import PGD, PGDSettings
 from fooled.core.config import schema_defaults
 from fooled.models.handle import ModelHandle
 
@@ -32,6 +33,7 @@ ATTACKS = (
     MapElites,
     GradientAscent,
     FGSM,
+    PGD,
 )
 RESUMABLE = (MapElites, composites.MacroComposites)
 # What an attack may not do: import a file library, or call a function that writes or deletes.
@@ -148,6 +150,11 @@ def _run(attack_class, model: ModelHandle):
             epsilons=(0.1,), steps=1, batch_size=2, penalty_weight=0.0, gradient="float32"
         )
         return FGSM(settings).run(model, _images(2), np.array([1, 2]))
+    if attack_class is PGD:
+        settings = PGDSettings.preset(
+            "madry_mnist", steps=2, seed=0, batch_size=2, penalty_weight=0.0, gradient="float32"
+        )
+        return PGD(settings).run(model, _images(2), np.array([1, 2]))
     raise AssertionError(f"no tiny run for {attack_class.__name__}")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from defences_helpers import pixels, tiny_mlp
+from defences_helpers import numpy_input_gradient, pixels, tiny_mlp
 
 from fooled.attacks.fgsm import FGSM, FGSMSettings
 from fooled.models.handle import ModelHandle
@@ -107,29 +107,6 @@ def test_settings_come_whole_from_the_config():
         FGSMSettings(epsilons=(0.1,), steps=1, batch_size=1, penalty_weight=0.0, gradient="x")
 
 
-def _numpy_input_gradient(model: ModelHandle, images: np.ndarray, labels: np.ndarray):
-    """d cross-entropy / d pixels of the 784-64-64-10 ReLU MLP in float64 NumPy, written from
-    the architecture (no TensorFlow), and the float32 softmax's true-class probabilities."""
-    weights = [w.astype(np.float64) for w in model.model.get_weights()]
-    x = images.reshape(len(images), -1).astype(np.float64)
-    pre1 = x @ weights[0] + weights[1]
-    h1 = np.maximum(pre1, 0)
-    pre2 = h1 @ weights[2] + weights[3]
-    h2 = np.maximum(pre2, 0)
-    z = h2 @ weights[4] + weights[5]
-    shifted = z - z.max(axis=1, keepdims=True)
-    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-    # softmax(z) - onehot(y), the true class's entry as 1 - p_true = the others' sum (computed
-    # as p_true - 1 it cancels to 0 in float64 too once the others sum below 1e-16).
-    upstream = p.copy()
-    upstream[np.arange(len(x)), labels] = 0.0
-    upstream[np.arange(len(x)), labels] = -upstream.sum(axis=1)
-    g2 = (upstream @ weights[4].T) * (pre2 > 0)
-    g1 = (g2 @ weights[2].T) * (pre1 > 0)
-    p32 = tf.nn.softmax(model.logits(tf.constant(x.astype(np.float32)))).numpy()
-    return g1 @ weights[0].T, p32[np.arange(len(x)), labels]
-
-
 def test_the_exact_gradient_is_the_float64_gradient_where_float32_loses_the_true_class(
     test_digits,
 ):
@@ -146,7 +123,7 @@ def test_the_exact_gradient_is_the_float64_gradient_where_float32_loses_the_true
     confident.set_weights([*weights[:-2], 8.0 * weights[-2], 8.0 * weights[-1]])
     model = ModelHandle(confident)
     images, labels = test_digits
-    reference, p_true32 = _numpy_input_gradient(model, images, labels)
+    reference, p_true32 = numpy_input_gradient(model, images, labels)
     exact = FGSM(_settings((0.1,), gradient="exact")).run(model, images, labels).adversarial[0]
     float32 = FGSM(_settings((0.1,))).run(model, images, labels).adversarial[0]
     flat = images.reshape(len(images), -1)

@@ -41,6 +41,9 @@ Every attack (constructor; ``inputs``; ``targets``; result):
 - :class:`fgsm.FGSM`, the fast gradient sign method and its iterative form
   (``FGSMSettings``, low, high, penalty; images; their true labels;
   :class:`fgsm.FGSMResult`).
+- :class:`pgd.PGD`, L-infinity projected gradient descent with random starts and
+  restarts (Madry et al.; ``PGDSettings``, with the preset ``madry_mnist``, low, high,
+  penalty; images; their true labels; :class:`pgd.PGDResult`).
 
 The settings hold the penalty's weight (``penalty_weight``) where the
 config has one; the collision settings have none, so the corner attacks take

@@ -135,10 +135,11 @@ def exact_logit_gradient(logits: tf.Tensor, labels: tf.Tensor, normalise: bool) 
     return tf.cast(gradient, logits.dtype)
 
 
-def sign_gradient_step(
-    model: ModelHandle, penalty: Penalty | None, gradient: str = "float32"
-) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
-    """A compiled function ``(x0, y, eps, steps, weight) -> (x_adv, penalty of x_adv)``."""
+def loss_gradient_function(
+    model: ModelHandle, penalty: Penalty | None, gradient: str
+) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]:
+    """``(x, y, weight) -> d/dx [J(x, y) - weight * P(x)]`` per image (its sign is the step),
+    with the cross-entropy's gradient taken as ``gradient`` says (module docstring)."""
 
     def objective(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
         loss = tf.nn.sparse_softmax_cross_entropy_with_logits(y, model.logits(x))
@@ -163,12 +164,19 @@ def sign_gradient_step(
             total = total + tape.gradient(penalised, x)
         return total
 
-    loss_gradient = exact_gradient if gradient == "exact" else float32_gradient
+    return exact_gradient if gradient == "exact" else float32_gradient
+
+
+def projected_sign_steps(
+    model: ModelHandle, penalty: Penalty | None, gradient: str
+) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+    """A compiled ``(x0, x, y, eps, step_size, steps, weight) -> (x_adv, penalty of x_adv)``:
+    ``steps`` signed steps from ``x``, each projected onto the ``eps`` box around ``x0`` and
+    onto the pixel box (FGSM's iterative form and PGD alike)."""
+    loss_gradient = loss_gradient_function(model, penalty, gradient)
 
     @tf.function(reduce_retracing=True)
-    def attack(x0, y, eps, steps, weight):
-        step_size = STEP_FACTOR * eps / tf.cast(steps, tf.float32)
-        x = x0
+    def attack(x0, x, y, eps, step_size, steps, weight):
         for _ in tf.range(steps):
             x = x + step_size * tf.sign(loss_gradient(x, y, weight))
             x = tf.clip_by_value(tf.clip_by_value(x, x0 - eps, x0 + eps), 0.0, 1.0)
@@ -208,18 +216,29 @@ class FGSM:
         penalty = self.penalty
         gradient = self.settings.gradient
         attack = model.compiled(
-            ("fgsm", penalty, gradient), lambda: sign_gradient_step(model, penalty, gradient)
+            ("sign_steps", penalty, gradient),
+            lambda: projected_sign_steps(model, penalty, gradient),
         )
         flat = images.reshape(len(images), -1)
         started = time.perf_counter()
         adversarial, penalties = [], []
         for eps in self.settings.epsilons:
             parts, scores = [], []
+            # Madry et al.'s step rule: 2.5 eps / steps (with one step: overshoot, then project).
+            # (float32 arithmetic throughout, as the compiled loop computed it before PGD shared it)
+            step_size = (
+                STEP_FACTOR
+                * tf.constant(eps, tf.float32)
+                / tf.cast(tf.constant(self.settings.steps, tf.int32), tf.float32)
+            )
             for start in range(0, len(flat), self.settings.batch_size):
+                x0 = tf.constant(flat[start : start + self.settings.batch_size])
                 x_adv, score = attack(
-                    tf.constant(flat[start : start + self.settings.batch_size]),
+                    x0,
+                    x0,
                     tf.constant(labels[start : start + self.settings.batch_size]),
                     tf.constant(eps, tf.float32),
+                    step_size,
                     tf.constant(self.settings.steps, tf.int32),
                     tf.constant(self.settings.penalty_weight, tf.float32),
                 )
@@ -227,20 +246,46 @@ class FGSM:
                 scores.append(score.numpy())
             adversarial.append(np.concatenate(parts) if parts else flat[:0])
             penalties.append(np.concatenate(scores) if scores else np.zeros(0, np.float32))
-        seconds = time.perf_counter() - started
-        adversarial_array = np.stack(adversarial)
-        probabilities = model.probabilities_numpy(adversarial_array.reshape(-1, flat.shape[1]))
-        probabilities = probabilities.reshape(len(self.settings.epsilons), len(flat), -1)
-        clean = model.probabilities_numpy(flat)
-        return FGSMResult(
-            epsilons=np.asarray(self.settings.epsilons, np.float64),
-            adversarial=adversarial_array.reshape(len(self.settings.epsilons), *images.shape),
-            predicted=probabilities.argmax(axis=-1).astype(np.int64),
-            confidence=probabilities.max(axis=-1).astype(np.float32),
-            true_probability=probabilities[:, np.arange(len(labels)), labels].astype(np.float32),
-            clean_predicted=clean.argmax(axis=-1).astype(np.int64),
-            clean_confidence=clean.max(axis=-1).astype(np.float32),
-            labels=labels,
-            penalty=np.stack(penalties).astype(np.float32) if penalty is not None else None,
-            seconds=seconds,
+        return scored_result(
+            FGSMResult,
+            model,
+            images,
+            labels,
+            self.settings.epsilons,
+            adversarial,
+            penalties if penalty is not None else None,
+            time.perf_counter() - started,
         )
+
+
+def scored_result(
+    result_type: type[FGSMResult],
+    model: ModelHandle,
+    images: np.ndarray,
+    labels: np.ndarray,
+    epsilons: tuple[float, ...],
+    adversarial: list[np.ndarray],
+    penalties: list[np.ndarray] | None,
+    seconds: float,
+    **extra: Any,
+) -> FGSMResult:
+    """The result of a signed-step attack: its adversarial images at every epsilon (flat,
+    one array per epsilon) scored by the model, beside the clean images' scores."""
+    flat = images.reshape(len(images), -1)
+    adversarial_array = np.stack(adversarial)
+    probabilities = model.probabilities_numpy(adversarial_array.reshape(-1, flat.shape[1]))
+    probabilities = probabilities.reshape(len(epsilons), len(flat), -1)
+    clean = model.probabilities_numpy(flat)
+    return result_type(
+        epsilons=np.asarray(epsilons, np.float64),
+        adversarial=adversarial_array.reshape(len(epsilons), *images.shape),
+        predicted=probabilities.argmax(axis=-1).astype(np.int64),
+        confidence=probabilities.max(axis=-1).astype(np.float32),
+        true_probability=probabilities[:, np.arange(len(labels)), labels].astype(np.float32),
+        clean_predicted=clean.argmax(axis=-1).astype(np.int64),
+        clean_confidence=clean.max(axis=-1).astype(np.float32),
+        labels=labels,
+        penalty=np.stack(penalties).astype(np.float32) if penalties is not None else None,
+        seconds=seconds,
+        **extra,
+    )
