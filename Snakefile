@@ -12,11 +12,18 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# The workflow's own checkout, the folder of this file, wherever Snakemake runs from (its
+# checkout, --directory elsewhere, -s <checkout>/Snakefile, or a `module` of another workflow,
+# where workflow.basedir is that workflow's folder). Files the workflow ships (schemas,
+# default experiment lists, the package) are found here; files a user gives, in the working
+# directory first (workflow/rules/common.smk).
+CHECKOUT = Path(str(workflow.current_basedir)).resolve()
+
 # config/config.yaml where Snakemake runs (a user's copy: config/README.md), else the
 # workflow's own (snakemake -s <checkout>/Snakefile or --directory from an empty folder).
 DEFAULT_CONFIG = Path("config/config.yaml")
 if not DEFAULT_CONFIG.exists():
-    DEFAULT_CONFIG = Path(str(workflow.current_basedir)) / "config" / "config.yaml"
+    DEFAULT_CONFIG = CHECKOUT / "config" / "config.yaml"
 
 
 configfile: str(DEFAULT_CONFIG)

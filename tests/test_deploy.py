@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_runner import ROOT, copy_test_config, runner_environment
+from workflow_runner import ROOT, copy_test_config, job_counts, runner_environment
 
 MODULE_SNAKEFILE = """\
 configfile: "config/config.yaml"
@@ -42,10 +42,9 @@ def snakemake(cwd: Path, *arguments: str, timeout: float = 300) -> subprocess.Co
 
 def planned_jobs(run: subprocess.CompletedProcess) -> int:
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    totals = [line.split() for line in (run.stdout + run.stderr).splitlines()]
-    counts = [int(parts[1]) for parts in totals if len(parts) == 2 and parts[0] == "total"]
-    assert counts, run.stdout[-2000:]
-    return counts[0]
+    counts = job_counts(run.stdout + run.stderr)
+    assert "total" in counts, run.stdout[-2000:]
+    return counts["total"]
 
 
 def deploy_as_module(folder: Path) -> None:

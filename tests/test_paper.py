@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_runner import run_snakemake, runner_environment
+from workflow_runner import job_counts, run_snakemake, runner_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_REFERENCE = ROOT / "docs" / "reference" / "paper" / "summary.json"
@@ -26,15 +26,6 @@ def paper_configs() -> list[Path]:
     found = re.search(r"^PAPER_CONFIGS := ((?:.*\\\n)*.*)$", makefile, re.M)
     assert found, "the Makefile defines no PAPER_CONFIGS"
     return [ROOT / name for name in found.group(1).replace("\\\n", " ").split()]
-
-
-def job_counts(output: str) -> dict[str, int]:
-    counts = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts.setdefault(parts[0], int(parts[1]))
-    return counts
 
 
 def test_the_all_pairs_list_holds_every_ordered_pair_of_classes_once():

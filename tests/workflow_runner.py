@@ -49,3 +49,13 @@ def run_snakemake(
         *arguments,
     ]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Snakemake's job table (``--dry-run --quiet rules``): jobs per rule, and ``total``."""
+    counts: dict[str, int] = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts.setdefault(parts[0], int(parts[1]))
+    return counts

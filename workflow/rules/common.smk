@@ -17,15 +17,8 @@ from fooled.report.layout import REPORT
 from fooled.report.layout import section_files as report_section_files
 from fooled.studies import registry
 
-# The workflow's own checkout: two folders above this file, wherever Snakemake runs from
-# (its checkout, --directory elsewhere, -s <checkout>/Snakefile, or a `module` of another
-# workflow, where workflow.basedir is that workflow's folder). Files the workflow ships
-# (schemas, default experiment lists, the package) are found here; files a user gives, in the
-# working directory first.
-CHECKOUT = Path(str(workflow.current_basedir)).resolve().parents[1]
-
-# Jobs import the project's package from this checkout, also inside the per-rule conda
-# environments (workflow/envs/), which hold its dependencies only.
+# Jobs import the project's package from the checkout (CHECKOUT, set in the Snakefile),
+# also inside the per-rule conda environments (workflow/envs/), which hold its dependencies.
 SOURCE = CHECKOUT / "src"
 os.environ.update(
     PYTHONPATH=os.pathsep.join(filter(None, [str(SOURCE), os.getenv("PYTHONPATH")]))

@@ -186,7 +186,71 @@ def projected_sign_steps(
     return attack
 
 
-class FGSM:
+class SignStepAttack:
+    """What FGSM and PGD share: construction (their settings dataclass, the pixel range, the
+    penalty), the input checks, and the compiled projected sign-step loop run over the
+    images in batches."""
+
+    name = "a signed-step attack"
+
+    def __init__(
+        self,
+        settings: Any,
+        low: float = 0.0,
+        high: float = 1.0,
+        penalty: Penalty | None = None,
+    ) -> None:
+        if (low, high) != (0.0, 1.0):
+            raise ValueError(f"{self.name} works on pixels in [0, 1] (the MNIST studies' scale)")
+        self.settings = settings
+        self.penalty = penalty
+
+    def _prepare(
+        self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, Callable[..., tuple[tf.Tensor, tf.Tensor]]]:
+        """The images (float32), their labels and the model's compiled step loop."""
+        images = np.asarray(inputs, np.float32)
+        labels = np.asarray(targets, np.int64).reshape(-1)
+        if len(images) != len(labels):
+            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        penalty, gradient = self.penalty, self.settings.gradient
+        attack = model.compiled(
+            ("sign_steps", penalty, gradient),
+            lambda: projected_sign_steps(model, penalty, gradient),
+        )
+        return images, labels, attack
+
+    def _steps(
+        self,
+        attack: Callable[..., tuple[tf.Tensor, tf.Tensor]],
+        flat: np.ndarray,
+        starts: np.ndarray,
+        labels: np.ndarray,
+        eps: float,
+        step_size: tf.Tensor,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``settings.steps`` projected steps from ``starts`` around ``flat``, batch by batch:
+        the adversarial images and their penalties."""
+        parts, scores = [], []
+        for begin in range(0, len(flat), self.settings.batch_size):
+            end = begin + self.settings.batch_size
+            x_adv, score = attack(
+                tf.constant(flat[begin:end]),
+                tf.constant(starts[begin:end]),
+                tf.constant(labels[begin:end]),
+                tf.constant(eps, tf.float32),
+                step_size,
+                tf.constant(self.settings.steps, tf.int32),
+                tf.constant(self.settings.penalty_weight, tf.float32),
+            )
+            parts.append(x_adv.numpy())
+            scores.append(score.numpy())
+        if not parts:
+            return flat[:0], np.zeros(0, np.float32)
+        return np.concatenate(parts), np.concatenate(scores)
+
+
+class FGSM(SignStepAttack):
     """Fast gradient sign examples at every epsilon of the settings: an attack configured once.
 
     ``penalty`` (optional) enters the objective with ``settings.penalty_weight``
@@ -196,56 +260,24 @@ class FGSM:
     :class:`FGSMResult` whose adversarial images have the same shape.
     """
 
-    def __init__(
-        self,
-        settings: FGSMSettings,
-        low: float = 0.0,
-        high: float = 1.0,
-        penalty: Penalty | None = None,
-    ) -> None:
-        if (low, high) != (0.0, 1.0):
-            raise ValueError("FGSM works on pixels in [0, 1] (the MNIST studies' scale)")
-        self.settings = settings
-        self.penalty = penalty
+    name = "FGSM"
 
     def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> FGSMResult:
-        images = np.asarray(inputs, np.float32)
-        labels = np.asarray(targets, np.int64).reshape(-1)
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        penalty = self.penalty
-        gradient = self.settings.gradient
-        attack = model.compiled(
-            ("sign_steps", penalty, gradient),
-            lambda: projected_sign_steps(model, penalty, gradient),
-        )
+        images, labels, attack = self._prepare(model, inputs, targets)
         flat = images.reshape(len(images), -1)
         started = time.perf_counter()
         adversarial, penalties = [], []
         for eps in self.settings.epsilons:
-            parts, scores = [], []
-            # Madry et al.'s step rule: 2.5 eps / steps (with one step: overshoot, then project).
-            # (float32 arithmetic throughout, as the compiled loop computed it before PGD shared it)
+            # Madry et al.'s step rule: 2.5 eps / steps (with one step: overshoot, then project),
+            # in float32 arithmetic, as the compiled loop computed it before PGD shared it.
             step_size = (
                 STEP_FACTOR
                 * tf.constant(eps, tf.float32)
                 / tf.cast(tf.constant(self.settings.steps, tf.int32), tf.float32)
             )
-            for start in range(0, len(flat), self.settings.batch_size):
-                x0 = tf.constant(flat[start : start + self.settings.batch_size])
-                x_adv, score = attack(
-                    x0,
-                    x0,
-                    tf.constant(labels[start : start + self.settings.batch_size]),
-                    tf.constant(eps, tf.float32),
-                    step_size,
-                    tf.constant(self.settings.steps, tf.int32),
-                    tf.constant(self.settings.penalty_weight, tf.float32),
-                )
-                parts.append(x_adv.numpy())
-                scores.append(score.numpy())
-            adversarial.append(np.concatenate(parts) if parts else flat[:0])
-            penalties.append(np.concatenate(scores) if scores else np.zeros(0, np.float32))
+            x_adv, scores = self._steps(attack, flat, flat, labels, eps, step_size)
+            adversarial.append(x_adv)
+            penalties.append(scores)
         return scored_result(
             FGSMResult,
             model,
@@ -253,7 +285,7 @@ class FGSM:
             labels,
             self.settings.epsilons,
             adversarial,
-            penalties if penalty is not None else None,
+            penalties if self.penalty is not None else None,
             time.perf_counter() - started,
         )
 

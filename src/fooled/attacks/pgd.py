@@ -26,8 +26,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from fooled.attacks.base import Penalty
-from fooled.attacks.fgsm import GRADIENTS, FGSMResult, projected_sign_steps, scored_result
+from fooled.attacks.fgsm import GRADIENTS, FGSMResult, SignStepAttack, scored_result
 from fooled.core.settings import config_fields
 from fooled.models.handle import ModelHandle
 
@@ -102,7 +101,7 @@ class PGDResult(FGSMResult):
     restart: np.ndarray | None = None
 
 
-class PGD:
+class PGD(SignStepAttack):
     """L-infinity projected gradient descent at every epsilon: an attack configured once.
 
     ``run(model, inputs, targets)`` takes images (``inputs``) in ``[0, 1]`` of any shape
@@ -110,17 +109,7 @@ class PGD:
     :class:`PGDResult` whose adversarial images have the same shape.
     """
 
-    def __init__(
-        self,
-        settings: PGDSettings,
-        low: float = 0.0,
-        high: float = 1.0,
-        penalty: Penalty | None = None,
-    ) -> None:
-        if (low, high) != (0.0, 1.0):
-            raise ValueError("PGD works on pixels in [0, 1] (the MNIST studies' scale)")
-        self.settings = settings
-        self.penalty = penalty
+    name = "PGD"
 
     def _starts(self, flat: np.ndarray, eps: float, rng: np.random.Generator) -> np.ndarray:
         if not self.settings.random_start:
@@ -128,38 +117,12 @@ class PGD:
         noise = rng.uniform(-eps, eps, flat.shape).astype(np.float32)
         return np.clip(flat + noise, 0.0, 1.0)
 
-    def _one_start(self, attack, flat, starts, labels, eps) -> tuple[np.ndarray, np.ndarray]:
-        parts, scores = [], []
-        for begin in range(0, len(flat), self.settings.batch_size):
-            end = begin + self.settings.batch_size
-            x_adv, score = attack(
-                tf.constant(flat[begin:end]),
-                tf.constant(starts[begin:end]),
-                tf.constant(labels[begin:end]),
-                tf.constant(eps, tf.float32),
-                tf.constant(self.settings.step_size, tf.float32),
-                tf.constant(self.settings.steps, tf.int32),
-                tf.constant(self.settings.penalty_weight, tf.float32),
-            )
-            parts.append(x_adv.numpy())
-            scores.append(score.numpy())
-        if not parts:
-            return flat[:0], np.zeros(0, np.float32)
-        return np.concatenate(parts), np.concatenate(scores)
-
     def run(self, model: ModelHandle, inputs: np.ndarray, targets: np.ndarray) -> PGDResult:
-        images = np.asarray(inputs, np.float32)
-        labels = np.asarray(targets, np.int64).reshape(-1)
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
-        penalty, gradient = self.penalty, self.settings.gradient
-        attack = model.compiled(
-            ("sign_steps", penalty, gradient),
-            lambda: projected_sign_steps(model, penalty, gradient),
-        )
+        images, labels, attack = self._prepare(model, inputs, targets)
         flat = images.reshape(len(images), -1)
         rows = np.arange(len(labels))
         rng = np.random.default_rng(self.settings.seed)
+        step_size = tf.constant(self.settings.step_size, tf.float32)
         started = time.perf_counter()
         adversarial, penalties, restarts = [], [], []
         for eps in self.settings.epsilons:
@@ -168,9 +131,8 @@ class PGD:
             best_score = np.full(len(flat), -np.inf)
             chosen = np.zeros(len(flat), np.int64)
             for restart in range(self.settings.restarts):
-                x_adv, score = self._one_start(
-                    attack, flat, self._starts(flat, eps, rng), labels, eps
-                )
+                starts = self._starts(flat, eps, rng)
+                x_adv, score = self._steps(attack, flat, starts, labels, eps, step_size)
                 probabilities = model.probabilities_numpy(x_adv).astype(np.float64)
                 loss = -np.log(np.maximum(probabilities[rows, labels], 1e-300))
                 fooled = probabilities.argmax(axis=1) != labels
@@ -188,7 +150,7 @@ class PGD:
             labels,
             self.settings.epsilons,
             adversarial,
-            penalties if penalty is not None else None,
+            penalties if self.penalty is not None else None,
             time.perf_counter() - started,
             restart=np.stack(restarts),
         )
