@@ -48,13 +48,13 @@ BLOCK = re.compile(
 
 def study_tables(summary: dict) -> dict[str, str]:
     """The verdicts and every study's README tables, generated from one run's summary."""
-    every_claim = registry.claims()
-    found = {"verdicts": claims.markdown_table(claims.evaluate(every_claim, summary))}
-    for study, study_claims in every_claim.items():
-        if study in summary:  # verdicts.<study>: one study's rows, for its docs page
-            found[f"verdicts.{study}"] = claims.markdown_table(
-                claims.evaluate({study: study_claims}, summary)
-            )
+    verdicts = claims.evaluate(registry.claims(), summary)
+    found = {"verdicts": claims.markdown_table(verdicts)}
+    for study in {verdict.study for verdict in verdicts} & set(summary):
+        # verdicts.<study>: one study's rows, for its docs page
+        found[f"verdicts.{study}"] = claims.markdown_table(
+            [verdict for verdict in verdicts if verdict.study == study]
+        )
     for module in registry.readme_modules().values():
         found |= module.tables(summary)
     return found
