@@ -64,6 +64,22 @@ def test_fgsm_claims_fail_or_lose_their_figure_when_the_summary_says_so():
     assert found.verdict == claims.NOT_COMPARABLE and "eps 0.25" in found.note
 
 
+def test_the_pgd_claim_says_whether_fgsm_training_holds_against_pgd():
+    doctored = copy.deepcopy(REFERENCE)
+    training = doctored["defences"]["adversarial_training"]
+    training |= {"pgd_epsilons": [0.1, 0.25], "pgd_error_before": [0.99, 1.0]}
+    training["pgd_error_after"] = [0.9, 0.98]  # the defence does not carry over: Madry holds
+    found = verdict(doctored, "defences", "pgd_undoes_adversarial_training")
+    assert found.verdict == claims.HOLDS and found.ours.startswith("1.02")
+    training["pgd_error_after"] = [0.2, 0.0]  # it does, and stops every example
+    found = verdict(doctored, "defences", "pgd_undoes_adversarial_training")
+    n_images = doctored["defences"]["fgsm"]["n_images"]
+    assert found.verdict == claims.FAILS and found.ours.startswith(f"{n_images:.2f}")
+    training["pgd_epsilons"] = [0.1, 0.3]
+    found = verdict(doctored, "defences", "pgd_undoes_adversarial_training")
+    assert found.verdict == claims.NOT_COMPARABLE and "eps 0.25" in found.note
+
+
 def test_the_fooling_claim_is_judged_only_without_departures():
     found = verdict(REFERENCE, "fooling", "every_digit_is_fooled")
     assert found.verdict == claims.NOT_COMPARABLE and "generations" in found.note

@@ -33,6 +33,10 @@ def run_folder(tmp_path: Path, digits: np.ndarray) -> Path:
         {"epsilons": np.array([0.1, 0.25]), "adversarial": np.stack([digits[:5], digits[5:10]])},
     )
     _write(
+        DEFENCES.under(tmp_path).path("pgd"),
+        {"epsilons": np.array([0.25]), "adversarial": digits[None, 10:14]},
+    )
+    _write(
         SZEGEDY.under(tmp_path).path("attack", name="fc100-100-10", seed=0),
         {
             "adversarial": digits[:4],
@@ -82,7 +86,8 @@ def _found(folder: Path) -> dict[str, list[str]]:
     macro experiments' sources are the adaptive stage's, not a kind)."""
     found = registry.find_inputs("defences", str(folder))
     found.pop("sources")
-    return found | {"fgsm": [DEFENCES.under(folder).path("fgsm")]}
+    own = DEFENCES.under(folder)
+    return found | {"fgsm": [own.path("fgsm")], "pgd": [own.path("pgd")]}
 
 
 def _context(digits: np.ndarray, limit: int = 1000, folder: Path | None = None) -> kinds.Context:
@@ -101,6 +106,7 @@ def test_every_kind_is_found_and_read(run_folder: Path, digits: np.ndarray):
     found = _found(run_folder)
     assert {name: len(paths) for name, paths in found.items()} == {
         "fgsm": 1,
+        "pgd": 1,
         "lbfgs": 1,
         "evolved": 3,
         "ascent": 1,
@@ -116,6 +122,7 @@ def test_every_kind_is_found_and_read(run_folder: Path, digits: np.ndarray):
         "noise_0.3": 40,
         "fgsm_eps0.1": 5,
         "fgsm_eps0.25": 5,
+        "pgd_eps0.25": 4,
         "lbfgs_fc100-100-10": 3,  # the successful ones
         "evolved_lenet_5_cppn": 10,
         "evolved_mlp_direct": 20,  # two runs pooled
@@ -130,6 +137,8 @@ def test_every_kind_is_found_and_read(run_folder: Path, digits: np.ndarray):
         assert row.images.shape[1:] == (28, 28) and row.images.dtype == np.float32
         assert 0.0 <= row.images.min() and row.images.max() <= 1.0
     np.testing.assert_array_equal(by_name["lbfgs_fc100-100-10"].images, digits[[0, 2, 3]])
+    assert by_name["pgd_eps0.25"].label == "PGD, eps 0.25"
+    assert by_name["pgd_eps0.25"].settings == {"epsilon": 0.25}
     weights_a = h5io.read_arrays(found["interpolations"][0], ["weights"])["weights"]
     expected = np.einsum("mn,nij->mij", weights_a, digits[:3])
     np.testing.assert_allclose(by_name["interpolations_micro"].images, expected, atol=1e-6)
@@ -151,7 +160,7 @@ def test_missing_kinds_are_skipped_with_a_reason(tmp_path: Path, digits: np.ndar
     collected = kinds.collect({"lbfgs": [absent], "evolved": []}, _context(digits))
     assert [row.name for row in collected.sets] == ["clean", "noise_0.1", "noise_0.3"]
     assert set(collected.skipped) == {
-        "fgsm", "lbfgs", "evolved", "ascent", "collisions", "interpolations"
+        "fgsm", "pgd", "lbfgs", "evolved", "ascent", "collisions", "interpolations"
     }  # fmt: skip
     assert "szegedy" in collected.skipped["lbfgs"] and absent in collected.skipped["lbfgs"]
     assert "collisions_mnist" in collected.skipped["interpolations"]

@@ -120,11 +120,28 @@ def test_every_stage_writes_its_artifact(run_root: Path):
     rows = fgsm["rows"]
     assert [row["epsilon"] for row in rows] == [0.1, 0.25]
     assert fgsm["config_json"]["n_images"] == 100  # provenance: the stage's settings
+    # PGD on the same images: Madry et al.'s steps at FGSM's epsilons, at least as strong
+    pgd = h5io.read_attrs(paths["pgd"])
+    assert pgd["settings"]["steps"] == 40 and pgd["settings"]["epsilons"] == [0.1, 0.25]
+    pgd_images = h5io.read_arrays(paths["pgd"], ["adversarial"])["adversarial"]
+    assert pgd_images.shape == (2, 100, 28, 28)
+    clean = h5io.read_arrays(paths["fgsm"], ["labels"])  # same images, same labels
+    assert np.array_equal(clean["labels"], h5io.read_arrays(paths["pgd"], ["labels"])["labels"])
+    for strong, weak in zip(pgd["rows"], rows, strict=True):
+        assert strong["error_rate"] >= weak["error_rate"] - 0.02
 
     training = h5io.read_attrs(paths["adversarial_metrics"])
     lbfgs = training["lbfgs"]
     assert [row["n"] for row in lbfgs["before"]] == [5] and "error" in lbfgs["after"][0]
     assert training["n_train"] == 600 and training["lbfgs_skipped"] is None
+    measured = h5io.read_arrays(
+        paths["adversarial_metrics"], ["pgd_epsilons", "pgd_error_before", "pgd_error_after"]
+    )
+    assert measured["pgd_epsilons"].tolist() == [0.1, 0.25]
+    # "before" is the same MLP and the same attack as the pgd stage's
+    np.testing.assert_allclose(
+        measured["pgd_error_before"], [row["error_rate"] for row in pgd["rows"]], atol=0.011
+    )
     errors = h5io.read_attrs(paths["errors"])
     holdout = h5io.read_arrays(paths["errors"], ["holdout_errors"])["holdout_errors"]
     assert holdout.shape == (200,)
@@ -138,6 +155,8 @@ def test_every_stage_writes_its_artifact(run_root: Path):
         "noise_0.3",
         "fgsm_eps0.1",
         "fgsm_eps0.25",
+        "pgd_eps0.1",
+        "pgd_eps0.25",
         "lbfgs_fc100-100-10",
         "collisions_micro",
         "interpolations_micro",
@@ -153,6 +172,11 @@ def test_every_stage_writes_its_artifact(run_root: Path):
     ]  # fmt: skip
     # weight 0 is plain FGSM: the same error as the fgsm stage's
     assert fgsm_rows[1]["error_rate"] == pytest.approx(rows[1]["error_rate"])
+    pgd_rows = adaptive["pgd_rows"]
+    assert [(row["weight"], row["epsilon"]) for row in pgd_rows] == [
+        (0.0, 0.1), (0.0, 0.25), (0.01, 0.1), (0.01, 0.25)
+    ]  # fmt: skip
+    assert pgd_rows[1]["error_rate"] == pytest.approx(pgd["rows"][1]["error_rate"], abs=0.02)
     corner_rows = adaptive["corner_rows"]
     assert [(row["experiment"], row["weight"]) for row in corner_rows] == [
         ("tiny_2_to_7", 10.0), ("tiny_2_to_7", 100.0)
@@ -169,6 +193,9 @@ def test_the_report_section(run_root: Path):
     assert summary["study"] == "defences"
     assert set(summary["detection"]) >= {"clean", "fgsm_eps0.25", "collisions_micro"}
     assert summary["detection"]["fgsm_eps0.25"]["adaptive"]["weight"] in (0.0, 0.01)
+    assert summary["detection"]["pgd_eps0.25"]["adaptive"]["weight"] in (0.0, 0.01)
+    assert len(summary["adversarial_training"]["pgd_error_after"]) == 2
+    assert "Projected gradient descent" in html and "PGD error, eps 0.25" in html
     assert summary["detection"]["collisions_micro"]["adaptive"]["n_experiments"] == 1
     assert summary["detection"]["noise_0.1"]["adaptive"] is None
     assert summary["paper"]["adversarial_training"]["fgsm_error_after"] == 0.179
@@ -193,6 +220,7 @@ def _report_artifacts(root: Path) -> report.Artifacts:
     files = LAYOUT.under(root)
     return report.Artifacts(
         fgsm=files.path("fgsm"),
+        pgd=files.path("pgd"),
         adversarial_training=files.path("adversarial_metrics"),
         autoencoder=files.path("errors"),
         score=files.path("score"),
@@ -253,6 +281,8 @@ def test_a_score_artifact_without_the_sets_settings_is_named(run_root: Path, tmp
 def test_the_readme_table_reads_the_paper_s_epsilon_from_any_list(run_root: Path):
     summary = report.summarise(_report_artifacts(run_root))
     text = readme.detection_table(summary)
+    assert "under PGD (preset madry_mnist, 40 steps of 0.01 from a random start" in text
+    assert "| PGD, eps 0.25 | 100 |" in text
     assert "FGSM at eps 0.25 on the MLP: " in text and "FGSM at eps 0.25 on the MLP: -" not in text
     # A run whose epsilons omit the paper's 0.25: a dash there, no error.
     other = json.loads(json.dumps(summary))

@@ -110,3 +110,27 @@ def test_the_madry_preset_and_bad_settings():
         _settings(step_size=0.0)
     with pytest.raises(ValueError, match="restarts and batch_size must be >= 1"):
         _settings(restarts=0)
+
+
+def test_a_config_mapping_takes_the_presets_values_where_it_gives_none():
+    config = {
+        "preset": "madry_mnist",
+        "epsilons": [0.1, 0.25],
+        "steps": None,
+        "step_size": None,
+        "restarts": 2,
+        "random_start": None,
+        "seed": 3,
+        "batch_size": 100,
+        "penalty_weight": 0.0,
+        "gradient": "exact",
+        "n_images": 1000,  # another stage's key: ignored
+    }
+    settings = PGDSettings.from_config(config)
+    assert settings.epsilons == (0.1, 0.25) and settings.restarts == 2 and settings.seed == 3
+    assert (settings.steps, settings.step_size) == (MADRY_MNIST["steps"], MADRY_MNIST["step_size"])
+    assert settings.random_start is MADRY_MNIST["random_start"]
+    with pytest.raises(ValueError, match="PGD settings lack steps, step_size, random_start"):
+        PGDSettings.from_config({**config, "preset": None})
+    with pytest.raises(ValueError, match="no PGD preset 'madry'"):
+        PGDSettings.from_config({**config, "preset": "madry"})

@@ -82,8 +82,17 @@ class PGDSettings:
 
     @classmethod
     def from_config(cls, settings: Mapping[str, Any]) -> PGDSettings:
-        """The settings of a config mapping (keys named as the fields; others ignored)."""
-        return cls(**config_fields(cls, settings, "PGD"))
+        """The settings of a config mapping (keys named as the fields; others ignored).
+
+        A ``preset`` key names a preset whose values fill the fields the mapping leaves
+        out or gives as ``None`` (a config's "the preset's value").
+        """
+        preset = settings.get("preset")
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"no PGD preset {preset!r} (allowed: {', '.join(PRESETS)})")
+        given = {key: value for key, value in settings.items() if value is not None}
+        base = PRESETS[preset] if preset is not None else {}
+        return cls(**config_fields(cls, {**base, **given}, "PGD"))
 
     @classmethod
     def preset(cls, name: str, **settings: Any) -> PGDSettings:

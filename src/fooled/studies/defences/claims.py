@@ -9,6 +9,7 @@ from fooled.report.claims import Claim, Measure, Measurement, NotComparable
 from fooled.studies.defences.paper import FGSM_EPSILON, at_epsilon
 
 GOODFELLOW = "Goodfellow, Shlens, Szegedy (ICLR 2015)"
+MADRY = "Madry, Makelov, Schmidt, Tsipras, Vladu (ICLR 2018)"
 
 
 def fgsm_fools(summary: Mapping[str, Any]) -> Measurement:
@@ -19,15 +20,31 @@ def fgsm_fools(summary: Mapping[str, Any]) -> Measurement:
     return Measure(float(error), 1, None, "model")
 
 
-def adversarial_training_helps(summary: Mapping[str, Any]) -> Measurement:
+def training_factor(summary: Mapping[str, Any], attack: str) -> Measurement:
+    """The error of ``attack`` (``fgsm``, ``pgd``) at eps 0.25 before adversarial training
+    over after it, the latter at least one image's share (a defence that stops every example
+    is judged by the number of images it was tried on)."""
     training = summary["adversarial_training"]
+    epsilons = "epsilons" if attack == "fgsm" else f"{attack}_epsilons"
+    name = attack.upper()
+    if f"{attack}_error_before" not in training:
+        return NotComparable(f"no {name} in this run")
     before, after = (
-        at_epsilon(training["epsilons"], training[key], FGSM_EPSILON)
-        for key in ("fgsm_error_before", "fgsm_error_after")
+        at_epsilon(training[epsilons], training[f"{attack}_error_{moment}"], FGSM_EPSILON)
+        for moment in ("before", "after")
     )
-    if before is None:
-        return NotComparable(f"no FGSM at eps {FGSM_EPSILON:g} in this run")
-    return Measure(before / after, 1, None, "model")
+    if before is None or after is None:
+        return NotComparable(f"no {name} at eps {FGSM_EPSILON:g} in this run")
+    floor = 1.0 / summary["fgsm"]["n_images"]
+    return Measure(float(before) / max(float(after), floor), 1, None, "model")
+
+
+def adversarial_training_helps(summary: Mapping[str, Any]) -> Measurement:
+    return training_factor(summary, "fgsm")
+
+
+def pgd_undoes_adversarial_training(summary: Mapping[str, Any]) -> Measurement:
+    return training_factor(summary, "pgd")
 
 
 def autoencoder_clean_error(summary: Mapping[str, Any]) -> Measurement:
@@ -56,6 +73,19 @@ CLAIMS: tuple[Claim, ...] = (
         op=">=",
         threshold=2.0,
         reason="error before over error after, at eps 0.25: at least halved",
+        digits=2,
+    ),
+    Claim(
+        key="pgd_undoes_adversarial_training",
+        text="Adversarial training on FGSM examples does not make a network robust to a "
+        "stronger attack (L-infinity PGD)",
+        source=f"{MADRY}, section 4 (FGSM adversaries); not one of the seed documents",
+        paper="FGSM-trained networks show no robustness against PGD adversaries (no figure)",
+        measure=pgd_undoes_adversarial_training,
+        op="<",
+        threshold=2.0,
+        reason="PGD's error before over after, at eps 0.25: short of the halving that the "
+        "FGSM claim's test asks",
         digits=2,
     ),
     Claim(

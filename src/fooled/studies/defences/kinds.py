@@ -1,7 +1,7 @@
 """The registry of input kinds the detector is scored on: where each lies and how to read it.
 
 One entry per kind of input the project makes: clean test images and
-Gaussian noise (made here), this study's FGSM examples, the Szegedy study's
+Gaussian noise (made here), this study's FGSM and PGD examples, the Szegedy study's
 L-BFGS examples, the fooling study's evolved and gradient-ascent images, and
 the collision study's micro- and macro-level corners and their
 interpolations. Every reader returns :class:`InputSet` rows of ``(n, 28, 28)``
@@ -159,24 +159,33 @@ def read_noise(paths: Sequence[str], context: Context) -> list[InputSet]:
     return sets
 
 
-def read_fgsm(paths: Sequence[str], context: Context) -> list[InputSet]:
-    """This study's FGSM artifacts: one row per epsilon (and per file when there are several)."""
-    sets = []
-    for path in paths:
-        arrays = read_arrays(path, ["epsilons", "adversarial"])
-        prefix = "" if len(paths) == 1 else f"{_stem(path)}_"
-        for eps, adversarial in zip(arrays["epsilons"], arrays["adversarial"], strict=True):
-            sets.append(
-                InputSet(
-                    f"fgsm_{prefix}eps{_tag(eps)}",
-                    "fgsm",
-                    f"FGSM, eps {_tag(eps)}" + (f" ({_stem(path)})" if prefix else ""),
-                    as_images(adversarial, path, "adversarial"),
-                    [path],
-                    settings={"epsilon": float(eps)},
+def _gradient_attack_reader(kind: str, label: str) -> Reader:
+    """A reader of this study's FGSM or PGD artifacts: one row per epsilon (and per file
+    when there are several)."""
+
+    def read(paths: Sequence[str], context: Context) -> list[InputSet]:
+        sets = []
+        for path in paths:
+            arrays = read_arrays(path, ["epsilons", "adversarial"])
+            prefix = "" if len(paths) == 1 else f"{_stem(path)}_"
+            for eps, adversarial in zip(arrays["epsilons"], arrays["adversarial"], strict=True):
+                sets.append(
+                    InputSet(
+                        f"{kind}_{prefix}eps{_tag(eps)}",
+                        kind,
+                        f"{label}, eps {_tag(eps)}" + (f" ({_stem(path)})" if prefix else ""),
+                        as_images(adversarial, path, "adversarial"),
+                        [path],
+                        settings={"epsilon": float(eps)},
+                    )
                 )
-            )
-    return sets
+        return sets
+
+    return read
+
+
+read_fgsm = _gradient_attack_reader("fgsm", "FGSM")
+read_pgd = _gradient_attack_reader("pgd", "PGD")
 
 
 def _named(path: str, key: str) -> str:
@@ -338,6 +347,7 @@ KINDS: dict[str, InputKind] = {
         InputKind("clean", "clean test images", "mnist", False, read_clean),
         InputKind("noise", "Gaussian noise", "defences (score)", False, read_noise),
         InputKind("fgsm", "FGSM", "defences (fgsm)", True, read_fgsm),
+        InputKind("pgd", "PGD", "defences (fgsm)", True, read_pgd),
         InputKind("lbfgs", "L-BFGS adversarial examples", "szegedy", True, read_lbfgs),
         InputKind("evolved", "evolved fooling images", "fooling", True, read_evolved),
         InputKind("ascent", "gradient-ascent fooling images", "fooling", True, read_ascent),

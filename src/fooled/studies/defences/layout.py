@@ -14,6 +14,10 @@ LAYOUT = Layout(
             "fgsm.h5",
             "fast-gradient-sign examples on the MLP at each epsilon, and their error",
         ),
+        pgd=(
+            "pgd.h5",
+            "projected-gradient-descent examples on the MLP at each epsilon, and their error",
+        ),
         adversarial_model=(
             "adversarial_training/model.keras",
             "the MLP trained with the adversarial objective",
@@ -114,13 +118,17 @@ def jobs(
     return {
         "fgsm": {
             "input": base,
-            "output": {"fgsm": own("fgsm")},
-            "params": {"settings": section["fgsm"]},
+            "output": {"fgsm": own("fgsm"), "pgd": own("pgd")},
+            "params": {"settings": section["fgsm"], "pgd": section["pgd"]},
         },
         "adversarial_training": {
             "input": base | {"lbfgs": list(reads.get("lbfgs", []))},
             "output": {"model": own("adversarial_model"), "metrics": own("adversarial_metrics")},
-            "params": {"settings": section["adversarial_training"], "fgsm": section["fgsm"]},
+            "params": {
+                "settings": section["adversarial_training"],
+                "fgsm": section["fgsm"],
+                "pgd": section["pgd"],
+            },
         },
         "autoencoder": {
             "input": {"mnist": base["mnist"]},
@@ -130,7 +138,7 @@ def jobs(
         "score": {
             "input": base
             | detector
-            | {"fgsm": own("fgsm")}
+            | {"fgsm": own("fgsm"), "pgd": own("pgd")}
             | {n: list(f) for n, f in reads.items()},
             "output": {"score": own("score")},
             "params": {"settings": section["score"], "corners_of": corners_of},
@@ -146,12 +154,14 @@ def jobs(
             "params": {
                 "settings": section["adaptive"],
                 "fgsm": section["fgsm"],
+                "pgd": section["pgd"],
                 "sources_of": sources_of,
             },
         },
         "report": {
             "input": {
                 "fgsm": own("fgsm"),
+                "pgd": own("pgd"),
                 "metrics": own("adversarial_metrics"),
                 "errors": own("errors"),
                 "score": own("score"),

@@ -36,6 +36,17 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
 
+def pgd_note(pgd: Mapping[str, Any]) -> str:
+    """The PGD settings of a run, in words."""
+    settings = pgd["settings"]
+    preset = f"preset {pgd['preset']}, " if pgd.get("preset") else ""
+    start = "a random start" if settings["random_start"] else "the image"
+    return (
+        f"{preset}{settings['steps']} steps of {settings['step_size']:g} from {start}, "
+        f"best of {settings['restarts']} start(s), {settings['gradient']} gradient"
+    )
+
+
 def detection_table(section: Mapping[str, Any]) -> str:
     lines = [
         "| input kind | n | detected | ROC-AUC vs clean | MLP confidence | adaptive: detected / "
@@ -74,6 +85,14 @@ def detection_table(section: Mapping[str, Any]) -> str:
     )
     before = at_epsilon(training["epsilons"], training["fgsm_error_before"], eps)
     after = at_epsilon(training["epsilons"], training["fgsm_error_after"], eps)
+    pgd_sentence = ""
+    if "pgd" in section:  # summaries of runs before PGD joined the study have none
+        pgd_before = at_epsilon(training["pgd_epsilons"], training["pgd_error_before"], eps)
+        pgd_after = at_epsilon(training["pgd_epsilons"], training["pgd_error_after"], eps)
+        pgd_sentence = (
+            f"; under PGD ({pgd_note(section['pgd'])}) at eps {eps:g}: "
+            f"{_percent(pgd_before)} -> {_percent(pgd_after)}"
+        )
     lines += [
         "",
         f"FGSM at eps {eps:g} on the MLP: {_percent(fgsm_error)} error "
@@ -85,7 +104,8 @@ def detection_table(section: Mapping[str, Any]) -> str:
         f"{_percent(training['clean_error_before'])} -> {_percent(training['clean_error_after'])}"
         f" (paper, {paper['adversarial_training']['model']}: "
         f"{_percent(paper['adversarial_training']['fgsm_error_before'])} -> "
-        f"{_percent(paper['adversarial_training']['fgsm_error_after'])}). Autoencoder "
+        f"{_percent(paper['adversarial_training']['fgsm_error_after'])}){pgd_sentence}. "
+        "Autoencoder "
         f"({ae['architecture']} {ae['hidden_units']}, {ae['loss']}, {ae['epochs']} epochs): "
         f"clean reconstruction error mean {ae['clean']['mean']:.3f}, "
         f"std {ae['clean']['std']:.3f} (the slides: {paper['autoencoder']['clean_mean']}, "

@@ -27,6 +27,7 @@ from fooled.core.stage import Job
 from fooled.report.html import Figures, escape, number, percent, png, probability, table
 from fooled.report.sections import Section
 from fooled.studies.defences import detector, paper
+from fooled.studies.defences.readme import pgd_note
 
 STUDY = "defences"
 TITLE = "Defences: fast gradient sign, adversarial training and an autoencoder detector"
@@ -35,9 +36,10 @@ MAX_CURVE_POINTS = 400  # ROC curves are thinned to about this many points
 
 @dataclass(frozen=True)
 class Artifacts:
-    """The study's five artifacts (docs/studies/defences.md)."""
+    """The study's six artifacts (docs/studies/defences.md)."""
 
     fgsm: str
+    pgd: str
     adversarial_training: str
     autoencoder: str
     score: str
@@ -45,10 +47,11 @@ class Artifacts:
 
 
 def artifacts_of(job: Job) -> Artifacts:
-    """Rule ``defences_report``'s inputs ``fgsm``, ``metrics``, ``errors``, ``score``,
-    ``adaptive``."""
+    """Rule ``defences_report``'s inputs ``fgsm``, ``pgd``, ``metrics``, ``errors``,
+    ``score``, ``adaptive``."""
     return Artifacts(
         fgsm=str(job.input.fgsm),
+        pgd=str(job.input.pgd),
         adversarial_training=str(job.input.metrics),
         autoencoder=str(job.input.errors),
         score=str(job.input.score),
@@ -80,7 +83,8 @@ def _attacker_order(row: Mapping[str, Any]) -> tuple[float, float, float]:
 
 
 def _best_fgsm(rows: Sequence[Mapping[str, Any]], epsilon: float) -> Mapping[str, Any] | None:
-    """The adaptive FGSM row at ``epsilon`` an attacker would pick (:func:`_attacker_order`)."""
+    """The adaptive FGSM (or PGD) row at ``epsilon`` an attacker would pick
+    (:func:`_attacker_order`)."""
     chosen = [row for row in rows if math.isclose(row["epsilon"], epsilon)]
     return max(chosen, key=_attacker_order, default=None)
 
@@ -142,13 +146,14 @@ def _setting(row: Mapping[str, Any], key: str, score_path: str) -> Any:
 
 def _adaptive_of(
     row: Mapping[str, Any],
-    fgsm_rows: Sequence[Mapping[str, Any]],
+    sign_step_rows: Mapping[str, Sequence[Mapping[str, Any]]],
     corners: Sequence[Mapping[str, Any]],
     score_path: str,
 ) -> dict[str, Any] | None:
-    """What the adaptive attack does to the set ``row`` at the weight an attacker would pick."""
-    if row["kind"] == "fgsm":
-        best = _best_fgsm(fgsm_rows, _setting(row, "epsilon", score_path))
+    """What the adaptive attack does to the set ``row`` at the weight an attacker would pick
+    (``sign_step_rows``: the adaptive FGSM and PGD rows by kind)."""
+    if row["kind"] in sign_step_rows:
+        best = _best_fgsm(sign_step_rows[row["kind"]], _setting(row, "epsilon", score_path))
         if best is None:
             return None
         return {
@@ -188,16 +193,26 @@ def _adaptive_of(
 
 
 def summarise(artifacts: Artifacts) -> dict[str, Any]:
-    """The study's part of ``summary.json`` from its five artifacts."""
+    """The study's part of ``summary.json`` from its six artifacts."""
     fgsm = h5io.read_attrs(artifacts.fgsm)
+    pgd = h5io.read_attrs(artifacts.pgd)
     training = h5io.read_attrs(artifacts.adversarial_training)
     training_arrays = h5io.read_arrays(
-        artifacts.adversarial_training, ["epsilons", "fgsm_error_before", "fgsm_error_after"]
+        artifacts.adversarial_training,
+        [
+            "epsilons",
+            "fgsm_error_before",
+            "fgsm_error_after",
+            "pgd_epsilons",
+            "pgd_error_before",
+            "pgd_error_after",
+        ],
     )
     autoencoder = h5io.read_attrs(artifacts.autoencoder)
     score = h5io.read_attrs(artifacts.score)
     adaptive = h5io.read_attrs(artifacts.adaptive)
     fgsm_rows, corner_rows = list(adaptive["fgsm_rows"]), list(adaptive["corner_rows"])
+    pgd_rows = list(adaptive["pgd_rows"])
     corners = pooled_corners(corner_rows)
     return {
         "fgsm": {
@@ -206,6 +221,13 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
             "gradient": fgsm.get("gradient", "float32"),
             "clean_error": fgsm["clean_error"],
             "rows": fgsm["rows"],
+        },
+        "pgd": {
+            "n_images": pgd["n_images"],
+            "preset": pgd["preset"],
+            "settings": pgd["settings"],
+            "clean_error": pgd["clean_error"],
+            "rows": pgd["rows"],
         },
         "adversarial_training": {
             "init": training["init"],
@@ -218,6 +240,9 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
             "epsilons": training_arrays["epsilons"].tolist(),
             "fgsm_error_before": training_arrays["fgsm_error_before"].tolist(),
             "fgsm_error_after": training_arrays["fgsm_error_after"].tolist(),
+            "pgd_epsilons": training_arrays["pgd_epsilons"].tolist(),
+            "pgd_error_before": training_arrays["pgd_error_before"].tolist(),
+            "pgd_error_after": training_arrays["pgd_error_after"].tolist(),
             "lbfgs": training["lbfgs"],
         },
         "autoencoder": {
@@ -237,13 +262,16 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
                 "detection_rate": row["detection_rate"],
                 "auc": row["auc"],
                 "mean_confidence": row["mean_confidence"],
-                "adaptive": _adaptive_of(row, fgsm_rows, corners, artifacts.score),
+                "adaptive": _adaptive_of(
+                    row, {"fgsm": fgsm_rows, "pgd": pgd_rows}, corners, artifacts.score
+                ),
             }
             for row in score["sets"]
         },
         "skipped": score["skipped"],
         "adaptive": {
             "fgsm": fgsm_rows,
+            "pgd": pgd_rows,
             "corners": corners,
             "corner_runs": corner_rows,
             "corners_skipped": adaptive["corner_skipped"],
@@ -445,16 +473,38 @@ def _fgsm_table(fgsm: Mapping[str, Any]) -> str:
     return table(header, rows)
 
 
+def _pgd_table(pgd: Mapping[str, Any]) -> str:
+    header = ("model", "eps", "error", "mean confidence", "confidence (misclassified)")
+    rows = [
+        (
+            "",
+            [
+                f"project MLP (this run, {pgd['n_images']} test images)",
+                number(row["epsilon"], 2),
+                percent(row["error_rate"]),
+                probability(row["mean_confidence"]),
+                probability(row["mean_confidence_misclassified"]),
+            ],
+        )
+        for row in pgd["rows"]
+    ]
+    return table(header, rows)
+
+
 def _training_table(training: Mapping[str, Any]) -> str:
     epsilons = training["epsilons"]
+    pgd_epsilons = training["pgd_epsilons"]
     lbfgs = training.get("lbfgs") or {"before": [], "after": []}
     header = ["model", "clean error", *[f"FGSM error, eps {eps:g}" for eps in epsilons]]
+    header += [f"PGD error, eps {eps:g}" for eps in pgd_epsilons]
     header += [f"L-BFGS error ({row['attacked_model']})" for row in lbfgs["before"]]
 
     def cells(label: str, clean: float, errors: Sequence[float], key: str) -> list[str]:
-        return [label, percent(clean), *[percent(e) for e in errors]] + [
-            percent(row["error"]) for row in lbfgs[key]
-        ]
+        return (
+            [label, percent(clean), *[percent(e) for e in errors]]
+            + [percent(e) for e in training[f"pgd_error_{key}"]]
+            + [percent(row["error"]) for row in lbfgs[key]]
+        )
 
     scale = (
         f"{training['init']} init, {training['epochs']} epoch(s) on {training['n_train']} images"
@@ -491,13 +541,13 @@ def _training_table(training: Mapping[str, Any]) -> str:
             else "—"
             for eps in epsilons
         ]
-        paper_cells += ["—"] * len(lbfgs["before"])
+        paper_cells += ["—"] * (len(pgd_epsilons) + len(lbfgs["before"]))
         rows.append(("paper", paper_cells))
     small = paper.ADVERSARIAL_TRAINING_SMALL
     for moment in ("before", "after"):
         small_cells = [f"paper: {small['model']}, {moment}"]
         small_cells += [percent(small[f"clean_error_{moment}"])]
-        small_cells += ["—"] * (len(epsilons) + len(lbfgs["before"]))
+        small_cells += ["—"] * (len(epsilons) + len(pgd_epsilons) + len(lbfgs["before"]))
         rows.append(("paper", small_cells))
     return table(header, rows)
 
@@ -631,17 +681,19 @@ def _curves(
         for row in sets
         if row["name"] != "clean" and f"{row['name']}/scores" in per_set
     ]
-    fgsm = _datasets(artifacts.adaptive, "fgsm")
-    weights, epsilons = fgsm.get("weights"), fgsm.get("epsilons")
-    if weights is not None and epsilons is not None:
+    for kind, name in (("fgsm", "FGSM"), ("pgd", "PGD")):
+        arrays = _datasets(artifacts.adaptive, kind)
+        weights, epsilons = arrays.get("weights"), arrays.get("epsilons")
+        if weights is None or epsilons is None:
+            continue
         for row in {row["name"]: row for row in sets}.values():
             extra = summary["detection"][row["name"]]["adaptive"]
-            if extra is None or row["kind"] != "fgsm":
+            if extra is None or row["kind"] != kind:
                 continue
             w = int(np.argmin(np.abs(weights - extra["weight"])))
             k = int(np.argmin(np.abs(epsilons - _setting(row, "epsilon", artifacts.score))))
-            label = f"adaptive FGSM eps {epsilons[k]:g}, weight {weights[w]:g}"
-            curves.append((label, fgsm["scores"][w, k], "--"))
+            label = f"adaptive {name} eps {epsilons[k]:g}, weight {weights[w]:g}"
+            curves.append((label, arrays["scores"][w, k], "--"))
     corners = _datasets(artifacts.adaptive, "corners")
     for level in ("micro", "macro"):
         best = _best_corners(summary["adaptive"]["corners"], level)
@@ -684,10 +736,18 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
     )
     parts.append("<h3>Fast gradient sign</h3>" + _fgsm_table(summary["fgsm"]))
     parts.append(
+        "<h3>Projected gradient descent</h3>"
+        f'<p class="note">L-infinity PGD (Madry et al., ICLR 2018) on the same images: '
+        f"{escape(pgd_note(summary['pgd']))}. FGSM is its one-step case; a defence that holds "
+        "against FGSM alone may only hide the gradient at the image.</p>"
+        + _pgd_table(summary["pgd"])
+    )
+    parts.append(
         "<h3>Adversarial training</h3>"
         f'<p class="note">alpha {training["alpha"]:g}, eps {training["epsilon"]:g}; '
         "FGSM examples made against each model itself on "
-        f"{training_attrs['n_attacked']} test images. "
+        f"{training_attrs['n_attacked']} test images, and PGD the same way "
+        f"({escape(pgd_note(summary['pgd']))}). "
         f"{escape(training_attrs.get('lbfgs_skipped') or '')}</p>" + _training_table(training)
     )
     ae_note = (
@@ -740,7 +800,7 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
         "minimises the reconstruction error, at the weight an attacker would pick (most inputs "
         "that fool the MLP, or still collide, and go undetected; then most that fool or "
         "collide; then fewest detected). Collisions: the redone experiments' corners, pooled. "
-        "Fooled and undetected: misclassified (FGSM) or still colliding with the target's "
+        "Fooled and undetected: misclassified (FGSM, PGD) or still colliding with the target's "
         "class kept (corners), and at most the threshold.</p>"
         + _detection_table(sets, summary["detection"])
     )
@@ -781,6 +841,8 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
     parts.append(
         "<h3>Adaptive attacks</h3><h4>FGSM with the reconstruction error in its objective</h4>"
         + _adaptive_fgsm_table(adaptive["fgsm"])
+        + "<h4>PGD with the reconstruction error in its objective</h4>"
+        + _adaptive_fgsm_table(adaptive["pgd"])
     )
     parts.append("<h4>Collision corners with the reconstruction error in their loss</h4>")
     if adaptive["corner_runs"]:

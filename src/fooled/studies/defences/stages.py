@@ -26,6 +26,7 @@ from fooled.core import h5io
 from fooled.core.stage import Job
 from fooled.studies.defences import detector, kinds, layout
 
+OWN_KINDS = ("fgsm", "pgd")
 OTHER_KINDS = ("lbfgs", "evolved", "ascent", "collisions", "interpolations")
 
 
@@ -127,6 +128,30 @@ def _fgsm_settings(settings: Mapping[str, Any], penalty_weight: float = 0.0):
     return FGSMSettings.from_config({**settings, "penalty_weight": penalty_weight})
 
 
+def pgd_settings(
+    pgd: Mapping[str, Any], fgsm: Mapping[str, Any], penalty_weight: float = 0.0
+) -> Any:
+    """PGD's settings from ``defences.pgd`` (its null keys: the preset's), on FGSM's images,
+    batches and gradient, at FGSM's epsilons unless it names its own."""
+    from fooled.attacks.pgd import PGDSettings
+
+    shared = {key: fgsm[key] for key in ("batch_size", "gradient")}
+    epsilons = fgsm["epsilons"] if pgd["epsilons"] is None else pgd["epsilons"]
+    return PGDSettings.from_config(
+        {**pgd, **shared, "epsilons": epsilons, "penalty_weight": penalty_weight}
+    )
+
+
+def attack_settings(settings: Any) -> dict[str, Any]:
+    """An attack's settings dataclass as plain data (what its artifact records)."""
+    from dataclasses import asdict
+
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in asdict(settings).items()
+    }
+
+
 def fgsm_rows(result: Any) -> list[dict[str, float]]:
     """Error rate and confidences of an FGSM result, one row per epsilon."""
     return [
@@ -158,14 +183,35 @@ def score_examples(scores: np.ndarray, count: int) -> np.ndarray:
 # ----------------------------------------------------------------------------- fgsm
 
 
-def fgsm(job: Job, logger: logging.Logger) -> None:
-    """FGSM on the project's MLP: adversarial test images at every epsilon, error and confidence.
+def _attack_datasets(result: Any, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """What an FGSM or PGD artifact holds: the adversarial images at every epsilon and what
+    the model makes of them."""
+    return {
+        "epsilons": result.epsilons,
+        "indices": np.arange(len(labels), dtype=np.int64),
+        "labels": labels,
+        "adversarial": result.adversarial.astype(np.float32),
+        "predicted": result.predicted,
+        "confidence": result.confidence,
+        "true_probability": result.true_probability,
+        "clean_predicted": result.clean_predicted,
+        "clean_confidence": result.clean_confidence,
+        "error_rate": result.error_rate,
+        "mean_confidence": result.mean_confidence,
+    }
 
-    Inputs ``mnist``, ``model``; output ``fgsm``; params ``settings`` (defences.fgsm).
+
+def fgsm(job: Job, logger: logging.Logger) -> None:
+    """FGSM and PGD on the project's MLP: adversarial test images at every epsilon, error and
+    confidence.
+
+    Inputs ``mnist``, ``model``; outputs ``fgsm``, ``pgd``; params ``settings``
+    (defences.fgsm), ``pgd`` (defences.pgd).
     """
     from fooled.attacks.fgsm import FGSM
+    from fooled.attacks.pgd import PGD
 
-    settings = dict(job.params.settings)
+    settings, pgd_config = dict(job.params.settings), dict(job.params.pgd)
     _setup(job)
     images, labels = read_split_pixels(job.input.mnist, "test")
     images, labels = images[: settings["n_images"]], labels[: settings["n_images"]]
@@ -180,7 +226,7 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
             row["error_rate_float32"] = float(error)
     for row in rows:
         logger.info(
-            "eps %.3g: error %.1f%% (%s gradient; float32: %s), mean confidence %.3f "
+            "FGSM eps %.3g: error %.1f%% (%s gradient; float32: %s), mean confidence %.3f "
             "(%.3f on the misclassified)",
             row["epsilon"],
             100 * row["error_rate"],
@@ -189,30 +235,47 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
             row["mean_confidence"],
             row["mean_confidence_misclassified"],
         )
+    inputs = {"mnist": job.input.mnist, "model": job.input.model}
+    model_name = Path(job.input.model).parent.name
     h5io.write_artifact(
         job.output.fgsm,
+        _attack_datasets(result, labels),
+        h5io.provenance(settings, inputs),
         {
-            "epsilons": result.epsilons,
-            "indices": np.arange(len(images), dtype=np.int64),
-            "labels": labels,
-            "adversarial": result.adversarial.astype(np.float32),
-            "predicted": result.predicted,
-            "confidence": result.confidence,
-            "true_probability": result.true_probability,
-            "clean_predicted": result.clean_predicted,
-            "clean_confidence": result.clean_confidence,
-            "error_rate": result.error_rate,
-            "mean_confidence": result.mean_confidence,
-        },
-        h5io.provenance(settings, {"mnist": job.input.mnist, "model": job.input.model}),
-        {
-            "model": Path(job.input.model).parent.name,
+            "model": model_name,
             "n_images": len(images),
             "steps": settings["steps"],
             "gradient": settings["gradient"],
             "clean_error": result.clean_error,
             "rows": rows,
             "seconds": result.seconds,
+        },
+    )
+    strong = pgd_settings(pgd_config, settings)
+    pgd_result = PGD(strong).run(model, images, labels)
+    pgd_rows = fgsm_rows(pgd_result)
+    for row in pgd_rows:
+        logger.info(
+            "PGD eps %.3g (%d steps of %g, %d restart(s)): error %.1f%%, mean confidence %.3f",
+            row["epsilon"],
+            strong.steps,
+            strong.step_size,
+            strong.restarts,
+            100 * row["error_rate"],
+            row["mean_confidence"],
+        )
+    h5io.write_artifact(
+        job.output.pgd,
+        _attack_datasets(pgd_result, labels) | {"restart": pgd_result.restart},
+        h5io.provenance({"pgd": pgd_config, "fgsm": settings}, inputs, {"pgd": strong.seed}),
+        {
+            "model": model_name,
+            "n_images": len(images),
+            "preset": pgd_config["preset"] or "",
+            "settings": attack_settings(strong),
+            "clean_error": pgd_result.clean_error,
+            "rows": pgd_rows,
+            "seconds": pgd_result.seconds,
         },
     )
 
@@ -251,11 +314,14 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
 
     Inputs ``mnist``, ``model`` (the project's MLP, "before"), ``lbfgs`` (list,
     possibly empty); outputs ``model`` (the adversarially trained MLP),
-    ``metrics``; params ``settings`` (defences.adversarial_training), ``fgsm``.
+    ``metrics``; params ``settings`` (defences.adversarial_training), ``fgsm``, ``pgd``.
+    Both attacks are made against the model they are scored on (white box), so "after"
+    asks whether the defence holds against the attack it was trained on and a stronger one.
     """
     import keras
 
     from fooled.attacks.fgsm import FGSM
+    from fooled.attacks.pgd import PGD
     from fooled.core.h5io import atomic_path
     from fooled.models.adversarial_training import (
         AdversarialTrainingSettings,
@@ -265,12 +331,14 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
     from fooled.models.runtime import load_model, make_deterministic
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
+    pgd_config = dict(job.params.pgd)
     _setup(job, settings["seed"])
     train_images, train_labels = read_split_pixels(job.input.mnist, "train")
     test_images, test_labels = read_split_pixels(job.input.mnist, "test")
     attack_images = test_images[: fgsm_config["n_images"]]
     attack_labels = test_labels[: fgsm_config["n_images"]]
     attack = FGSM(_fgsm_settings(fgsm_config))
+    strong = PGD(pgd_settings(pgd_config, fgsm_config))
     lbfgs_paths = [path for path in paths_of(job, "lbfgs") if Path(path).is_file()]
 
     def evaluate(model: keras.Model) -> dict[str, Any]:
@@ -280,6 +348,7 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
         return {
             "clean_error": float((predicted != test_labels).mean()),
             "fgsm": fgsm_rows(result),
+            "pgd": fgsm_rows(strong.run(handle, attack_images, attack_labels)),
             "lbfgs": lbfgs_errors(handle, lbfgs_paths),
         }
 
@@ -300,11 +369,14 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
     after = evaluate(model)
     for label, figures in (("before", before), ("after", after)):
         logger.info(
-            "%s: clean error %.2f%%, FGSM error %s",
+            "%s: clean error %.2f%%, FGSM error %s; PGD error %s",
             label,
             100 * figures["clean_error"],
             ", ".join(
                 f"{100 * row['error_rate']:.1f}% at {row['epsilon']:g}" for row in figures["fgsm"]
+            ),
+            ", ".join(
+                f"{100 * row['error_rate']:.1f}% at {row['epsilon']:g}" for row in figures["pgd"]
             ),
         )
     with atomic_path(job.output.model) as temporary:
@@ -323,15 +395,19 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
             "fgsm_confidence_after": np.asarray(
                 [r["mean_confidence_misclassified"] for r in after["fgsm"]]
             ),
+            "pgd_epsilons": np.asarray([r["epsilon"] for r in before["pgd"]], np.float64),
+            "pgd_error_before": np.asarray([r["error_rate"] for r in before["pgd"]]),
+            "pgd_error_after": np.asarray([r["error_rate"] for r in after["pgd"]]),
         },
         h5io.provenance(
-            {"adversarial_training": settings, "fgsm": fgsm_config},
+            {"adversarial_training": settings, "fgsm": fgsm_config, "pgd": pgd_config},
             {"mnist": job.input.mnist, "model": job.input.model}
             | {f"lbfgs[{i}]": path for i, path in enumerate(lbfgs_paths)},
-            {"adversarial_training": settings["seed"]},
+            {"adversarial_training": settings["seed"], "pgd": pgd_config["seed"]},
         ),
         {
             "init": settings["init"],
+            "pgd": attack_settings(strong.settings),
             "alpha": settings["alpha"],
             "epsilon": settings["epsilon"],
             "epochs": settings["epochs"],
@@ -452,7 +528,7 @@ def score(job: Job, logger: logging.Logger) -> None:
 
     Inputs ``mnist``, ``model`` (the classifier whose confidence is reported),
     ``autoencoder``, ``errors`` (the autoencoder stage's artifact: loss and
-    threshold), ``fgsm``, and lists ``lbfgs``, ``evolved``, ``ascent``,
+    threshold), ``fgsm``, ``pgd``, and lists ``lbfgs``, ``evolved``, ``ascent``,
     ``collisions``, ``interpolations``; output ``score``; params ``settings``
     (defences.score), ``corners_of`` (each interpolation file -> its collide file).
     """
@@ -471,7 +547,7 @@ def score(job: Job, logger: logging.Logger) -> None:
         max_per_set=settings["max_per_set"],
         corners_of=dict(job.params.corners_of),
     )
-    given = {"fgsm": paths_of(job, "fgsm")} | {name: paths_of(job, name) for name in OTHER_KINDS}
+    given = {name: paths_of(job, name) for name in OWN_KINDS + OTHER_KINDS}
     collected = kinds.collect(given, context)
     for name, reason in collected.skipped.items():
         logger.info("skipped %s: %s", name, reason)
@@ -596,17 +672,94 @@ def corner_row(
     return row, arrays
 
 
+def sign_step_row(
+    weight: float,
+    epsilon: float,
+    wrong: np.ndarray,
+    scores: np.ndarray,
+    confidence: np.ndarray,
+    clean_scores: np.ndarray,
+    threshold: float,
+) -> dict[str, float]:
+    """One adaptive FGSM or PGD run at one epsilon as the detector and the classifier see it."""
+    return {
+        "weight": weight,
+        "epsilon": float(epsilon),
+        "error_rate": float(wrong.mean()),
+        "auc": detector.roc_auc(clean_scores, scores),
+        "detection_rate": detector.detection_rate(scores, threshold),
+        "evaded_and_fooled": float((wrong & (scores <= threshold)).mean()),
+        "mean_confidence": float(confidence.mean()),
+        "mean_score": float(scores.mean()),
+    }
+
+
+def adaptive_sign_steps(
+    kind: str,
+    make_attack: Callable[[float], Any],
+    weights: Sequence[float],
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    clean_scores: np.ndarray,
+    threshold: float,
+    logger: logging.Logger,
+) -> tuple[list[dict[str, float]], dict[str, np.ndarray]]:
+    """FGSM or PGD (``kind``) with ``weight * reconstruction error`` in its loss, at each
+    weight (``make_attack(weight)``: the attack, its penalty given): its rows and its arrays
+    (``{kind}/...``)."""
+    rows: list[dict[str, float]] = []
+    scores_all, predicted_all, confidence_all = [], [], []
+    arrays: dict[str, np.ndarray] = {}
+    epsilons = np.zeros(0)
+    for weight in weights:
+        result = make_attack(weight).run(model, images, labels)
+        epsilons = result.epsilons
+        scores_all.append(result.penalty)
+        predicted_all.append(result.predicted)
+        confidence_all.append(result.confidence)
+        arrays[f"{kind}/examples/weight_{weight:g}"] = result.adversarial[:, :8].astype(np.float32)
+        for k, eps in enumerate(result.epsilons):
+            wrong = result.predicted[k] != labels
+            row = sign_step_row(
+                weight, eps, wrong, result.penalty[k], result.confidence[k], clean_scores, threshold
+            )
+            rows.append(row)
+            logger.info(
+                "adaptive %s weight %g, eps %g: error %.1f%%, AUC %.3f, detected %.1f%%, "
+                "fooled and undetected %.1f%%",
+                kind.upper(),
+                weight,
+                eps,
+                100 * row["error_rate"],
+                row["auc"],
+                100 * row["detection_rate"],
+                100 * row["evaded_and_fooled"],
+            )
+    arrays |= {
+        f"{kind}/weights": np.asarray(weights, np.float64),
+        f"{kind}/epsilons": np.asarray(epsilons, np.float64),
+        f"{kind}/labels": labels,
+        f"{kind}/scores": np.asarray(scores_all, np.float32),
+        f"{kind}/predicted": np.asarray(predicted_all, np.int64),
+        f"{kind}/confidence": np.asarray(confidence_all, np.float32),
+    }
+    return rows, arrays
+
+
 def adaptive(job: Job, logger: logging.Logger) -> None:
     """The attacks again, with ``weight * reconstruction error`` in their loss.
 
     Inputs ``mnist``, ``model``, ``autoencoder``, ``errors``, ``collisions``
     (list of collide artifacts to redo, possibly empty); output ``adaptive``;
-    params ``settings`` (defences.adaptive), ``fgsm``, ``sources_of`` (a macro
+    params ``settings`` (defences.adaptive), ``fgsm``, ``pgd`` (FGSM and PGD are both run at
+    each of ``settings.fgsm_weights``), ``sources_of`` (a macro
     experiment's collide file -> its source digits' file).
     """
     from fooled.attacks.composites import MacroSettings, Sources
     from fooled.attacks.corners import CornerSettings
     from fooled.attacks.fgsm import FGSM
+    from fooled.attacks.pgd import PGD
     from fooled.studies.defences import adaptive as attacks
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
@@ -619,47 +772,18 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     threshold = float(ae_attrs["threshold"])
     clean_scores = reconstruction.numpy(test_images)
     datasets: dict[str, np.ndarray] = {}
-    fgsm_table = []
     weights = [float(w) for w in settings["fgsm_weights"]]
-    scores_all, predicted_all, confidence_all = [], [], []
-    for weight in weights:
-        attack = FGSM(_fgsm_settings(fgsm_config, weight), penalty=reconstruction)
-        result = attack.run(model, images, labels)
-        scores_all.append(result.penalty)
-        predicted_all.append(result.predicted)
-        confidence_all.append(result.confidence)
-        datasets[f"fgsm/examples/weight_{weight:g}"] = result.adversarial[:, :8].astype(np.float32)
-        for k, eps in enumerate(result.epsilons):
-            scores, wrong = result.penalty[k], result.predicted[k] != labels
-            fgsm_table.append(
-                {
-                    "weight": weight,
-                    "epsilon": float(eps),
-                    "error_rate": float(wrong.mean()),
-                    "auc": detector.roc_auc(clean_scores, scores),
-                    "detection_rate": detector.detection_rate(scores, threshold),
-                    "evaded_and_fooled": float((wrong & (scores <= threshold)).mean()),
-                    "mean_confidence": float(result.confidence[k].mean()),
-                    "mean_score": float(scores.mean()),
-                }
-            )
-            logger.info(
-                "adaptive FGSM weight %g, eps %g: error %.1f%%, AUC %.3f, detected %.1f%%, "
-                "fooled and undetected %.1f%%",
-                weight,
-                eps,
-                *(100 * fgsm_table[-1]["error_rate"], fgsm_table[-1]["auc"]),
-                100 * fgsm_table[-1]["detection_rate"],
-                100 * fgsm_table[-1]["evaded_and_fooled"],
-            )
-    datasets |= {
-        "fgsm/weights": np.asarray(weights, np.float64),
-        "fgsm/epsilons": np.asarray(fgsm_config["epsilons"], np.float64),
-        "fgsm/labels": labels,
-        "fgsm/scores": np.asarray(scores_all, np.float32),
-        "fgsm/predicted": np.asarray(predicted_all, np.int64),
-        "fgsm/confidence": np.asarray(confidence_all, np.float32),
+    pgd_config = dict(job.params.pgd)
+    tables: dict[str, list[dict[str, float]]] = {}
+    makers = {
+        "fgsm": lambda w: FGSM(_fgsm_settings(fgsm_config, w), penalty=reconstruction),
+        "pgd": lambda w: PGD(pgd_settings(pgd_config, fgsm_config, w), penalty=reconstruction),
     }
+    for kind, make_attack in makers.items():
+        tables[kind], arrays = adaptive_sign_steps(
+            kind, make_attack, weights, model, images, labels, clean_scores, threshold, logger
+        )
+        datasets |= arrays
 
     corner_table = []
     collide_paths = paths_of(job, "collisions")
@@ -765,12 +889,15 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
         job.output.adaptive,
         datasets,
         h5io.provenance(
-            {"adaptive": settings, "fgsm": fgsm_config}, inputs, {"adaptive": settings["seed"]}
+            {"adaptive": settings, "fgsm": fgsm_config, "pgd": dict(job.params.pgd)},
+            inputs,
+            {"adaptive": settings["seed"], "pgd": job.params.pgd["seed"]},
         ),
         {
             "threshold": threshold,
             "loss": ae_attrs["loss"],
-            "fgsm_rows": fgsm_table,
+            "fgsm_rows": tables["fgsm"],
+            "pgd_rows": tables["pgd"],
             "corner_rows": corner_table,
             "corner_skipped": corner_skipped,
             "hooks": hooks,
