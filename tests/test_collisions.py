@@ -114,3 +114,34 @@ def test_gradient_corners_attack_on_a_keras_model():
     datasets = collisions.corner_datasets(seed, target, collision)
     assert datasets["corner_classes"].tolist() == collision.corner_probabilities.argmax(1).tolist()
     assert datasets["negative_units"].tolist() == collision.target.units
+
+
+def test_a_max_pooling_model_falls_back_from_xla_under_op_determinism():
+    """XLA has no deterministic gradient of max pooling: the finder runs TensorFlow's own
+    kernels for such a model (the LeNet, a user's CNN) and finds the same kind of corners."""
+    import keras
+
+    from fooled.models.handle import ModelHandle
+    from fooled.models.runtime import make_deterministic
+
+    make_deterministic(0)
+    inputs = keras.Input((8, 8, 1))
+    hidden = keras.layers.Conv2D(3, 3, activation="relu")(inputs)
+    hidden = keras.layers.MaxPooling2D(2)(hidden)
+    hidden = keras.layers.Dense(12, name="fc", bias_initializer=keras.initializers.Constant(0.3))(
+        keras.layers.Flatten()(hidden)
+    )
+    hidden = keras.layers.ReLU()(hidden)
+    handle = ModelHandle(keras.Model(inputs, keras.layers.Dense(3)(hidden)), layer="fc")
+    rng = np.random.default_rng(1)
+    seed, target = rng.uniform(0, 1, (2, 64)).astype(np.float32)
+    preact_target = handle.preact_numpy(target[None])[0]
+    units = collision_losses.negative_units(preact_target, 2)
+    settings = _settings(learning_rate=0.05, w_pos=10.0, threshold=0.05, max_steps=400)
+    finder = collisions.MicroCollisionFinder(handle.preact)
+    result = finder.find(seed, preact_target, units, settings)
+    assert not finder.jit_compile
+    assert result.corners.shape == (2, 64) and result.converged.all()
+    assert result.loss_pos[0].min() > settings.threshold  # the seed did not collide
+    again = finder.find(seed, preact_target, units, settings)
+    np.testing.assert_array_equal(result.corners, again.corners)

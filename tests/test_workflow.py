@@ -41,10 +41,33 @@ def _datasets(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+OWN_MODEL = "models/mine.keras"  # the robustness card's model of the user's, made here
+
+
+def add_own_model(folder: Path, payload: bytes | None = None) -> Path:
+    """A small model file of the user's in ``folder`` (or ``payload`` as that file), named in
+    the copied config's card section."""
+    path = folder / OWN_MODEL
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if payload is None:
+        from test_card import own_model
+
+        own_model(path)
+    else:
+        path.write_bytes(payload)
+    config_path = folder / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    card = config["studies"]["card"]
+    card["model"] = {"path": OWN_MODEL, "name": "mine", "pixel_max": 255, "layer": "hidden"}
+    config_path.write_text(yaml.safe_dump(config))
+    return path
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny")
     copy_test_config(folder)
+    add_own_model(folder)
     run = snakemake(folder)
     assert run.returncode == 0, run.stderr[-4000:]
     return folder
@@ -102,7 +125,9 @@ def test_macro_experiment_artifacts(tiny_run):
 @pytest.mark.slow
 def test_report_and_summary(tiny_run):
     summary = json.loads((tiny_run / "results/report/summary.json").read_text())
-    assert set(summary) == {"collisions_mnist", "szegedy", "fooling", "defences", "provenance"}
+    assert set(summary) == {
+        "collisions_mnist", "szegedy", "fooling", "defences", "card", "provenance"
+    }  # fmt: skip
     study = summary["collisions_mnist"]
     assert 0.5 < study["model"]["mnist_mlp"]["test_accuracy"] <= 1
     assert set(study["experiments"]) == {"three_to_seven", "one_to_four", "macro_3_to_7"}
@@ -371,3 +396,30 @@ def test_the_szegedy_study_trains_attacks_and_bounds(tiny_run):
         assert (tiny_run / SZEGEDY.path("model", name=name, seed=0)).is_file()
     assert (tiny_run / SZEGEDY.path("adversarial_metrics", seed=0)).is_file()
     assert (tiny_run / "results/report/szegedy/figures/adversarial_examples.png").is_file()
+
+
+@pytest.mark.slow
+def test_the_card_measures_the_user_s_model_beside_the_project_s(tiny_run):
+    summary = json.loads((tiny_run / "results/report/summary.json").read_text())
+    models = summary["card"]["models"]
+    assert [m["model"] for m in models] == ["mlp", "lenet", "mine"]
+    for m in models:
+        assert [row["attack"] for row in m["detector"]["rows"]] == ["fgsm"] * 2 + ["pgd"] * 2
+        assert 0.5 <= m["detector"]["rows"][-1]["auc"] <= 1.0
+        assert len(m["collisions"]["pairs"]) == 1 and m["lbfgs"]["n"] == 5
+    html = (tiny_run / "results/report/report.html").read_text()
+    assert "Robustness card" in html and "mine (yours)" in html
+
+
+def test_a_bad_model_file_stops_the_workflow_with_one_line(tmp_path):
+    copy_test_config(tmp_path)
+    add_own_model(tmp_path, b"not a model")
+    run = snakemake(tmp_path, "--dry-run")
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if "Config error" in line]
+    assert len(lines) == 1, run.stderr[-2000:]
+    assert lines[0].startswith(
+        f"Config error: config/config.yaml: studies.card.model.path: {OWN_MODEL}: "
+        "not a Keras model file"
+    )
+    assert not (tmp_path / "results").exists()

@@ -92,14 +92,18 @@ class MicroCollisionFinder:
         self._preact = preact
         self._low = input_low
         self._high = input_high
-        self._compiled: dict[str, Callable[..., tuple[tf.Tensor, ...]]] = {}
+        self._compiled: dict[tuple[str, bool], Callable[..., tuple[tf.Tensor, ...]]] = {}
+        # XLA, unless the model has an op whose gradient XLA cannot compute deterministically
+        # (a max-pooling layer's, under TensorFlow's op determinism): then TensorFlow's own.
+        self.jit_compile = True
 
     def _loop(self, optimizer: str) -> Callable[..., tuple[tf.Tensor, ...]]:
-        if optimizer in self._compiled:
-            return self._compiled[optimizer]
+        key = (optimizer, self.jit_compile)
+        if key in self._compiled:
+            return self._compiled[key]
         preact_fn, low, high = self._preact, self._low, self._high
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=self.jit_compile)
         def optimise(x0, preact_target, units, learning_rate, w_pos, w_neg, threshold, max_steps):
             n = tf.shape(x0)[0]
 
@@ -157,7 +161,7 @@ class MicroCollisionFinder:
             trace_neg = trace_neg.write(step, negative)
             return x, trace_pos.stack(), trace_neg.stack(), converged, converged_step, step
 
-        self._compiled[optimizer] = optimise
+        self._compiled[key] = optimise
         return optimise
 
     def find(
@@ -180,13 +184,19 @@ class MicroCollisionFinder:
             tf.constant(settings.threshold, tf.float32),
             tf.constant(settings.max_steps, tf.int32),
         )
-        loop = self._loop(settings.optimizer)
         started = time.perf_counter()
-        concrete = loop.get_concrete_function(*arguments)
         # XLA compiles on the first call (for each max_steps, which sizes the traces):
         # a call whose threshold every corner already meets stops at once and pays
         # for it, so that ``seconds`` below measures optimisation alone.
-        concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
+        try:
+            concrete = self._loop(settings.optimizer).get_concrete_function(*arguments)
+            concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
+        except tf.errors.UnimplementedError:
+            if not self.jit_compile:
+                raise
+            self.jit_compile = False  # XLA lacks a deterministic kernel (MaxPool's gradient)
+            concrete = self._loop(settings.optimizer).get_concrete_function(*arguments)
+            concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
         trace_seconds = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -95,6 +95,24 @@ class PGDSettings:
         return cls(**config_fields(cls, {**base, **given}, "PGD"))
 
     @classmethod
+    def beside_fgsm(
+        cls, pgd: Mapping[str, Any], fgsm: Mapping[str, Any], penalty_weight: float = 0.0
+    ) -> PGDSettings:
+        """PGD's settings from a PGD config section (its null keys: the preset's) run beside
+        FGSM's: on FGSM's batches and gradient, at FGSM's epsilons unless it names its own
+        (so that the two attacks' rows compare)."""
+        epsilons = fgsm["epsilons"] if pgd.get("epsilons") is None else pgd["epsilons"]
+        return cls.from_config(
+            {
+                **pgd,
+                "batch_size": fgsm["batch_size"],
+                "gradient": fgsm["gradient"],
+                "epsilons": epsilons,
+                "penalty_weight": penalty_weight,
+            }
+        )
+
+    @classmethod
     def preset(cls, name: str, **settings: Any) -> PGDSettings:
         """A named preset (``madry_mnist``) with the remaining fields given here."""
         if name not in PRESETS:

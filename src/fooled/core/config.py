@@ -357,16 +357,25 @@ def project_schemas(folder: str | None = None) -> Schemas:
     return Schemas(folder)
 
 
-def section_settings(name: str, section: Mapping[str, Any] | None, source: str) -> dict:
+def section_settings(
+    name: str,
+    section: Mapping[str, Any] | None,
+    source: str,
+    prefix: Sequence[str] | None = None,
+) -> dict:
     """A config section as the workflow loads it: defaults filled in, then validated.
 
     For benchmarks and tests that use one section outside the workflow (``name``: the
-    section's schema file, e.g. ``datasets/imagenet.schema.yaml``).
+    section's schema file, e.g. ``datasets/imagenet.schema.yaml``; ``prefix``: its keys'
+    place in the config, which errors name, e.g. ``["studies", "defences"]``).
     """
     schemas = project_schemas()
     schema, base = schemas.at(name)
     settings = schemas.fill_defaults(dict(section or {}), schema, base)
-    schemas.validate(settings, schema, base, source)
+    if prefix is None:
+        schemas.validate(settings, schema, base, source)
+    else:
+        schemas.validate(settings, schema, base, source, prefix=list(prefix))
     return settings
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 VGG_MEANS_BGR = (103.939, 116.779, 123.68)
-PREPROCESSING = ("none", "vgg16", "scale01")
+PREPROCESSING = ("none", "vgg16", "scale01", "scale255")
 # Rows per forward pass in the NumPy helpers: MNIST-sized inputs go 4,096 at a time (a
 # direct graph call; predict() builds a tf.data pipeline per call, slower than the pass
 # itself), ImageNet-sized ones 16 at a time to bound memory.
@@ -39,6 +39,8 @@ def preprocess_fn(name: str) -> Callable[[tf.Tensor], tf.Tensor]:
         return lambda x: x[..., ::-1] - means
     if name == "scale01":
         return lambda x: x / 255.0
+    if name == "scale255":  # pixels in [0, 1] to a network that takes [0, 255]
+        return lambda x: x * 255.0
     if name == "none":
         return lambda x: x
     raise ValueError(f"preprocessing '{name}' not one of {', '.join(PREPROCESSING)}")

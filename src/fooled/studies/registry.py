@@ -110,6 +110,13 @@ STUDIES: tuple[Study, ...] = (
         readme="readme",
         claims="claims:CLAIMS",
     ),
+    Study(
+        "card",
+        "fooled.studies.card",
+        layout="layout:STUDY",
+        checks="checks:check",
+        report="report",
+    ),
 )
 BY_NAME: dict[str, Study] = {study.name: study for study in STUDIES}
 

@@ -42,13 +42,9 @@ def study_settings(section: Mapping[str, Any] | None = None, source: str = "conf
     The workflow gets the same from its config loader once the study is in
     ``config.schema.yaml``.
     """
-    from fooled.core.config import project_schemas
+    from fooled.core.config import section_settings
 
-    schemas = project_schemas()
-    schema, base = schemas.at(SCHEMA)
-    complete = schemas.fill_defaults(dict(section or {}), schema, base)
-    schemas.validate(complete, schema, base, source, prefix=["studies", "defences"])
-    return complete
+    return section_settings(SCHEMA, section, source, ["studies", "defences"])
 
 
 def plan_jobs(
@@ -131,15 +127,11 @@ def _fgsm_settings(settings: Mapping[str, Any], penalty_weight: float = 0.0):
 def pgd_settings(
     pgd: Mapping[str, Any], fgsm: Mapping[str, Any], penalty_weight: float = 0.0
 ) -> Any:
-    """PGD's settings from ``defences.pgd`` (its null keys: the preset's), on FGSM's images,
-    batches and gradient, at FGSM's epsilons unless it names its own."""
+    """PGD's settings from ``defences.pgd``, beside ``defences.fgsm`` (``PGDSettings.beside_fgsm``:
+    FGSM's images, batches and gradient, at FGSM's epsilons unless it names its own)."""
     from fooled.attacks.pgd import PGDSettings
 
-    shared = {key: fgsm[key] for key in ("batch_size", "gradient")}
-    epsilons = fgsm["epsilons"] if pgd["epsilons"] is None else pgd["epsilons"]
-    return PGDSettings.from_config(
-        {**pgd, **shared, "epsilons": epsilons, "penalty_weight": penalty_weight}
-    )
+    return PGDSettings.beside_fgsm(pgd, fgsm, penalty_weight)
 
 
 def attack_settings(settings: Any) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""What the card measures of one model, each with the attack its study uses (shared layers
+only: the card imports no study).
+
+Every figure is "how easily is this model fooled, and how": clean accuracy; FGSM's and PGD's
+error at each epsilon (white box, on the first test images); the L-BFGS attack's success and
+median minimal distortion towards a seeded other class (Szegedy et al.'s measure); the
+MAP-Elites generation (each encoding) and gradient-ascent step at which each digit is first
+fooled at the top confidence threshold (Nguyen et al.'s); the share of convex combinations of
+collision corners that keep the target's class (Li et al.'s); and the autoencoder detector's
+ROC-AUC on the model's FGSM and PGD images against clean test images.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.stats import mannwhitneyu
+
+IMAGE_SHAPE = (28, 28)
+N_DIGITS = 10
+
+
+def clean_accuracy(handle: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    return float((handle.probabilities_numpy(images).argmax(axis=1) == labels).mean())
+
+
+def roc_auc(negatives: np.ndarray, positives: np.ndarray) -> float:
+    """ROC-AUC as the Mann-Whitney statistic over the pairs (SciPy's; ties count a half)."""
+    if len(negatives) == 0 or len(positives) == 0:
+        return float("nan")
+    statistic = mannwhitneyu(positives, negatives, alternative="two-sided").statistic
+    return float(statistic / (len(positives) * len(negatives)))
+
+
+def sign_step_rows(result: Any) -> list[dict[str, float]]:
+    return [
+        {"epsilon": float(eps), "error_rate": float(error)}
+        for eps, error in zip(result.epsilons, result.error_rate, strict=True)
+    ]
+
+
+def sign_step_attacks(
+    handle: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    fgsm: Mapping[str, Any],
+    pgd: Mapping[str, Any],
+) -> dict[str, Any]:
+    """FGSM's and PGD's results on the images (``fgsm``, ``pgd``: the defences study's
+    sections; PGD at FGSM's epsilons unless it names its own, as there)."""
+    from fooled.attacks.fgsm import FGSM, FGSMSettings
+    from fooled.attacks.pgd import PGD, PGDSettings
+
+    weak = FGSM(FGSMSettings.from_config({**fgsm, "penalty_weight": 0.0}))
+    strong = PGD(PGDSettings.beside_fgsm(pgd, fgsm))
+    return {
+        "fgsm": weak.run(handle, images, labels),
+        "pgd": strong.run(handle, images, labels),
+    }
+
+
+def lbfgs_distortion(
+    handle: Any, images: np.ndarray, labels: np.ndarray, settings: Mapping[str, Any], seed: int
+) -> dict[str, Any]:
+    """Szegedy et al.'s attack towards a seeded other class: success and median distortion."""
+    from fooled.attacks.lbfgs import LBFGSAttack, LBFGSSettings, random_targets
+
+    targets = random_targets(labels, handle.n_classes, seed)
+    result = LBFGSAttack(LBFGSSettings.from_config(settings)).run(handle, images, targets)
+    found = result.distortion[result.success]
+    return {
+        "n": len(images),
+        "success_rate": result.success_rate(),
+        "median_distortion": float(np.median(found)) if len(found) else float("nan"),
+        "distortion": result.distortion,
+    }
+
+
+def generations_to_fool(
+    handle: Any, encoding: str, evolve: Mapping[str, Any], generations: int, seed: int
+) -> dict[str, Any]:
+    """MAP-Elites (fooling's settings, ``generations`` of them): per digit, the first
+    generation whose elite reaches the top threshold (-1: not within the run)."""
+    from fooled.attacks.encodings import make_encoding
+    from fooled.attacks.evolution import EvolutionSettings, MapElites
+
+    settings = {**evolve, "generations": generations, "checkpoint_every": 0, "snapshot_every": 0}
+    attack = MapElites(
+        EvolutionSettings.from_config(settings),
+        make_encoding(encoding, evolve[encoding], IMAGE_SHAPE),
+    )
+    result = attack.run(handle, seed, np.arange(N_DIGITS))
+    return {
+        "threshold": float(result.thresholds[-1]),
+        "generation": result.threshold_generation[-1].astype(np.int64),
+        "confidence": result.elite_confidence.astype(np.float32),
+        "elites": result.elites.astype(np.float32),
+    }
+
+
+def steps_to_fool(handle: Any, ascend: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """Gradient ascent (fooling's settings) from seeded uniform noise, one start per digit: the
+    first step at the top threshold (-1: never)."""
+    from fooled.attacks.ascent import AscentSettings, GradientAscent
+
+    starts = np.random.default_rng(seed).uniform(0, 1, (N_DIGITS, *IMAGE_SHAPE))
+    attack = GradientAscent(AscentSettings.from_config(ascend), low=0.0, high=1.0, centre=0.0)
+    result = attack.run(handle, starts.astype(np.float32), np.arange(N_DIGITS))
+    return {
+        "threshold": float(result.thresholds[-1]),
+        "step": result.threshold_step[-1].astype(np.int64),
+        "final_confidence": result.final_confidence.astype(np.float32),
+    }
+
+
+def collision_pairs(labels: np.ndarray, count: int, seed: int) -> list[tuple[int, int]]:
+    """``count`` (seed image, target image) index pairs of different classes, seeded."""
+    rng = np.random.default_rng(seed)
+    pairs: list[tuple[int, int]] = []
+    while len(pairs) < count:
+        first, second = (int(i) for i in rng.choice(len(labels), 2, replace=False))
+        if labels[first] != labels[second]:
+            pairs.append((first, second))
+    return pairs
+
+
+def collision_interpolations(
+    handle: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    corners: Mapping[str, Any],
+    count: int,
+    n_interpolations: int,
+    seed: int,
+    logger: logging.Logger,
+) -> dict[str, Any]:
+    """Micro collisions (collisions_mnist's corner settings) at the handle's layer: per pair,
+    the share of corners that collide, and of the convex combinations of its corners that the
+    model gives the target's class (Li et al.'s check)."""
+    from fooled.attacks.corners import CornerSettings, GradientCorners
+
+    attack = GradientCorners(CornerSettings.from_config(corners))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for position, (seed_index, target_index) in enumerate(collision_pairs(labels, count, seed)):
+        found = attack.run(handle, images[seed_index].reshape(-1), images[target_index].reshape(-1))
+        corners_found = found.corners.reshape(len(found.corners), -1)
+        mix = rng.dirichlet(np.ones(len(corners_found)), n_interpolations).astype(np.float32)
+        between = mix @ corners_found
+        kept = handle.probabilities_numpy(between).argmax(axis=1) == labels[target_index]
+        collided = found.trace.converged
+        rows.append(
+            {
+                "seed_index": seed_index,
+                "target_index": target_index,
+                "target_class": int(labels[target_index]),
+                "corners_collided": float(np.mean(collided)),
+                "interpolation_accuracy": float(kept.mean()),
+            }
+        )
+        logger.info(
+            "collision %d (test %d -> %d, class %d): %.0f%% of corners collide, "
+            "%.1f%% of %d interpolations keep the class",
+            position,
+            seed_index,
+            target_index,
+            labels[target_index],
+            100 * rows[-1]["corners_collided"],
+            100 * rows[-1]["interpolation_accuracy"],
+            n_interpolations,
+        )
+    return {"pairs": rows}
