@@ -20,8 +20,10 @@ from fooled.models.handle import ModelHandle
 from fooled.models.layout import MODELS
 from fooled.models.own import OwnModelError, check_own_model, own_handle
 from fooled.report.layout import section_files
+from fooled.studies import registry
 from fooled.studies.card import measure, report, stages
 from fooled.studies.card.layout import LAYOUT
+from fooled.studies.szegedy.layout import LAYOUT as SZEGEDY
 
 LOGGER = logging.getLogger("test_card")
 TINY_CARD = {
@@ -65,6 +67,27 @@ def _studies() -> dict:
     return studies
 
 
+def _szegedy_network(root: Path) -> None:
+    """One of the szegedy study's networks and its L-BFGS file, where its layout puts them
+    (a tiny MLP, and shifted test digits standing in for its examples: the layout only)."""
+    files = SZEGEDY.under(root)
+    model_path = Path(files.path("model", name="fc100-100-10", seed=0))
+    model_path.parent.mkdir(parents=True)
+    tiny_mlp().save(model_path)
+    test = h5io.read_arrays(MNIST.under(root).path("mnist"), ["test/images", "test/labels"])
+    images = test["test/images"][:6].astype(np.float32) / 255.0
+    h5io.write_artifact(
+        files.path("attack", name="fc100-100-10", seed=0),
+        {
+            "adversarial": np.clip(images + 0.05, 0, 1),
+            "labels": test["test/labels"][:6].astype(np.int64),
+            "success": np.array([True, True, False, True, True, True]),
+        },
+        h5io.provenance({}),
+        {"model": "fc100-100-10", "seed": 0},
+    )
+
+
 @pytest.fixture(scope="module")
 def run_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("card_run")
@@ -72,10 +95,13 @@ def run_root(tmp_path_factory) -> Path:
     mlp_path = Path(MODELS.under(root).path("model", network="mlp"))
     mlp_path.parent.mkdir(parents=True)
     tiny_mlp().save(mlp_path)
+    _szegedy_network(root)
     section = stages.study_settings(
         TINY_CARD | {"model": TINY_CARD["model"] | {"path": str(own_model(root / "mine.keras"))}}
     )
-    jobs = stages.plan_jobs(section, _studies(), {}, root)
+    reads = registry.find_inputs("card", str(root))
+    assert [len(reads[name]) for name in ("szegedy_models", "szegedy_attacks")] == [1, 1]
+    jobs = stages.plan_jobs(section, _studies(), reads, root)
     assert list(jobs) == ["measure/mlp", "measure/mine", "report"]
     for name, job in jobs.items():
         (stages.report if name == "report" else stages.measure_model)(job, LOGGER)
@@ -100,6 +126,14 @@ def test_every_model_is_measured(run_root: Path):
         pair = figures["collisions"]["pairs"][0]
         assert 0.0 <= pair["interpolation_accuracy"] <= 1.0
         assert figures["detector"]["skipped"].startswith("no autoencoder")
+        transfer = figures["transfer"]
+        assert transfer["to"]["fc100-100-10"]["n"] == 5  # the successful examples
+        assert 0.0 <= transfer["to"]["fc100-100-10"]["error"] <= 1.0
+        assert transfer["n_own_examples"] == round(3 * figures["lbfgs"]["success_rate"])
+        assert 0.0 <= transfer["from"]["fc100-100-10"] <= 1.0
+    # the MLP's examples, carried to the same tiny MLP standing in for Szegedy's network: it
+    # errs on every one of them (each moved it to another class)
+    assert mlp["transfer"]["from"]["fc100-100-10"] == 1.0
     assert mine["collisions"]["layer"] == "hidden" and mlp["collisions"]["layer"] == "fc1"
 
 
@@ -127,6 +161,7 @@ def test_the_report_puts_the_user_s_model_beside_the_project_s(run_root: Path, t
     html = (run_root / section["html"]).read_text()
     assert "mine (yours)" in html and "PGD error, eps 0.25" in html
     assert "MAP-Elites, CPPN encoding" in html and "collisions: interpolations" in html
+    assert "transfer: its error on Szegedy&#x27;s networks&#x27; L-BFGS examples" in html
     artifacts = report.Artifacts(
         tuple(LAYOUT.under(run_root).path("measures", model=m) for m in ("mlp", "mine"))
     )

@@ -19,9 +19,16 @@ LAYOUT = Layout(
     "the robustness card",
 )
 
-# The detector the card scores each model's adversarial images with: the defences study's
-# autoencoder and its threshold (absent when that study is off: the row says so).
-INPUTS = Inputs.of(autoencoder="defences.autoencoder", errors="defences.errors")
+# The detector the card scores each model's adversarial images with (the defences study's
+# autoencoder and its threshold), and Szegedy et al.'s networks with their L-BFGS examples,
+# for transfer both ways (the szegedy study's; the two lists in the same order). Absent when
+# those studies are off: the rows say so.
+INPUTS = Inputs.of(
+    autoencoder="defences.autoencoder",
+    errors="defences.errors",
+    szegedy_models="szegedy.model",
+    szegedy_attacks="szegedy.attack",
+)
 
 STAGES = ("measure", "report")
 # The measuring job's params: the card's scale, the model, each attack's study section.
@@ -85,21 +92,22 @@ def jobs(
     root: str | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Every job's ``input``, ``output`` and ``params``: one measuring job per model (keyed
-    ``measure/<model>``) and the report. ``reads``: the defences study's autoencoder and
-    errors files (empty lists when it is off); ``root``: a folder the files lie below."""
+    ``measure/<model>``) and the report. ``reads``: the other studies' files of
+    :data:`INPUTS` (empty lists for a study that is off); ``root``: a folder the files lie
+    below."""
     from fooled.data.layout import MNIST
     from fooled.report.layout import section_files
 
     own = LAYOUT if root is None else LAYOUT.under(root)
     mnist = MNIST if root is None else MNIST.under(root)
-    detector = {name: list(reads.get(name, [])) for name in INPUTS}
+    others = {name: list(reads.get(name, [])) for name in INPUTS}
     planned: dict[str, dict[str, dict[str, Any]]] = {}
     for model in models(section):
         planned[f"measure/{model}"] = {
             "input": {
                 "mnist": mnist.path("mnist"),
                 "model": model_file(section, model, root),
-                **detector,
+                **others,
             },
             "output": {"measures": own.path("measures", model=model)},
             "params": measure_params(section, studies, model),

@@ -6,7 +6,8 @@ error at each epsilon (white box, on the first test images); the L-BFGS attack's
 median minimal distortion towards a seeded other class (Szegedy et al.'s measure); the
 MAP-Elites generation (each encoding) and gradient-ascent step at which each digit is first
 fooled at the top confidence threshold (Nguyen et al.'s); the share of convex combinations of
-collision corners that keep the target's class (Li et al.'s); and the autoencoder detector's
+collision corners that keep the target's class (Li et al.'s); the transfer of L-BFGS examples
+between the model and Szegedy et al.'s networks, both ways; and the autoencoder detector's
 ROC-AUC on the model's FGSM and PGD images against clean test images.
 """
 
@@ -76,6 +77,10 @@ def lbfgs_distortion(
         "success_rate": result.success_rate(),
         "median_distortion": float(np.median(found)) if len(found) else float("nan"),
         "distortion": result.distortion,
+        "examples": (
+            np.asarray(result.adversarial, np.float32).reshape(-1, *IMAGE_SHAPE)[result.success],
+            labels[result.success],
+        ),
     }
 
 
@@ -173,3 +178,55 @@ def collision_interpolations(
             n_interpolations,
         )
     return {"pairs": rows}
+
+
+def _error(handle: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    if len(images) == 0:
+        return float("nan")
+    return float((handle.probabilities_numpy(images).argmax(axis=1) != labels).mean())
+
+
+def read_lbfgs_examples(path: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """An L-BFGS artifact's attacked model (its ``model`` attribute) and its successful
+    examples with their true labels."""
+    from fooled.core import h5io
+
+    with h5io.open_artifact(path) as handle:
+        names = [name for name in ("success",) if name in handle]
+    arrays = h5io.read_arrays(path, ["adversarial", "labels", *names])
+    images = np.asarray(arrays["adversarial"], np.float32).reshape(-1, *IMAGE_SHAPE)
+    keep = np.asarray(arrays.get("success", np.ones(len(images), bool)), bool).reshape(-1)
+    labels = np.asarray(arrays["labels"]).reshape(-1)
+    return str(h5io.read_attrs(path)["model"]), images[keep], labels[keep]
+
+
+def transfer(
+    handle: Any,
+    own_examples: np.ndarray,
+    own_labels: np.ndarray,
+    model_paths: list[str],
+    attack_paths: list[str],
+) -> dict[str, Any]:
+    """L-BFGS examples across models, Szegedy et al.'s Tables 2-4 test: ``to`` is this
+    model's error on each of Szegedy's networks' examples, ``from`` each network's error on
+    this model's examples (per network, its seeds pooled; against the true labels)."""
+    from fooled.models.handle import ModelHandle
+    from fooled.models.runtime import load_model
+
+    to: dict[str, list[Any]] = {}
+    back: dict[str, list[float]] = {}
+    for model_path, attack_path in zip(model_paths, attack_paths, strict=True):
+        name, images, labels = read_lbfgs_examples(attack_path)
+        to.setdefault(name, [0, 0])
+        to[name][0] += int(len(images))
+        to[name][1] += int((handle.probabilities_numpy(images).argmax(axis=1) != labels).sum())
+        other = ModelHandle(load_model(model_path))
+        back.setdefault(name, []).append(_error(other, own_examples, own_labels))
+    return {
+        "to": {
+            name: {"n": n, "error": wrong / n if n else float("nan")}
+            for name, (n, wrong) in to.items()
+        },
+        "from": {name: float(np.mean(errors)) for name, errors in back.items()},
+        "n_own_examples": int(len(own_examples)),
+    }

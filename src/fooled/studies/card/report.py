@@ -78,6 +78,7 @@ def card_rows(models: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]
             ],
         )
     )
+    rows += transfer_rows(models)
     for encoding, label in (("direct", "direct encoding"), ("cppn", "CPPN encoding")):
         cells = []
         for m in models:
@@ -117,6 +118,33 @@ def card_rows(models: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]
     return rows
 
 
+def _spread(errors: Sequence[float]) -> str:
+    """The mean of errors over networks, with the lowest and highest."""
+    if not errors:
+        return "—"
+    return (
+        f"{percent(float(np.mean(errors)))} ({percent(min(errors))} to {percent(max(errors))}, "
+        f"{len(errors)} networks)"
+    )
+
+
+def transfer_rows(models: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+    """Szegedy et al.'s transfer test both ways (mean over their networks, seeds pooled)."""
+    to, back = [], []
+    for m in models:
+        transfer = m.get("transfer", {"skipped": ""})
+        if "skipped" in transfer:
+            to.append("—")
+            back.append("—")
+            continue
+        to.append(_spread([row["error"] for row in transfer["to"].values()]))
+        back.append(_spread(list(transfer["from"].values())))
+    return [
+        ("transfer: its error on Szegedy's networks' L-BFGS examples", to),
+        ("transfer: Szegedy's networks' error on its L-BFGS examples", back),
+    ]
+
+
 def card_table(models: Sequence[Mapping[str, Any]]) -> str:
     header = ("", *(f"{m['model']} (yours)" if m["own"] else m["model"] for m in models))
     return table(header, [("", [label, *cells]) for label, cells in card_rows(models)])
@@ -153,16 +181,18 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
         "study configures it (FGSM and PGD: defences; L-BFGS: szegedy; MAP-Elites and "
         "gradient ascent: fooling; collision corners: collisions_mnist) at the card's scale "
         "(studies.card). Errors are white-box, on the first test images; L-BFGS targets a "
-        "seeded other class; the fooling attacks' figures count digits reaching the top "
-        "threshold within the run; the detector is the defences study's autoencoder.</p>"
+        "seeded other class, and its examples are carried over to and from the szegedy "
+        "study's networks (errors against the true labels); the fooling attacks' figures "
+        "count digits reaching the top threshold within the run; the detector is the "
+        "defences study's autoencoder.</p>"
     )
     parts.append(card_table(models))
     skipped = sorted(
         {
             f"{part}: {m[part]['skipped']}"
             for m in models
-            for part in ("collisions", "detector")
-            if "skipped" in m[part]
+            for part in ("collisions", "detector", "transfer")
+            if "skipped" in m.get(part, {})
         }
     )
     if skipped:

@@ -109,6 +109,7 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
         handle, images[:k], labels[:k], job.params.lbfgs, settings["seed"]
     )
     datasets["lbfgs/distortion"] = lbfgs.pop("distortion")
+    own_examples = lbfgs.pop("examples")
     figures["lbfgs"] = lbfgs
     logger.info(
         "%s: L-BFGS fools %.0f%% of %d images, median distortion %.4f",
@@ -158,6 +159,19 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
             settings["seed"],
             logger,
         ) | {"layer": model["layer"]}
+
+    model_paths = [str(path) for path in job.input.get("szegedy_models") or []]
+    attack_paths = [str(path) for path in job.input.get("szegedy_attacks") or []]
+    if not attack_paths:
+        figures["transfer"] = {"skipped": "no Szegedy networks in this run (the szegedy study)"}
+    else:
+        figures["transfer"] = measure.transfer(handle, *own_examples, model_paths, attack_paths)
+        logger.info(
+            "%s: error on Szegedy's networks' L-BFGS examples %s; their error on its own %s",
+            model["name"],
+            ", ".join(f"{k} {100 * v['error']:.0f}%" for k, v in figures["transfer"]["to"].items()),
+            ", ".join(f"{k} {100 * v:.0f}%" for k, v in figures["transfer"]["from"].items()),
+        )
 
     detector = _detector(job)
     if detector is None:
