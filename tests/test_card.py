@@ -135,6 +135,11 @@ def test_every_model_is_measured(run_root: Path):
     # errs on every one of them (each moved it to another class)
     assert mlp["transfer"]["from"]["fc100-100-10"] == 1.0
     assert mine["collisions"]["layer"] == "hidden" and mlp["collisions"]["layer"] == "fc1"
+    # the exact LP polytope: at the MLP's first dense layer, not at a scaled model's layer
+    pair = mlp["collisions"]["pairs"][0]
+    assert pair["lp_tried"] == 2 and 0 <= pair["lp_certified"] <= pair["lp_corners"] <= 2
+    assert mlp["collisions"]["exact_skipped"] == ""
+    assert mine["collisions"]["exact_skipped"].startswith("the model scales its input")
 
 
 def test_the_user_s_pixel_range_is_scaled_inside_the_handle(run_root: Path):

@@ -32,7 +32,17 @@ INPUTS = Inputs.of(
 
 STAGES = ("measure", "report")
 # The measuring job's params: the card's scale, the model, each attack's study section.
-MEASURE_PARAMS = ("settings", "model", "fgsm", "pgd", "lbfgs", "evolve", "ascend", "corners")
+MEASURE_PARAMS = (
+    "settings",
+    "model",
+    "fgsm",
+    "pgd",
+    "lbfgs",
+    "evolve",
+    "ascend",
+    "corners",
+    "polytope",
+)
 
 
 def models(section: Mapping[str, Any]) -> list[str]:
@@ -82,6 +92,7 @@ def measure_params(
         "evolve": studies["fooling"]["defaults"]["evolve"],
         "ascend": studies["fooling"]["defaults"]["ascend"],
         "corners": studies["collisions_mnist"]["defaults"]["micro"],
+        "polytope": studies["collisions_mnist"]["polytope"],
     }
 
 

@@ -132,6 +132,47 @@ def collision_pairs(labels: np.ndarray, count: int, seed: int) -> list[tuple[int
     return pairs
 
 
+def exact_polytope_reason(handle: Any) -> str | None:
+    """Why the exact LP polytope does not apply at the handle's layer (None: it does)."""
+    if handle.preprocess != "none":
+        return "the model scales its input (pixel_max 255): the LP works on its own pixels"
+    kernel = handle.layer_weights()[0]
+    if kernel.ndim != 2 or kernel.shape[0] != handle.input_size:
+        return f"layer '{handle.layer}' is not the first dense layer (not affine in the pixels)"
+    return None
+
+
+def exact_corners(
+    handle: Any,
+    seed_image: np.ndarray,
+    target_image: np.ndarray,
+    polytope: Mapping[str, Any],
+    n_corners: int,
+) -> dict[str, int]:
+    """LP corners of the exact collision polytope (collisions_mnist's polytope settings),
+    certified through the real network: how many were found and how many certify."""
+    from fooled.attacks import lp_corners
+
+    found = lp_corners.LPCorners(lp_corners.LPSettings.from_config(polytope), n_corners).run(
+        handle, seed_image, target_image
+    )
+    activations, _ = handle.later_outputs()
+    certificate = lp_corners.certify(
+        found.polytope,
+        None,
+        None,
+        found.corners.reshape(len(found.results), -1),
+        activations=activations,
+        target=target_image,
+        tol=float(polytope["tolerance"]),
+    )
+    return {
+        "lp_corners": int(sum(result.success for result in found.results)),
+        "lp_certified": int(certificate.certified.sum()),
+        "lp_tried": len(found.results),
+    }
+
+
 def collision_interpolations(
     handle: Any,
     images: np.ndarray,
@@ -141,17 +182,23 @@ def collision_interpolations(
     n_interpolations: int,
     seed: int,
     logger: logging.Logger,
+    polytope: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Micro collisions (collisions_mnist's corner settings) at the handle's layer: per pair,
     the share of corners that collide, and of the convex combinations of its corners that the
-    model gives the target's class (Li et al.'s check)."""
+    model gives the target's class (Li et al.'s check). With ``polytope`` (collisions_mnist's
+    polytope settings) and a first dense layer, the exact LP corners too, certified."""
     from fooled.attacks.corners import CornerSettings, GradientCorners
 
-    attack = GradientCorners(CornerSettings.from_config(corners))
+    settings = CornerSettings.from_config(corners)
+    attack = GradientCorners(settings)
     rng = np.random.default_rng(seed)
+    exact_skipped = "no polytope settings" if polytope is None else exact_polytope_reason(handle)
     rows = []
     for position, (seed_index, target_index) in enumerate(collision_pairs(labels, count, seed)):
-        found = attack.run(handle, images[seed_index].reshape(-1), images[target_index].reshape(-1))
+        seed_image = images[seed_index].reshape(-1)
+        target_image = images[target_index].reshape(-1)
+        found = attack.run(handle, seed_image, target_image)
         corners_found = found.corners.reshape(len(found.corners), -1)
         mix = rng.dirichlet(np.ones(len(corners_found)), n_interpolations).astype(np.float32)
         between = mix @ corners_found
@@ -166,9 +213,18 @@ def collision_interpolations(
                 "interpolation_accuracy": float(kept.mean()),
             }
         )
+        if exact_skipped is None and polytope is not None:
+            rows[-1] |= exact_corners(
+                handle, seed_image, target_image, polytope, settings.n_corners
+            )
+        exact = (
+            f"; exact LP corners: {rows[-1]['lp_certified']} of {rows[-1]['lp_tried']} certified"
+            if "lp_tried" in rows[-1]
+            else ""
+        )
         logger.info(
             "collision %d (test %d -> %d, class %d): %.0f%% of corners collide, "
-            "%.1f%% of %d interpolations keep the class",
+            "%.1f%% of %d interpolations keep the class%s",
             position,
             seed_index,
             target_index,
@@ -176,8 +232,9 @@ def collision_interpolations(
             100 * rows[-1]["corners_collided"],
             100 * rows[-1]["interpolation_accuracy"],
             n_interpolations,
+            exact,
         )
-    return {"pairs": rows}
+    return {"pairs": rows, "exact_skipped": exact_skipped or ""}
 
 
 def _error(handle: Any, images: np.ndarray, labels: np.ndarray) -> float:

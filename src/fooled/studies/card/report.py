@@ -106,6 +106,17 @@ def card_rows(models: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]
             f"{percent(float(np.mean(collided)))} of corners collide; {collisions['layer']})"
         )
     rows.append(("collisions: interpolations keeping the class", cells))
+    cells = []
+    for m in models:
+        collisions = m["collisions"]
+        pairs = collisions.get("pairs", [])
+        if "skipped" in collisions or collisions.get("exact_skipped") or not pairs:
+            cells.append("—")
+            continue
+        certified = sum(pair["lp_certified"] for pair in pairs)
+        tried = sum(pair["lp_tried"] for pair in pairs)
+        cells.append(f"{certified} of {tried} certified")
+    rows.append(("collisions: exact LP corners (first dense layer)", cells))
     detector_keys = sorted(
         {(row["attack"], row["epsilon"]) for m in models for row in m["detector"].get("rows", [])}
     )
@@ -193,6 +204,13 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
             for m in models
             for part in ("collisions", "detector", "transfer")
             if "skipped" in m.get(part, {})
+        }
+    )
+    skipped += sorted(
+        {
+            f"exact LP corners, {m['model']}: {m['collisions']['exact_skipped']}"
+            for m in models
+            if m["collisions"].get("exact_skipped")
         }
     )
     if skipped:

@@ -158,6 +158,7 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
             settings["n_interpolations"],
             settings["seed"],
             logger,
+            job.params.polytope,
         ) | {"layer": model["layer"]}
 
     model_paths = [str(path) for path in job.input.get("szegedy_models") or []]
