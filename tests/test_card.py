@@ -215,3 +215,13 @@ def test_h5_model_files_load_too(tmp_path: Path):
     keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)]).save(path)
     assert h5py.is_hdf5(path)
     assert check_own_model(path).outputs[0].shape[-1] == 10
+
+
+def test_the_defences_report_shows_the_user_s_model_from_the_card(run_root: Path):
+    from fooled.studies.defences.report import own_models
+
+    files = LAYOUT.under(run_root)
+    found = own_models([files.path("measures", model=m) for m in ("mlp", "mine")])
+    assert [model["model"] for model in found] == ["mine"]  # the project's MLP is its own row
+    assert [row["epsilon"] for row in found[0]["pgd"]] == [0.1, 0.25]
+    assert own_models([]) == []

@@ -412,6 +412,9 @@ def test_the_card_measures_the_user_s_model_beside_the_project_s(tiny_run):
         }  # fmt: skip
     html = (tiny_run / "results/report/report.html").read_text()
     assert "Robustness card" in html and "mine (yours)" in html
+    # the defences section shows it under FGSM and PGD too, beside the project's MLP
+    assert [m["model"] for m in summary["defences"]["own_models"]] == ["mine"]
+    assert "mine (yours, from the robustness card)" in html
 
 
 def test_a_bad_model_file_stops_the_workflow_with_one_line(tmp_path):

@@ -43,7 +43,9 @@ LAYOUT = Layout(
     "the defences study",
 )
 
-# What the detector is scored on from the other studies (absent when a study is not run).
+# What the detector is scored on from the other studies (absent when a study is not run),
+# and the robustness card's measures, whose user's model the report shows under FGSM and PGD
+# beside the project's MLP.
 INPUTS = Inputs.of(
     lbfgs="szegedy.attack",
     evolved="fooling.evolve",
@@ -51,7 +53,9 @@ INPUTS = Inputs.of(
     collisions="collisions_mnist.collide",
     interpolations="collisions_mnist.interpolate",
     sources="collisions_mnist.sources",
+    card="card.measures",
 )
+SCORED = ("lbfgs", "evolved", "ascent", "collisions", "interpolations", "sources")
 
 
 def files(
@@ -139,7 +143,7 @@ def jobs(
             "input": base
             | detector
             | {"fgsm": own("fgsm"), "pgd": own("pgd")}
-            | {n: list(f) for n, f in reads.items()},
+            | {n: list(f) for n, f in reads.items() if n in SCORED},
             "output": {"score": own("score")},
             "params": {"settings": section["score"], "corners_of": corners_of},
         },
@@ -166,6 +170,7 @@ def jobs(
                 "errors": own("errors"),
                 "score": own("score"),
                 "adaptive": own("adaptive"),
+                "card": list(reads.get("card", [])),
             },
             "output": report,
             "params": {},

@@ -44,6 +44,7 @@ class Artifacts:
     autoencoder: str
     score: str
     adaptive: str
+    card: tuple[str, ...] = ()  # the robustness card's measures (its user's model), if in the run
 
 
 def artifacts_of(job: Job) -> Artifacts:
@@ -56,6 +57,7 @@ def artifacts_of(job: Job) -> Artifacts:
         autoencoder=str(job.input.errors),
         score=str(job.input.score),
         adaptive=str(job.input.adaptive),
+        card=tuple(str(path) for path in job.input.get("card") or []),
     )
 
 
@@ -278,7 +280,19 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
             "hooks": adaptive["hooks"],
         },
         "paper": paper.as_summary(),
+        "own_models": own_models(artifacts.card),
     }
+
+
+def own_models(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """The user's models of the robustness card under FGSM and PGD (white box, the card's
+    images, this study's attack settings): what the card measured, read from its artifacts."""
+    found = []
+    for path in paths:
+        figures = h5io.read_attrs(path)["figures"]
+        if figures.get("own"):
+            found.append({key: figures[key] for key in ("model", "clean_accuracy", "fgsm", "pgd")})
+    return found
 
 
 # ----------------------------------------------------------------------------- figures
@@ -489,6 +503,30 @@ def _pgd_table(pgd: Mapping[str, Any]) -> str:
         for row in pgd["rows"]
     ]
     return table(header, rows)
+
+
+def _own_models_table(models: Sequence[Mapping[str, Any]]) -> str:
+    """The user's models under both attacks (from the robustness card), when there are any."""
+    if not models:
+        return ""
+    rows = []
+    for model in models:
+        pgd = {row["epsilon"]: row["error_rate"] for row in model["pgd"]}
+        for row in model["fgsm"]:
+            rows.append(
+                (
+                    "",
+                    [
+                        f"{model['model']} (yours, from the robustness card)",
+                        number(row["epsilon"], 2),
+                        percent(row["error_rate"]),
+                        percent(pgd.get(row["epsilon"])),
+                    ],
+                )
+            )
+    return '<p class="note">Your model, attacked the same way:</p>' + table(
+        ("model", "eps", "FGSM error", "PGD error"), rows
+    )
 
 
 def _training_table(training: Mapping[str, Any]) -> str:
@@ -741,6 +779,7 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
         f"{escape(pgd_note(summary['pgd']))}. FGSM is its one-step case; a defence that holds "
         "against FGSM alone may only hide the gradient at the image.</p>"
         + _pgd_table(summary["pgd"])
+        + _own_models_table(summary.get("own_models", []))
     )
     parts.append(
         "<h3>Adversarial training</h3>"
