@@ -83,9 +83,11 @@ def run_folder(tmp_path: Path, digits: np.ndarray) -> Path:
 
 def _found(folder: Path) -> dict[str, list[str]]:
     """Every kind's files in a run folder, as the workflow hands them to the score stage (the
-    macro experiments' sources are the adaptive stage's, not a kind)."""
-    found = registry.find_inputs("defences", str(folder))
-    found.pop("sources")
+    macro experiments' sources are the adaptive stage's and the card's measures the report's:
+    neither is a kind)."""
+    inputs = registry.find_inputs("defences", str(folder))
+    found = {name: paths for name, paths in inputs.items() if name in kinds.KINDS}
+    assert set(inputs) - set(found) == {"sources", "card"}
     own = DEFENCES.under(folder)
     return found | {"fgsm": [own.path("fgsm")], "pgd": [own.path("pgd")]}
 
