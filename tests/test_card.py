@@ -16,12 +16,13 @@ from report_checks import assert_no_tensorflow, summarise_and_render
 from fooled.core import h5io
 from fooled.core.config import schema_defaults
 from fooled.data.layout import MNIST
+from fooled.models import detector
 from fooled.models.handle import ModelHandle
 from fooled.models.layout import MODELS
 from fooled.models.own import OwnModelError, check_own_model, own_handle
 from fooled.report.layout import section_files
 from fooled.studies import registry
-from fooled.studies.card import measure, report, stages
+from fooled.studies.card import report, stages
 from fooled.studies.card.layout import LAYOUT
 from fooled.studies.szegedy.layout import LAYOUT as SZEGEDY
 
@@ -153,10 +154,16 @@ def test_the_user_s_pixel_range_is_scaled_inside_the_handle(run_root: Path):
     assert handle.n_units == 32
 
 
-def test_roc_auc_is_the_pairwise_share():
+def test_the_card_s_roc_auc_is_the_pairwise_share_and_scipy_s_mann_whitney():
+    """The card scores detection with the shared detector's ROC-AUC (fooled.models.detector),
+    checked here against the pairs and against SciPy's Mann-Whitney U."""
+    from scipy.stats import mannwhitneyu
+
     negatives, positives = np.array([0.1, 0.2, 0.3]), np.array([0.25, 0.3, 0.5])
     pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
-    assert measure.roc_auc(negatives, positives) == pytest.approx(np.mean(pairs))
+    assert detector.roc_auc(negatives, positives) == pytest.approx(np.mean(pairs))
+    statistic = mannwhitneyu(positives, negatives, alternative="two-sided").statistic
+    assert detector.roc_auc(negatives, positives) == pytest.approx(statistic / 9)
 
 
 def test_the_report_puts_the_user_s_model_beside_the_project_s(run_root: Path, tmp_path: Path):

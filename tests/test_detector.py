@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from fooled.studies.defences import detector
+from fooled.models import detector
 
 
 def test_roc_auc_of_a_hand_computed_case_with_ties():

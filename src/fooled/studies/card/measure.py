@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu
 
 IMAGE_SHAPE = (28, 28)
 N_DIGITS = 10
@@ -26,14 +25,6 @@ N_DIGITS = 10
 
 def clean_accuracy(handle: Any, images: np.ndarray, labels: np.ndarray) -> float:
     return float((handle.probabilities_numpy(images).argmax(axis=1) == labels).mean())
-
-
-def roc_auc(negatives: np.ndarray, positives: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic over the pairs (SciPy's; ties count a half)."""
-    if len(negatives) == 0 or len(positives) == 0:
-        return float("nan")
-    statistic = mannwhitneyu(positives, negatives, alternative="two-sided").statistic
-    return float(statistic / (len(positives) * len(negatives)))
 
 
 def sign_step_rows(result: Any) -> list[dict[str, float]]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from fooled.core import h5io
 from fooled.core.stage import Job
+from fooled.models import detector
 from fooled.studies.card import layout, measure
 
 SCHEMA = "studies/card.schema.yaml"
@@ -174,11 +175,11 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
             ", ".join(f"{k} {100 * v:.0f}%" for k, v in figures["transfer"]["from"].items()),
         )
 
-    detector = _detector(job)
-    if detector is None:
+    found = _detector(job)
+    if found is None:
         figures["detector"] = {"skipped": "no autoencoder in this run (the defences study)"}
     else:
-        reconstruction, threshold = detector
+        reconstruction, threshold = found
         clean_scores = reconstruction.numpy(clean)
         rows = []
         for name, result in attacked.items():
@@ -188,8 +189,8 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
                     {
                         "attack": name,
                         "epsilon": float(eps),
-                        "auc": measure.roc_auc(clean_scores, scores),
-                        "detection_rate": float((scores > threshold).mean()),
+                        "auc": detector.roc_auc(clean_scores, scores),
+                        "detection_rate": detector.detection_rate(scores, threshold),
                     }
                 )
         figures["detector"] = {"rows": rows, "threshold": threshold}

@@ -24,9 +24,10 @@ from matplotlib.figure import Figure
 
 from fooled.core import h5io
 from fooled.core.stage import Job
+from fooled.models import detector
 from fooled.report.html import Figures, escape, number, percent, png, probability, table
 from fooled.report.sections import Section
-from fooled.studies.defences import detector, paper
+from fooled.studies.defences import paper
 from fooled.studies.defences.readme import pgd_note
 
 STUDY = "defences"

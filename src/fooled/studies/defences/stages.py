@@ -24,7 +24,8 @@ import numpy as np
 
 from fooled.core import h5io
 from fooled.core.stage import Job
-from fooled.studies.defences import detector, kinds, layout
+from fooled.models import detector
+from fooled.studies.defences import kinds, layout
 
 OWN_KINDS = ("fgsm", "pgd")
 OTHER_KINDS = ("lbfgs", "evolved", "ascent", "collisions", "interpolations")
