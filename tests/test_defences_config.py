@@ -6,10 +6,11 @@ import pytest
 import yaml
 
 from fooled.attacks.fgsm import FGSMSettings
+from fooled.attacks.pgd import PGDSettings
 from fooled.core.config import ConfigError, schema_defaults
 from fooled.models.adversarial_training import AdversarialTrainingSettings
 from fooled.models.autoencoder import AutoencoderSettings
-from fooled.studies.defences.stages import pgd_settings, study_settings
+from fooled.studies.defences.stages import study_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,10 +33,12 @@ def test_defaults_build_every_settings_object():
     assert AdversarialTrainingSettings.from_config(defaults["adversarial_training"]).alpha == 0.5
     assert AutoencoderSettings.from_config(defaults["autoencoder"]).loss == "bce"
     # PGD: the preset's steps, at FGSM's epsilons and on its batches and gradient
-    pgd = pgd_settings(defaults["pgd"], defaults["fgsm"])
+    pgd = PGDSettings.beside_fgsm(defaults["pgd"], defaults["fgsm"])
     assert (pgd.epsilons, pgd.steps, pgd.step_size) == ((0.1, 0.25), 40, 0.01)
     assert pgd.gradient == defaults["fgsm"]["gradient"] and pgd.penalty_weight == 0.0
-    own = pgd_settings(defaults["pgd"] | {"epsilons": [0.3], "restarts": 5}, defaults["fgsm"])
+    own = PGDSettings.beside_fgsm(
+        defaults["pgd"] | {"epsilons": [0.3], "restarts": 5}, defaults["fgsm"]
+    )
     assert (own.epsilons, own.restarts) == ((0.3,), 5)
 
 

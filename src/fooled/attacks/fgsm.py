@@ -120,6 +120,24 @@ class FGSMResult:
     def clean_error(self) -> float:
         return float((self.clean_predicted != self.labels).mean())
 
+    def rows(self) -> list[dict[str, float]]:
+        """Error rate and confidences, one row per epsilon (what reports and artifacts keep)."""
+        return [
+            {
+                "epsilon": float(eps),
+                "error_rate": float(error),
+                "mean_confidence": float(confidence),
+                "mean_confidence_misclassified": float(wrong),
+            }
+            for eps, error, confidence, wrong in zip(
+                self.epsilons,
+                self.error_rate,
+                self.mean_confidence,
+                self.mean_confidence_misclassified,
+                strict=True,
+            )
+        ]
+
 
 def exact_logit_gradient(logits: tf.Tensor, labels: tf.Tensor, normalise: bool) -> tf.Tensor:
     """d cross-entropy / d logits, ``softmax(z) - onehot(y)``, without float32's cancellation:

@@ -27,13 +27,6 @@ def clean_accuracy(handle: Any, images: np.ndarray, labels: np.ndarray) -> float
     return float((handle.probabilities_numpy(images).argmax(axis=1) == labels).mean())
 
 
-def sign_step_rows(result: Any) -> list[dict[str, float]]:
-    return [
-        {"epsilon": float(eps), "error_rate": float(error)}
-        for eps, error in zip(result.epsilons, result.error_rate, strict=True)
-    ]
-
-
 def sign_step_attacks(
     handle: Any,
     images: np.ndarray,

@@ -95,7 +95,7 @@ def measure_model(job: Job, logger: logging.Logger) -> None:
         handle, images[:n], labels[:n], job.params.fgsm, job.params.pgd
     )
     for name, result in attacked.items():
-        figures[name] = measure.sign_step_rows(result)
+        figures[name] = result.rows()
         datasets[f"{name}/epsilons"] = result.epsilons
         datasets[f"{name}/predicted"] = result.predicted
         logger.info(

@@ -125,16 +125,6 @@ def _fgsm_settings(settings: Mapping[str, Any], penalty_weight: float = 0.0):
     return FGSMSettings.from_config({**settings, "penalty_weight": penalty_weight})
 
 
-def pgd_settings(
-    pgd: Mapping[str, Any], fgsm: Mapping[str, Any], penalty_weight: float = 0.0
-) -> Any:
-    """PGD's settings from ``defences.pgd``, beside ``defences.fgsm`` (``PGDSettings.beside_fgsm``:
-    FGSM's images, batches and gradient, at FGSM's epsilons unless it names its own)."""
-    from fooled.attacks.pgd import PGDSettings
-
-    return PGDSettings.beside_fgsm(pgd, fgsm, penalty_weight)
-
-
 def attack_settings(settings: Any) -> dict[str, Any]:
     """An attack's settings dataclass as plain data (what its artifact records)."""
     from dataclasses import asdict
@@ -143,25 +133,6 @@ def attack_settings(settings: Any) -> dict[str, Any]:
         key: list(value) if isinstance(value, tuple) else value
         for key, value in asdict(settings).items()
     }
-
-
-def fgsm_rows(result: Any) -> list[dict[str, float]]:
-    """Error rate and confidences of an FGSM result, one row per epsilon."""
-    return [
-        {
-            "epsilon": float(eps),
-            "error_rate": float(error),
-            "mean_confidence": float(confidence),
-            "mean_confidence_misclassified": float(wrong),
-        }
-        for eps, error, confidence, wrong in zip(
-            result.epsilons,
-            result.error_rate,
-            result.mean_confidence,
-            result.mean_confidence_misclassified,
-            strict=True,
-        )
-    ]
 
 
 def score_examples(scores: np.ndarray, count: int) -> np.ndarray:
@@ -202,7 +173,7 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
     (defences.fgsm), ``pgd`` (defences.pgd).
     """
     from fooled.attacks.fgsm import FGSM
-    from fooled.attacks.pgd import PGD
+    from fooled.attacks.pgd import PGD, PGDSettings
 
     settings, pgd_config = dict(job.params.settings), dict(job.params.pgd)
     _setup(job)
@@ -210,7 +181,7 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
     images, labels = images[: settings["n_images"]], labels[: settings["n_images"]]
     model = _classifier(job.input.model)
     result = FGSM(_fgsm_settings(settings)).run(model, images, labels)
-    rows = fgsm_rows(result)
+    rows = result.rows()
     if settings["gradient"] != "float32":
         # Beside it, the figure common libraries report (their float32 gradient).
         as_libraries = FGSM(_fgsm_settings({**settings, "gradient": "float32"}))
@@ -244,9 +215,9 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
             "seconds": result.seconds,
         },
     )
-    strong = pgd_settings(pgd_config, settings)
+    strong = PGDSettings.beside_fgsm(pgd_config, settings)
     pgd_result = PGD(strong).run(model, images, labels)
-    pgd_rows = fgsm_rows(pgd_result)
+    pgd_rows = pgd_result.rows()
     for row in pgd_rows:
         logger.info(
             "PGD eps %.3g (%d steps of %g, %d restart(s)): error %.1f%%, mean confidence %.3f",
@@ -314,7 +285,7 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
     import keras
 
     from fooled.attacks.fgsm import FGSM
-    from fooled.attacks.pgd import PGD
+    from fooled.attacks.pgd import PGD, PGDSettings
     from fooled.core.h5io import atomic_path
     from fooled.models.adversarial_training import (
         AdversarialTrainingSettings,
@@ -331,7 +302,7 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
     attack_images = test_images[: fgsm_config["n_images"]]
     attack_labels = test_labels[: fgsm_config["n_images"]]
     attack = FGSM(_fgsm_settings(fgsm_config))
-    strong = PGD(pgd_settings(pgd_config, fgsm_config))
+    strong = PGD(PGDSettings.beside_fgsm(pgd_config, fgsm_config))
     lbfgs_paths = [path for path in paths_of(job, "lbfgs") if Path(path).is_file()]
 
     def evaluate(model: keras.Model) -> dict[str, Any]:
@@ -340,8 +311,8 @@ def adversarial_training(job: Job, logger: logging.Logger) -> None:
         result = attack.run(handle, attack_images, attack_labels)
         return {
             "clean_error": float((predicted != test_labels).mean()),
-            "fgsm": fgsm_rows(result),
-            "pgd": fgsm_rows(strong.run(handle, attack_images, attack_labels)),
+            "fgsm": result.rows(),
+            "pgd": strong.run(handle, attack_images, attack_labels).rows(),
             "lbfgs": lbfgs_errors(handle, lbfgs_paths),
         }
 
@@ -752,7 +723,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     from fooled.attacks.composites import MacroSettings, Sources
     from fooled.attacks.corners import CornerSettings
     from fooled.attacks.fgsm import FGSM
-    from fooled.attacks.pgd import PGD
+    from fooled.attacks.pgd import PGD, PGDSettings
     from fooled.studies.defences import adaptive as attacks
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
@@ -770,7 +741,9 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     tables: dict[str, list[dict[str, float]]] = {}
     makers = {
         "fgsm": lambda w: FGSM(_fgsm_settings(fgsm_config, w), penalty=reconstruction),
-        "pgd": lambda w: PGD(pgd_settings(pgd_config, fgsm_config, w), penalty=reconstruction),
+        "pgd": lambda w: PGD(
+            PGDSettings.beside_fgsm(pgd_config, fgsm_config, w), penalty=reconstruction
+        ),
     }
     for kind, make_attack in makers.items():
         tables[kind], arrays = adaptive_sign_steps(
