@@ -196,13 +196,14 @@ def test_a_bad_model_file_is_one_line(tmp_path: Path, make, message: str):
     with pytest.raises(OwnModelError, match=message) as caught:
         check_own_model(path)
     assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    assert caught.value.setting == "path"  # the config key a start-up check names
 
 
 def test_a_layer_the_model_lacks_is_one_line(tmp_path: Path):
     path = own_model(tmp_path / "mine.keras")
     with pytest.raises(OwnModelError, match="layer 'fc9' not in model") as caught:
         check_own_model(path, "fc9")
-    assert "\n" not in str(caught.value)
+    assert "\n" not in str(caught.value) and caught.value.setting == "layer"
     assert isinstance(own_handle(path, 255, None), ModelHandle)
 
 

@@ -188,15 +188,15 @@ class MicroCollisionFinder:
         # XLA compiles on the first call (for each max_steps, which sizes the traces):
         # a call whose threshold every corner already meets stops at once and pays
         # for it, so that ``seconds`` below measures optimisation alone.
-        try:
+        while True:
             concrete = self._loop(settings.optimizer).get_concrete_function(*arguments)
-            concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
-        except tf.errors.UnimplementedError:
-            if not self.jit_compile:
-                raise
-            self.jit_compile = False  # XLA lacks a deterministic kernel (MaxPool's gradient)
-            concrete = self._loop(settings.optimizer).get_concrete_function(*arguments)
-            concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
+            try:
+                concrete(*arguments[:6], tf.constant(np.inf, tf.float32), arguments[7])
+                break
+            except tf.errors.UnimplementedError:
+                if not self.jit_compile:
+                    raise
+                self.jit_compile = False  # XLA lacks a deterministic kernel (MaxPool's gradient)
         trace_seconds = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -26,7 +26,12 @@ def own_path(text: str) -> str:
 
 
 class OwnModelError(ValueError):
-    """A user's model file that the studies cannot drive (one line: the file and the cause)."""
+    """A user's model file that the studies cannot drive (one line: the file and the cause);
+    ``setting`` says which setting is wrong: ``path`` (the file) or ``layer``."""
+
+    def __init__(self, message: str, setting: str = "path") -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 def check_own_model(path: str | os.PathLike[str], layer: str | None = None) -> Any:
@@ -38,7 +43,7 @@ def check_own_model(path: str | os.PathLike[str], layer: str | None = None) -> A
 
     path = Path(path)
     if not path.is_file():
-        raise OwnModelError(f"{path}: model file not found (studies.card.model.path)")
+        raise OwnModelError(f"{path}: model file not found")
     try:
         model = load_model(path)
     except Exception as error:  # Keras raises many kinds for a file that is not a model
@@ -68,7 +73,7 @@ def check_own_model(path: str | os.PathLike[str], layer: str | None = None) -> A
         try:
             preactivation_tensor(model, layer)
         except ValueError as error:
-            raise OwnModelError(f"{path}: {error} (studies.card.model.layer)") from error
+            raise OwnModelError(f"{path}: {error}", "layer") from error
     return model
 
 

@@ -9,23 +9,23 @@ the model file (:func:`fooled.models.own.check_own_model`). The check loads the 
 from __future__ import annotations
 
 from fooled.core.config import LoadedConfig
+from fooled.models.layout import MNIST_NETWORKS
 
 STUDY = "card"
-PROJECT_MODELS = ("mlp", "lenet")
 KEY = ("studies", STUDY, "model")
 
 
 def check(loaded: LoadedConfig) -> None:
     model = loaded.section(STUDY)["model"]
-    if model["name"] in PROJECT_MODELS:
+    if model["name"] in MNIST_NETWORKS:
         raise loaded.error(
             [*KEY, "name"], f"'{model['name']}' is a project model's name; name yours otherwise"
         )
-    if not loaded.in_run(STUDY) or model["path"] is None:
+    if model["path"] is None:  # (the loader runs this check only for a study in the run)
         return
     from fooled.models.own import OwnModelError, check_own_model, own_path
 
     try:
         check_own_model(own_path(model["path"]), model["layer"])
     except OwnModelError as error:
-        raise loaded.error([*KEY, "path"], str(error)) from None
+        raise loaded.error([*KEY, error.setting], str(error)) from None
