@@ -45,6 +45,11 @@ MEASURE_PARAMS = (
 )
 
 
+def is_own(section: Mapping[str, Any], model: str) -> bool:
+    """Whether ``model`` is the user's (named in the section, with a file)."""
+    return model == section["model"]["name"] and bool(section["model"]["path"])
+
+
 def models(section: Mapping[str, Any]) -> list[str]:
     """The models of the card, in its columns' order: the project's, then the user's."""
     own = [section["model"]["name"]] if section["model"]["path"] else []
@@ -66,7 +71,7 @@ def model_file(section: Mapping[str, Any], model: str, root: str | None = None) 
     from fooled.models.layout import MODELS
     from fooled.models.own import own_path
 
-    if model == section["model"]["name"] and section["model"]["path"]:
+    if is_own(section, model):
         return own_path(section["model"]["path"])
     layout = MODELS if root is None else MODELS.under(root)
     return layout.path("model", network=model)
@@ -77,7 +82,7 @@ def measure_params(
 ) -> dict[str, Any]:
     """One model's measuring job's settings: the card's scale and, for each attack, its own
     study's settings (the same attack as the study runs, so the columns compare)."""
-    own = model == section["model"]["name"] and bool(section["model"]["path"])
+    own = is_own(section, model)
     return {
         "settings": {key: section[key] for key in section if key not in ("enabled", "model")},
         "model": {
