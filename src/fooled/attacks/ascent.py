@@ -153,7 +153,7 @@ class GradientAscent:
                     return log_probability, confidence
                 return confidence, confidence
 
-            @tf.function
+            @tf.function(autograph=False)
             def ascend(x0, targets, steps):
                 axes = list(range(1, len(shape) + 1))
                 span = tf.constant(high - low, tf.float32)

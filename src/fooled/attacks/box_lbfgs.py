@@ -120,7 +120,7 @@ class BoxLBFGS:
         self.objective_tolerance = float(objective_tolerance)
         self.lower = float(lower)
         self.upper = float(upper)
-        self._advance = tf.function(self._advance_graph, jit_compile=jit_compile)
+        self._advance = tf.function(self._advance_graph, jit_compile=jit_compile, autograph=False)
 
     # ------------------------------------------------------------------ state handling
 

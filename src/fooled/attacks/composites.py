@@ -254,7 +254,7 @@ class MacroCollisionFinder:
         self._chunk = int(chunk_steps)
         self._jit = jit_compile
         self._run_chunk = self._build_chunk()
-        self._evaluate = tf.function(self._losses, jit_compile=jit_compile)
+        self._evaluate = tf.function(self._losses, jit_compile=jit_compile, autograph=False)
 
     def _losses(self, logits, preact_target, units):
         return macro_losses(logits, self._sources, self._preact, preact_target, units)
@@ -262,7 +262,7 @@ class MacroCollisionFinder:
     def _build_chunk(self):
         chunk, losses = self._chunk, self._losses
 
-        @tf.function(jit_compile=self._jit)
+        @tf.function(jit_compile=self._jit, autograph=False)
         def run_chunk(
             logits, momentum, step0, n_steps, preact_target, units, weights, beta, bounds, rates
         ):

@@ -103,7 +103,7 @@ class MicroCollisionFinder:
             return self._compiled[key]
         preact_fn, low, high = self._preact, self._low, self._high
 
-        @tf.function(jit_compile=self.jit_compile)
+        @tf.function(jit_compile=self.jit_compile, autograph=False)
         def optimise(x0, preact_target, units, learning_rate, w_pos, w_neg, threshold, max_steps):
             n = tf.shape(x0)[0]
 

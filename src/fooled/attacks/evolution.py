@@ -203,7 +203,9 @@ class MapElites:
         penalty = self.penalty
 
         def build() -> Callable[..., Any]:
-            @tf.function(input_signature=[tf.TensorSpec([None, *shape], tf.float32)])
+            @tf.function(
+                input_signature=[tf.TensorSpec([None, *shape], tf.float32)], autograph=False
+            )
             def score(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
                 probabilities = model.probabilities(images)
                 if penalty is None:

@@ -193,11 +193,13 @@ def projected_sign_steps(
     onto the pixel box (FGSM's iterative form and PGD alike)."""
     loss_gradient = loss_gradient_function(model, penalty, gradient)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def attack(x0, x, y, eps, step_size, steps, weight):
-        for _ in tf.range(steps):
+        def step(i, x):
             x = x + step_size * tf.sign(loss_gradient(x, y, weight))
-            x = tf.clip_by_value(tf.clip_by_value(x, x0 - eps, x0 + eps), 0.0, 1.0)
+            return i + 1, tf.clip_by_value(tf.clip_by_value(x, x0 - eps, x0 + eps), 0.0, 1.0)
+
+        _, x = tf.while_loop(lambda i, x: i < steps, step, (tf.zeros_like(steps), x))
         scored = penalty(x) if penalty is not None else tf.zeros([tf.shape(x)[0]], tf.float32)
         return x, scored
 

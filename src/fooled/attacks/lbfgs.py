@@ -200,6 +200,7 @@ class _Objective:
                 tf.TensorSpec([None], tf.float32),
                 tf.TensorSpec([], tf.float32),
             ],
+            autograph=False,
         )
         self.solvers: dict[tuple[int, int, bool], BoxLBFGS] = {}
 

@@ -100,7 +100,7 @@ def _training_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, pr
         logits = logits_of(to_input(tf.reshape(x, [-1, *input_shape])), training)
         return tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits)
 
-    @tf.function
+    @tf.function(autograph=False)
     def step(x, y, alpha, eps):
         with tf.GradientTape() as input_tape:
             input_tape.watch(x)

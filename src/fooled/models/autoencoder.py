@@ -130,7 +130,7 @@ class ReconstructionError:
         self.model = model
         self.loss = loss
         signature = [tf.TensorSpec([None, INPUT_SIZE], tf.float32)]
-        self._graph = tf.function(self.__call__, input_signature=signature)
+        self._graph = tf.function(self.__call__, input_signature=signature, autograph=False)
 
     def __call__(self, x: tf.Tensor) -> tf.Tensor:
         x = tf.reshape(tf.convert_to_tensor(x, tf.float32), [-1, INPUT_SIZE])

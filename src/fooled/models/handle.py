@@ -122,7 +122,7 @@ class ModelHandle:
         # than eager calls (about a third for 2,000 MNIST rows on the CPU).
         signature = [tf.TensorSpec([None, *self.input_shape], tf.float32)]
         self._graphs = {
-            name: tf.function(function, input_signature=signature)
+            name: tf.function(function, input_signature=signature, autograph=False)
             for name, function in (
                 ("preact", self.preact),
                 ("logits", self.logits),
