@@ -209,6 +209,73 @@ def test_report_section_and_summary(chain):
     assert "not comparable" in html
 
 
+def _datasets(path: str) -> dict[str, np.ndarray]:
+    with h5py.File(path) as handle:
+        found = {}
+        handle.visititems(
+            lambda name, node: (
+                found.update({name: node[()]}) if isinstance(node, h5py.Dataset) else None
+            )
+        )
+        return found
+
+
+def test_a_batch_job_gives_each_model_the_bits_of_its_own_job(chain, tmp_path):
+    """Rule szegedy_model_batch on the last two models, in the opposite order, then rule
+    szegedy_model's copy of each: the same model weights, metrics and attacks as the chain's
+    (every model trained and attacked in list order); a damaged file is not copied."""
+    from fooled.core import h5io
+    from fooled.studies.szegedy.layout import LAYOUT
+
+    _, section, instances, params, paths, mnist = chain
+    chosen = [len(params) - 1, len(params) - 2]
+    batch = str(tmp_path / "batch")
+    stages.train_and_attack(
+        Job.make(
+            input={"mnist": mnist},
+            output={"batch": batch},
+            params={
+                "models": [params[k] for k in chosen],
+                "split_seed": section["split_seed"],
+                "attack": section["attack"],
+            },
+        ),
+        logging.getLogger("test"),
+    )
+    placed = LAYOUT.under(tmp_path / "placed")
+    for k in chosen:
+        wildcards = {"name": instances[k].name, "seed": str(instances[k].seed)}
+        outputs = {artifact: placed.path(artifact, **wildcards) for artifact in stages.MODEL_FILES}
+        stages.place_model(
+            Job.make(input={"batch": batch}, output=outputs, wildcards=wildcards),
+            logging.getLogger("test"),
+        )
+        ours = keras.models.load_model(outputs["model"]).get_weights()
+        theirs = keras.models.load_model(paths["models"][k]).get_weights()
+        for mine, alone in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(mine, alone)
+        for artifact, their_path in (
+            ("metrics", paths["metrics"][k]),
+            ("attack", paths["attacks"][k]),
+        ):
+            mine, alone = _datasets(outputs[artifact]), _datasets(their_path)
+            assert set(mine) == set(alone)
+            for key, values in alone.items():
+                np.testing.assert_array_equal(mine[key], values, err_msg=f"{artifact} {key}")
+
+    inside = LAYOUT.under(batch)
+    wildcards = {"name": instances[chosen[0]].name, "seed": str(instances[chosen[0]].seed)}
+    with open(inside.path("attack", **wildcards), "r+b") as handle:
+        handle.truncate(500)
+    target = {artifact: str(tmp_path / f"again_{artifact}") for artifact in stages.MODEL_FILES}
+    with pytest.raises(h5io.ArtifactError, match="damaged .*--forcerun szegedy_model_batch"):
+        stages.place_model(
+            Job.make(input={"batch": batch}, output=target, wildcards=wildcards),
+            logging.getLogger("test"),
+        )
+    assert not Path(target["attack"]).exists()
+
+
 def test_a_model_file_that_does_not_match_its_config_fails_without_an_artifact(chain, tmp_path):
     _, section, _, params, paths, mnist = chain
     wrong = dict(params[0], architecture="fc20-10")

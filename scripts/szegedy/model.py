@@ -1,8 +1,8 @@
 """Rule `szegedy_model`: runs the stage function
-`fooled.studies.szegedy.stages.train_and_attack`.
+`fooled.studies.szegedy.stages.place_model`.
 """
 
 from fooled.core.stage import run_script
-from fooled.studies.szegedy.stages import train_and_attack
+from fooled.studies.szegedy.stages import place_model
 
-run_script(globals()["snakemake"], train_and_attack)
+run_script(globals()["snakemake"], place_model)

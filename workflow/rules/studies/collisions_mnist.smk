@@ -64,6 +64,8 @@ rule collide_micro:
         benchmark("collide_micro", "experiment")
     wildcard_constraints:
         experiment=names_pattern(CM_MICRO),
+    # A copy: done at once, so the jobs that wait for the files need not.
+    priority: 10
     conda:
         "../../envs/data.yaml"
     script:

@@ -20,11 +20,44 @@ SZ_BOUNDS = (
     szegedy_settings.bounds_models(SZEGEDY, SZ_EXPERIMENTS) if SZ_EXPERIMENTS else []
 )
 SZ_BASE = SZEGEDY["adversarial_training"]["base"]
+# Models trained and attacked together (studies.szegedy.models_per_job), and back.
+SZ_BATCHES = szegedy_layout.model_batches(SZEGEDY, SZ_EXPERIMENTS)
+SZ_BATCH_OF = szegedy_layout.batch_of(SZEGEDY, SZ_EXPERIMENTS)
+
+
+rule szegedy_model_batch:
+    input:
+        mnist=MNIST_H5,
+    output:
+        batch=directory(SZ.template("batch")),
+    log:
+        "logs/szegedy/model_batch/{batch}.log",
+    benchmark:
+        benchmark("szegedy_model_batch", "batch")
+    wildcard_constraints:
+        batch=names_pattern(SZ_BATCHES),
+    # Long jobs at the head of a chain (the bounds, transfer, adversarial training and the
+    # report wait for them): started late, that chain ran nearly alone at the end of the run.
+    priority: 10
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        models=lambda wildcards: [
+            SZ_INSTANCES[instance].params() for instance in SZ_BATCHES[wildcards.batch]
+        ],
+        split_seed=SZEGEDY["split_seed"],
+        attack=SZEGEDY["attack"],
+    script:
+        "../../../scripts/szegedy/model_batch.py"
 
 
 rule szegedy_model:
+    # Copies the model's files out of its batch (a script: see fooled.core.batches).
     input:
-        mnist=MNIST_H5,
+        batch=lambda wildcards: SZ.path(
+            "batch", batch=SZ_BATCH_OF[(wildcards.name, wildcards.seed)]
+        ),
     output:
         model=SZ.template("model"),
         metrics=SZ.template("metrics"),
@@ -36,15 +69,10 @@ rule szegedy_model:
     wildcard_constraints:
         name=names_pattern(SZ_EXPERIMENTS),
         seed=r"\d+",
+    # A copy: done at once, so the jobs that wait for the files need not.
+    priority: 10
     conda:
-        "../../envs/tensorflow.yaml"
-    threads: 1
-    params:
-        models=lambda wildcards: [
-            SZ_INSTANCES[(wildcards.name, wildcards.seed)].params()
-        ],
-        split_seed=SZEGEDY["split_seed"],
-        attack=SZEGEDY["attack"],
+        "../../envs/data.yaml"
     script:
         "../../../scripts/szegedy/model.py"
 

@@ -32,6 +32,11 @@ LAYOUT = Layout(
             "adversarial/seed{seed}/metrics.h5",
             "its test error and the error of its adversarial examples",
         ),
+        batch=(
+            "batches/{batch}",
+            "models trained and attacked in one job (models_per_job), their model, metrics "
+            "and attack files laid out as above below it; copied into place",
+        ),
         units=("units.h5", "natural-basis units against random directions (Section 3)"),
         bounds=("bounds.h5", "upper Lipschitz bounds of every layer (Table 5)"),
     ),
@@ -65,10 +70,35 @@ def files(
         ]
     if artifact in PER_BASE_SEED:
         return [LAYOUT.path(artifact, seed=seed) for seed in base_seeds(section, experiments)]
+    if artifact == "batch":
+        return [LAYOUT.path(artifact, batch=batch) for batch in model_batches(section, experiments)]
     return [LAYOUT.path(artifact)]
 
 
 STUDY = StudyLayout(LAYOUT, files)
+
+
+def model_batches(
+    section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[tuple[str, str]]]:
+    """The models (name, seed) of each job, ``models_per_job`` of them in list order."""
+    instances = [(instance.name, str(instance.seed)) for instance in model_instances(experiments)]
+    size = int(section["models_per_job"])
+    return {
+        f"models{start // size}": instances[start : start + size]
+        for start in range(0, len(instances), size)
+    }
+
+
+def batch_of(
+    section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
+) -> dict[tuple[str, str], str]:
+    """Each model's job (:func:`model_batches`), keyed by (name, seed)."""
+    return {
+        instance: batch
+        for batch, instances in model_batches(section, experiments).items()
+        for instance in instances
+    }
 
 
 def instance_params(

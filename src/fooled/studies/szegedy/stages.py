@@ -67,6 +67,9 @@ def _setup(job: Job) -> None:
     limit_threads(job.threads)
 
 
+# A model's files: trained, then attacked, in a batch job, then copied into place.
+MODEL_FILES = ("model", "metrics", "attack")
+
 # What each named path list of a job holds, for the one-line error when its length is wrong.
 PATH_LISTS = {
     "models": "model",
@@ -185,28 +188,51 @@ def train_models(job: Job, logger: logging.Logger) -> None:
 
 
 def train_and_attack(job: Job, logger: logging.Logger) -> None:
-    """One model instance: train it, then attack it (rule ``szegedy_model``).
+    """Models trained, then attacked, in one job (rule ``szegedy_model_batch``): each
+    model's files below ``output.batch``, laid out as the study's layout puts them
+    (``LAYOUT.under``), for rule ``szegedy_model`` to copy into place.
 
-    One job per model keeps reruns to the model whose settings changed, and starts
-    TensorFlow once for both stages.
+    One job for several models starts TensorFlow once for all of them and for both stages.
     """
+    from fooled.studies.szegedy.layout import LAYOUT
+
+    inside = LAYOUT.under(job.output.batch)
+    instances = _instances(job)
+    paths = {
+        artifact: [
+            inside.path(artifact, name=instance["name"], seed=instance["seed"])
+            for instance in instances
+        ]
+        for artifact in MODEL_FILES
+    }
     train_models(
         Job.make(
             input={"mnist": job.input.mnist},
-            output={"models": [job.output.model], "metrics": [job.output.metrics]},
-            params={"models": job.params.models, "split_seed": job.params.split_seed},
+            output={"models": paths["model"], "metrics": paths["metrics"]},
+            params={"models": instances, "split_seed": job.params.split_seed},
             threads=job.threads,
         ),
         logger,
     )
     attack_lbfgs(
         Job.make(
-            input={"mnist": job.input.mnist, "models": [job.output.model]},
-            output={"attacks": [job.output.attack]},
-            params={"models": job.params.models, "attack": job.params.attack},
+            input={"mnist": job.input.mnist, "models": paths["model"]},
+            output={"attacks": paths["attack"]},
+            params={"models": instances, "attack": job.params.attack},
             threads=job.threads,
         ),
         logger,
+    )
+
+
+def place_model(job: Job, logger: logging.Logger) -> None:
+    """Rule ``szegedy_model``: one model's files out of ``input.batch`` into place."""
+    from fooled.core import batches
+    from fooled.studies.szegedy.layout import LAYOUT
+
+    wildcards = {"name": job.wildcards.name, "seed": job.wildcards.seed}
+    batches.place(
+        LAYOUT, job.input.batch, MODEL_FILES, wildcards, job.output, "szegedy_model_batch"
     )
 
 
