@@ -73,6 +73,27 @@ def test_every_key_number_is_in_the_reference_run():
             assert isinstance(_value(reference, path), int | float), path
 
 
+def test_the_key_tolerances_cover_the_measured_numerics_variants():
+    """Each key number's tolerance on another machine covers how far it moved under every
+    variant of the numerics measured here (benchmarks/bench_numerics.py: oneDNN's
+    instruction set, oneDNN off, thread counts), from the package's own settings."""
+    from fooled.studies.collisions.readme import KEY_NUMBERS
+
+    document = json.loads((REFERENCE / "numerics" / "variants.json").read_text())
+    measures = {
+        "mlp_test_accuracy": "collisions_mnist.model.mnist_mlp.test_accuracy",
+        "paper_case_corners": "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean",
+        "macro_case_corners": "collisions_mnist.experiments.macro_3_to_7.dist_corners_mean",
+    }
+    package = document["variants"]["package"]
+    reference = json.loads((REFERENCE / "summary.json").read_text())
+    for measure, path in measures.items():
+        assert package[measure] == _value(reference, path), f"{measure}: not the reference's"
+        spread = max(abs(v[measure] - package[measure]) for v in document["variants"].values())
+        assert spread <= KEY_NUMBERS[path], f"{path}: moved {spread:.3g} > {KEY_NUMBERS[path]}"
+    assert len(document["variants"]) > 1
+
+
 def test_the_reference_runs_differ_only_where_their_kernels_do():
     """Each committed reference under another BLAS kernel: the same machine and packages
     (its fingerprint differs from the primary's in the BLAS kernel and OPENBLAS_L2_SIZE

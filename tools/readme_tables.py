@@ -69,8 +69,45 @@ def paper_tables() -> dict[str, str]:
     return {f"{PAPER}.{name}": table for name, table in study_tables(summary).items()}
 
 
+NUMERICS = REFERENCE / "numerics" / "variants.json"
+
+
+def numerics_table(path: Path) -> dict[str, str]:
+    """The key numbers under other kernel caps, oneDNN and thread counts, as
+    benchmarks/bench_numerics.py --record kept them (block ``numerics_variants``)."""
+    if not path.is_file():
+        return {}
+    document = json.loads(path.read_text())
+    environment = document["environment"]
+    lines = [
+        "| variant | what differs from the package's settings | MLP test accuracy "
+        "| paper case: mean corner distance | macro case: mean corner distance |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    variants = document["variants"]
+    # The package's own settings first, then each change from them.
+    for name in sorted(variants, key=lambda name: (name != "package", name)):
+        variant = variants[name]
+        lines.append(
+            f"| {name} | {variant['what']} | {100 * variant['mlp_test_accuracy']:.2f}% | "
+            f"{variant['paper_case_corners']:.2f} | {variant['macro_case_corners']:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Measured on {environment['cpu_model']} with TensorFlow {environment['tensorflow']} "
+        f"(`{document['command']}`; the fingerprint is in "
+        f"`{path.relative_to(ROOT).as_posix()}`)."
+    )
+    return {"numerics_variants": "\n".join(lines)}
+
+
 def blocks(summary: dict) -> dict[str, str]:
-    return {"reference_kernels": kernels_table(REFERENCE)} | study_tables(summary) | paper_tables()
+    return (
+        {"reference_kernels": kernels_table(REFERENCE)}
+        | numerics_table(NUMERICS)
+        | study_tables(summary)
+        | paper_tables()
+    )
 
 
 def _kernels(environment: dict) -> str:

@@ -22,8 +22,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Same numbers on every x86-64 machine with AVX2 (README, "Reproducibility"): oneDNN (behind
 # TensorFlow's matrix products, training included) and XLA's CPU compiler otherwise pick their
 # kernels by the processor's instruction set, and AVX-512 kernels sum in another order than
-# AVX2 ones. Measured on the MLP: 97.73% test accuracy with AVX-512 kernels, 97.98% with AVX2
-# ones, from the same seed. Set either variable yourself to choose otherwise.
+# AVX2 ones: the MLP trains to another test accuracy from the same seed (README,
+# "Reproducibility": benchmarks/bench_numerics.py). Set either variable yourself to choose
+# otherwise.
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 if "--xla_cpu_max_isa" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_cpu_max_isa=AVX2".strip()

@@ -22,13 +22,14 @@ STUDY = "collisions_mnist"
 PAIR_LISTS = (("pair_", "further pairs"), ("all_", "ordered pairs of classes (all_pairs.yaml)"))
 PAPER_VARIANTS = ("paper_3_to_7", "paper_3_to_7_literal", "paper_3_to_7_wpos3", "paper_3_to_7_adam")
 
-# summary.json path -> tolerance on another machine (0: must be equal everywhere). Measured
-# spread over the numerics we could vary here (oneDNN's instruction set, oneDNN on or off,
-# thread counts): test accuracy 97.73-97.99%, paper-case corner distance 0.36-0.45, macro
-# corner distance 0.65-1.41 (its rising learning rate makes it chaotic).
+# summary.json path -> tolerance on another machine (0: must be equal everywhere). Each covers
+# the spread of the key numbers over the numerics that could be varied here (oneDNN's
+# instruction set, oneDNN on or off, thread counts: benchmarks/bench_numerics.py, kept in
+# docs/reference/numerics/variants.json and checked by tests/test_reproduce.py); the macro
+# distance's is wide because its rising learning rate makes it chaotic.
 KEY_NUMBERS: dict[str, float] = {
     "collisions_mnist.model.mnist_mlp.test_accuracy": 0.005,
-    "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean": 0.15,
+    "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean": 0.25,
     "collisions_mnist.experiments.paper_3_to_7.dist_dataset_mean": 0.0,
     "collisions_mnist.experiments.paper_3_to_7.interp_top_class_accuracy": 0.0,
     "collisions_mnist.experiments.paper_3_to_7.corners_converged": 0.0,
