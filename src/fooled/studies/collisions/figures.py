@@ -146,7 +146,9 @@ def curves_figure(
     ax_hist.set_xlabel("top-class probability")
     ax_hist.set_title(f"{top_probability.size} interpolations", fontsize=9)
     ax_hist.legend(fontsize=6, loc="upper left")
-    figure.tight_layout()
+    # Fixed margins: tight_layout measured every tick label of the three axes again, about
+    # a fifth of the report's time over the default run's 25 figures.
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.17, top=0.9, wspace=0.22)
     return png(figure)
 
 
@@ -197,7 +199,7 @@ def lp_corners_figure(
             if row == 0 and k < len(certified):
                 title += " ✓" if certified[k] else " ✗"
             ax.set_title(title, fontsize=7)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.9, wspace=0.15, hspace=0.3)
     return png(figure)
 
 
