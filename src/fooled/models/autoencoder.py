@@ -157,6 +157,17 @@ class ReconstructionError:
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
 
 
+def load_detector(model_path: str, errors_path: str) -> tuple[ReconstructionError, dict[str, Any]]:
+    """A trained autoencoder as a detector's score, with the attributes of its errors file
+    (the loss it scores with, the threshold set on clean images, ...): what the defences
+    study writes and every study that scores images with it reads."""
+    from fooled.core import h5io
+    from fooled.models.runtime import load_model
+
+    attrs = h5io.read_attrs(errors_path)
+    return ReconstructionError(load_model(model_path), str(attrs["loss"])), attrs
+
+
 @dataclass
 class AutoencoderTraining:
     model: keras.Model

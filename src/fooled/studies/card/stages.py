@@ -60,16 +60,14 @@ def _handle(job: Job) -> Any:
 
 
 def _detector(job: Job) -> tuple[Any, float] | None:
-    from fooled.models.autoencoder import ReconstructionError
-    from fooled.models.runtime import load_model
+    """The defences study's autoencoder and its threshold, when the run has them."""
+    from fooled.models.autoencoder import load_detector
 
     found = [list(job.input.get(name) or []) for name in ("autoencoder", "errors")]
     if not all(found) or not all(Path(paths[0]).is_file() for paths in found):
         return None
-    attrs = h5io.read_attrs(found[1][0])
-    return ReconstructionError(load_model(found[0][0]), str(attrs["loss"])), float(
-        attrs["threshold"]
-    )
+    reconstruction, attrs = load_detector(found[0][0], found[1][0])
+    return reconstruction, float(attrs["threshold"])
 
 
 def measure_model(job: Job, logger: logging.Logger) -> None:

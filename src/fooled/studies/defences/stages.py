@@ -110,15 +110,6 @@ def _classifier(path: str, layer: str | None = None):
     return ModelHandle(load_model(path), layer=layer)
 
 
-def _detector(model_path: str, errors_path: str):
-    """The autoencoder's score function and the threshold of the autoencoder stage."""
-    from fooled.models.autoencoder import ReconstructionError
-    from fooled.models.runtime import load_model
-
-    attrs = h5io.read_attrs(errors_path)
-    return ReconstructionError(load_model(model_path), str(attrs["loss"])), attrs
-
-
 def _fgsm_settings(settings: Mapping[str, Any], penalty_weight: float = 0.0):
     from fooled.attacks.fgsm import FGSMSettings
 
@@ -496,13 +487,15 @@ def score(job: Job, logger: logging.Logger) -> None:
     ``collisions``, ``interpolations``; output ``score``; params ``settings``
     (defences.score), ``corners_of`` (each interpolation file -> its collide file).
     """
+    from fooled.models.autoencoder import load_detector
+
     settings = dict(job.params.settings)
     _setup(job, settings["seed"])
     started = time.perf_counter()
     test_images, _ = read_split_pixels(job.input.mnist, "test")
     clean = test_images[: settings["n_clean"]]
     model = _classifier(job.input.model)
-    reconstruction, ae_attrs = _detector(job.input.autoencoder, job.input.errors)
+    reconstruction, ae_attrs = load_detector(job.input.autoencoder, job.input.errors)
     threshold = float(ae_attrs["threshold"])
     context = kinds.Context(
         clean=clean,
@@ -724,6 +717,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     from fooled.attacks.corners import CornerSettings
     from fooled.attacks.fgsm import FGSM
     from fooled.attacks.pgd import PGD, PGDSettings
+    from fooled.models.autoencoder import load_detector
     from fooled.studies.defences import adaptive as attacks
 
     settings, fgsm_config = dict(job.params.settings), dict(job.params.fgsm)
@@ -732,7 +726,7 @@ def adaptive(job: Job, logger: logging.Logger) -> None:
     images = test_images[: fgsm_config["n_images"]]
     labels = test_labels[: fgsm_config["n_images"]]
     model = _classifier(job.input.model)
-    reconstruction, ae_attrs = _detector(job.input.autoencoder, job.input.errors)
+    reconstruction, ae_attrs = load_detector(job.input.autoencoder, job.input.errors)
     threshold = float(ae_attrs["threshold"])
     clean_scores = reconstruction.numpy(test_images)
     datasets: dict[str, np.ndarray] = {}
