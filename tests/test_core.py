@@ -330,3 +330,18 @@ def test_two_runs_are_compared_result_by_result_timings_aside():
     assert comparison.differing_numbers["study.rows[0].error"] == pytest.approx(3e-8, rel=1e-3)
     assert comparison.only_in_one == ["study.extra"] and comparison.n_numbers == 2
     assert "study: 1 numbers differ, at most 3e-08 relative" in describe(comparison)
+
+
+def test_batches_split_members_in_order_and_name_each_members_job():
+    from fooled.core import batches
+
+    jobs = batches.split(["a", "b", "c", "d", "e"], 2, "micro")
+    assert jobs == {"micro0": ["a", "b"], "micro1": ["c", "d"], "micro2": ["e"]}
+    assert batches.owners(jobs) == {
+        "a": "micro0",
+        "b": "micro0",
+        "c": "micro1",
+        "d": "micro1",
+        "e": "micro2",
+    }
+    assert batches.split([], 3, "models") == {}

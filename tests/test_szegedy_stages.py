@@ -225,7 +225,7 @@ def test_a_batch_job_gives_each_model_the_bits_of_its_own_job(chain, tmp_path):
     szegedy_model's copy of each: the same model weights, metrics and attacks as the chain's
     (every model trained and attacked in list order); a damaged file is not copied."""
     from fooled.core import h5io
-    from fooled.studies.szegedy.layout import LAYOUT
+    from fooled.studies.szegedy.layout import LAYOUT, PER_INSTANCE
 
     _, section, instances, params, paths, mnist = chain
     chosen = [len(params) - 1, len(params) - 2]
@@ -245,7 +245,7 @@ def test_a_batch_job_gives_each_model_the_bits_of_its_own_job(chain, tmp_path):
     placed = LAYOUT.under(tmp_path / "placed")
     for k in chosen:
         wildcards = {"name": instances[k].name, "seed": str(instances[k].seed)}
-        outputs = {artifact: placed.path(artifact, **wildcards) for artifact in stages.MODEL_FILES}
+        outputs = {artifact: placed.path(artifact, **wildcards) for artifact in PER_INSTANCE}
         stages.place_model(
             Job.make(input={"batch": batch}, output=outputs, wildcards=wildcards),
             logging.getLogger("test"),
@@ -267,7 +267,7 @@ def test_a_batch_job_gives_each_model_the_bits_of_its_own_job(chain, tmp_path):
     wildcards = {"name": instances[chosen[0]].name, "seed": str(instances[chosen[0]].seed)}
     with open(inside.path("attack", **wildcards), "r+b") as handle:
         handle.truncate(500)
-    target = {artifact: str(tmp_path / f"again_{artifact}") for artifact in stages.MODEL_FILES}
+    target = {artifact: str(tmp_path / f"again_{artifact}") for artifact in PER_INSTANCE}
     with pytest.raises(h5io.ArtifactError, match="damaged .*--forcerun szegedy_model_batch"):
         stages.place_model(
             Job.make(input={"batch": batch}, output=target, wildcards=wildcards),

@@ -14,11 +14,26 @@ the copy saves); a script job starts in about 0.2 s (its log says).
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
-from fooled.core import h5io, integrity
 from fooled.core.layout import Layout
+
+Member = TypeVar("Member", bound=Hashable)
+
+
+def split(members: Sequence[Member], size: int, prefix: str) -> dict[str, list[Member]]:
+    """``members`` in jobs of ``size``, in order, named ``<prefix>0``, ``<prefix>1``, ..."""
+    return {
+        f"{prefix}{start // size}": list(members[start : start + size])
+        for start in range(0, len(members), size)
+    }
+
+
+def owners(batches: Mapping[str, Sequence[Member]]) -> dict[Member, str]:
+    """Each member's job, from :func:`split`."""
+    return {member: batch for batch, members in batches.items() for member in members}
 
 
 def place(
@@ -35,6 +50,10 @@ def place(
     A damaged copy in the batch folder is one line naming it and the remedy: it would
     otherwise be copied into place and found damaged there, again and again.
     """
+    # Here, not at the top: the layouts import this module's split and owners while
+    # Snakemake parses the workflow, which needs no HDF5.
+    from fooled.core import h5io, integrity
+
     files = layout.under(batch)
     for artifact in artifacts:
         source = Path(files.path(artifact, **wildcards))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.core import batches
 from fooled.core.layout import Layout, StudyLayout, artifacts
 
 MNIST_LAYOUT = Layout(
@@ -65,21 +66,14 @@ def micro_batches(
 ) -> dict[str, list[str]]:
     """The micro experiments of each job (``micro_per_job`` of them, in list order)."""
     micro = [name for name, settings in experiments.items() if settings["mode"] == "micro"]
-    size = section["micro_per_job"]
-    return {
-        f"micro{start // size}": micro[start : start + size] for start in range(0, len(micro), size)
-    }
+    return batches.split(micro, section["micro_per_job"], "micro")
 
 
 def batch_of(
     section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, str]:
     """Each micro experiment's job (:func:`micro_batches`)."""
-    return {
-        name: batch
-        for batch, names in micro_batches(section, experiments).items()
-        for name in names
-    }
+    return batches.owners(micro_batches(section, experiments))
 
 
 def mnist_files(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fooled.core import batches
 from fooled.core.layout import Layout, StudyLayout, artifacts
 from fooled.studies.szegedy.settings import model_instances
 
@@ -43,6 +44,7 @@ LAYOUT = Layout(
     "the Szegedy study",
 )
 
+# A model instance's files (trained, then attacked, in a batch job, then copied into place).
 PER_INSTANCE = ("model", "metrics", "attack")
 PER_BASE_SEED = ("adversarial_model", "adversarial_metrics")
 
@@ -83,22 +85,14 @@ def model_batches(
 ) -> dict[str, list[tuple[str, str]]]:
     """The models (name, seed) of each job, ``models_per_job`` of them in list order."""
     instances = [(instance.name, str(instance.seed)) for instance in model_instances(experiments)]
-    size = int(section["models_per_job"])
-    return {
-        f"models{start // size}": instances[start : start + size]
-        for start in range(0, len(instances), size)
-    }
+    return batches.split(instances, int(section["models_per_job"]), "models")
 
 
 def batch_of(
     section: Mapping[str, Any], experiments: Mapping[str, Mapping[str, Any]]
 ) -> dict[tuple[str, str], str]:
     """Each model's job (:func:`model_batches`), keyed by (name, seed)."""
-    return {
-        instance: batch
-        for batch, instances in model_batches(section, experiments).items()
-        for instance in instances
-    }
+    return batches.owners(model_batches(section, experiments))
 
 
 def instance_params(

@@ -67,9 +67,6 @@ def _setup(job: Job) -> None:
     limit_threads(job.threads)
 
 
-# A model's files: trained, then attacked, in a batch job, then copied into place.
-MODEL_FILES = ("model", "metrics", "attack")
-
 # What each named path list of a job holds, for the one-line error when its length is wrong.
 PATH_LISTS = {
     "models": "model",
@@ -194,7 +191,7 @@ def train_and_attack(job: Job, logger: logging.Logger) -> None:
 
     One job for several models starts TensorFlow once for all of them and for both stages.
     """
-    from fooled.studies.szegedy.layout import LAYOUT
+    from fooled.studies.szegedy.layout import LAYOUT, PER_INSTANCE
 
     inside = LAYOUT.under(job.output.batch)
     instances = _instances(job)
@@ -203,7 +200,7 @@ def train_and_attack(job: Job, logger: logging.Logger) -> None:
             inside.path(artifact, name=instance["name"], seed=instance["seed"])
             for instance in instances
         ]
-        for artifact in MODEL_FILES
+        for artifact in PER_INSTANCE
     }
     train_models(
         Job.make(
@@ -228,11 +225,11 @@ def train_and_attack(job: Job, logger: logging.Logger) -> None:
 def place_model(job: Job, logger: logging.Logger) -> None:
     """Rule ``szegedy_model``: one model's files out of ``input.batch`` into place."""
     from fooled.core import batches
-    from fooled.studies.szegedy.layout import LAYOUT
+    from fooled.studies.szegedy.layout import LAYOUT, PER_INSTANCE
 
     wildcards = {"name": job.wildcards.name, "seed": job.wildcards.seed}
     batches.place(
-        LAYOUT, job.input.batch, MODEL_FILES, wildcards, job.output, "szegedy_model_batch"
+        LAYOUT, job.input.batch, PER_INSTANCE, wildcards, job.output, "szegedy_model_batch"
     )
 
 
