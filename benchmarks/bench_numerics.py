@@ -67,11 +67,6 @@ VARIANTS: dict[str, dict] = {
         "config": {"threads": 4},
     },
 }
-MEASURES = {
-    "mlp_test_accuracy": "collisions_mnist.model.mnist_mlp.test_accuracy",
-    "paper_case_corners": "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean",
-    "macro_case_corners": "collisions_mnist.experiments.macro_3_to_7.dist_corners_mean",
-}
 
 
 def _value(document: dict, path: str):
@@ -110,7 +105,8 @@ def run_variant(name: str, variant: dict, cores: int) -> dict:
         if run.returncode != 0:
             raise SystemExit(f"variant {name}: snakemake failed:\n{run.stderr[-3000:]}")
         summary = collisions_readme.key_summary(folder)
-    found = {measure: _value(summary, path) for measure, path in MEASURES.items()}
+    measures = collisions_readme.NUMERICS_MEASURES
+    found = {measure: _value(summary, path) for measure, path in measures.items()}
     print(
         f"{name:26s} MLP {100 * found['mlp_test_accuracy']:.2f}%  paper case corners "
         f"{found['paper_case_corners']:.4f}  macro corners {found['macro_case_corners']:.4f}  "

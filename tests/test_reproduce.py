@@ -77,17 +77,12 @@ def test_the_key_tolerances_cover_the_measured_numerics_variants():
     """Each key number's tolerance on another machine covers how far it moved under every
     variant of the numerics measured here (benchmarks/bench_numerics.py: oneDNN's
     instruction set, oneDNN off, thread counts), from the package's own settings."""
-    from fooled.studies.collisions.readme import KEY_NUMBERS
+    from fooled.studies.collisions.readme import KEY_NUMBERS, NUMERICS_MEASURES
 
     document = json.loads((REFERENCE / "numerics" / "variants.json").read_text())
-    measures = {
-        "mlp_test_accuracy": "collisions_mnist.model.mnist_mlp.test_accuracy",
-        "paper_case_corners": "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean",
-        "macro_case_corners": "collisions_mnist.experiments.macro_3_to_7.dist_corners_mean",
-    }
     package = document["variants"]["package"]
     reference = json.loads((REFERENCE / "summary.json").read_text())
-    for measure, path in measures.items():
+    for measure, path in NUMERICS_MEASURES.items():
         assert package[measure] == _value(reference, path), f"{measure}: not the reference's"
         spread = max(abs(v[measure] - package[measure]) for v in document["variants"].values())
         assert spread <= KEY_NUMBERS[path], f"{path}: moved {spread:.3g} > {KEY_NUMBERS[path]}"

@@ -37,6 +37,13 @@ KEY_NUMBERS: dict[str, float] = {
     "collisions_mnist.experiments.macro_3_to_7.interp_top_class_accuracy": 0.0,
     "collisions_mnist.experiments.macro_3_to_7.corners_converged": 0.0,
 }
+# The key numbers benchmarks/bench_numerics.py records per numerics variant (its name for
+# each -> the summary.json path); the README's block numerics_variants shows them.
+NUMERICS_MEASURES: dict[str, str] = {
+    "mlp_test_accuracy": "collisions_mnist.model.mnist_mlp.test_accuracy",
+    "paper_case_corners": "collisions_mnist.experiments.paper_3_to_7.dist_corners_mean",
+    "macro_case_corners": "collisions_mnist.experiments.macro_3_to_7.dist_corners_mean",
+}
 
 
 def _row(name: str, record: Mapping[str, Any], accuracy: str) -> str:
