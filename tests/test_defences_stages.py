@@ -98,21 +98,37 @@ def h5io_model(path: Path):
 def run_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("defences_run")
     write_small_mnist(Path(MNIST.under(root).path("mnist")), n_train=1200, n_test=300)
-    model_path = Path(MODELS.under(root).path("model", network="mlp"))
-    model_path.parent.mkdir(parents=True)
-    tiny_mlp().save(model_path)
+    models = MODELS.under(root)
+    model_path = Path(models.path("model", network="mlp"))
+    _save_mlp(tiny_mlp(), model_path, Path(models.path("metrics", network="mlp")), seed=0)
+    # a further seed of the MLP (models.mlp.replicate_seeds): another network
+    _save_mlp(
+        tiny_mlp(n_train=2000),
+        Path(models.path("replicate_model", network="mlp", seed=1)),
+        Path(models.path("replicate_metrics", network="mlp", seed=1)),
+        seed=1,
+    )
     _other_studies(root, model_path)
     settings = stages.study_settings(TINY)
     reads = registry.find_inputs("defences", str(root))
-    jobs = stages.plan_jobs(settings, reads, root, siblings=registry.siblings)
-    for name in stages.STAGES:
-        getattr(stages, name)(jobs[name], LOGGER)
+    jobs = stages.plan_jobs(settings, reads, root, siblings=registry.siblings, mlp_seeds=[1])
+    for name in jobs:
+        if name != "report":
+            getattr(stages, name.split("_seed")[0])(jobs[name], LOGGER)
+    stages.report(jobs["report"], LOGGER)
     return root
+
+
+def _save_mlp(model, path: Path, metrics: Path, seed: int) -> None:
+    """An MLP and the metrics file its training rule writes beside it (seed, test accuracy)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    h5io.write_artifact(metrics, {}, {}, {"seed": seed, "test_accuracy": 0.9 + seed / 100})
 
 
 def test_every_stage_writes_its_artifact(run_root: Path):
     files = LAYOUT.under(run_root)
-    paths = {name: Path(files.path(name)) for name in files}
+    paths = {name: Path(files.path(name)) for name in files if not files[name].wildcards}
     assert all(path.is_file() for path in paths.values())
     fgsm = h5io.read_attrs(paths["fgsm"])
     adversarial = h5io.read_arrays(paths["fgsm"], ["adversarial", "epsilons"])["adversarial"]
@@ -204,6 +220,32 @@ def test_the_report_section(run_root: Path):
     assert "skipped evolved" in html and "fooling" in html
 
 
+def test_a_further_seed_of_the_mlp_repeats_the_study_s_models(run_root: Path):
+    from fooled.report.claims import evaluate
+    from fooled.studies.defences.claims import CLAIMS
+    from fooled.studies.defences.report import artifacts_of, summarise
+    from fooled.studies.defences.seeds import at_paper_epsilon
+
+    files = LAYOUT.under(run_root)
+    for artifact in ("seed_fgsm", "seed_pgd", "seed_adversarial_metrics", "seed_errors"):
+        assert Path(files.path(artifact, seed=1)).is_file()
+    assert h5io.read_attrs(files.path("seed_fgsm", seed=1))["model"] == "mlp_seed1"
+    provenance = h5io.read_attrs(files.path("seed_errors", seed=1))["config_json"]
+    assert provenance["seed"] == 1  # the autoencoder is seeded with the MLP's further seed
+    settings = stages.study_settings(TINY)
+    jobs = stages.plan_jobs(settings, {}, run_root, mlp_seeds=[1])
+    summary = summarise(artifacts_of(jobs["report"]))
+    seeds = summary["seeds"]
+    assert [row["seed"] for row in seeds] == [0, 1]
+    assert [row["mlp_test_accuracy"] for row in seeds] == [0.9, 0.91]
+    first, further = (at_paper_epsilon(row) for row in seeds)
+    assert first["fgsm_error"] == summary["fgsm"]["rows"][-1]["error_rate"]
+    assert first["clean_error_after"] == summary["adversarial_training"]["clean_error_after"]
+    assert first["autoencoder_clean_mean"] != further["autoencoder_clean_mean"]
+    judged = {v.claim.key: v for v in evaluate({"defences": CLAIMS}, {"defences": summary})}
+    assert judged["autoencoder_clean_error"].ours.endswith("(mean +- sd, n = 2 seeds)")
+
+
 def test_missing_inputs_are_skipped_not_errors(run_root: Path, tmp_path: Path):
     settings = stages.study_settings(TINY)
     jobs = stages.plan_jobs(settings, {}, run_root)
@@ -217,15 +259,9 @@ def test_missing_inputs_are_skipped_not_errors(run_root: Path, tmp_path: Path):
 
 
 def _report_artifacts(root: Path) -> report.Artifacts:
-    files = LAYOUT.under(root)
-    return report.Artifacts(
-        fgsm=files.path("fgsm"),
-        pgd=files.path("pgd"),
-        adversarial_training=files.path("adversarial_metrics"),
-        autoencoder=files.path("errors"),
-        score=files.path("score"),
-        adaptive=files.path("adaptive"),
-    )
+    """What the report stage of the fixture's run read (its further seed of the MLP too)."""
+    jobs = stages.plan_jobs(stages.study_settings(TINY), {}, root, mlp_seeds=[1])
+    return report.artifacts_of(jobs["report"])
 
 
 def test_summarise_and_render(run_root: Path, tmp_path: Path):

@@ -364,6 +364,40 @@ def test_the_defences_study_scores_the_other_studies_inputs(tiny_run):
 
 
 @pytest.mark.slow
+def test_the_networks_further_seeds_give_the_figures_a_spread(tiny_run):
+    from fooled.models.layout import MODELS
+    from fooled.report.claims import evaluate
+    from fooled.studies.defences.claims import CLAIMS
+    from fooled.studies.defences.seeds import at_paper_epsilon
+
+    summary = json.loads((tiny_run / "results/report/summary.json").read_text())
+    # .test lists one further seed of each network: trained beside the one the studies attack
+    for network in ("mlp", "lenet"):
+        with h5py.File(tiny_run / MODELS.path("replicate_metrics", network=network, seed=1)) as h:
+            assert h.attrs["seed"] == 1
+    seeds = summary["defences"]["seeds"]
+    assert [row["seed"] for row in seeds] == [0, 1]
+    first, further = (at_paper_epsilon(row) for row in seeds)
+    # the study's own figures are the first seed's; the further seed's MLP is another network
+    assert first["fgsm_error"] == summary["defences"]["fgsm"]["rows"][-1]["error_rate"]
+    assert first["autoencoder_clean_mean"] == summary["defences"]["autoencoder"]["clean"]["mean"]
+    assert first["mlp_test_accuracy"] != further["mlp_test_accuracy"]
+    for artifact in ("seed_fgsm", "seed_pgd", "seed_adversarial_metrics", "seed_errors"):
+        assert (tiny_run / DF.path(artifact, seed=1)).is_file()
+    with h5py.File(tiny_run / DF.path("seed_adversarial_metrics", seed=1)) as handle:
+        assert json.loads(handle.attrs["config_json"])["adversarial_training"]["seed"] == 1
+    # the claims are judged over both seeds, with their spread
+    judged = {v.claim.key: v for v in evaluate({"defences": CLAIMS}, summary)}
+    assert "n = 2 seeds" in judged["fgsm_fools"].ours
+    assert "n = 2 seeds" in judged["autoencoder_clean_error"].ours
+    lenet = summary["fooling"]["models"]["lenet"]["seeds"]
+    assert [row["seed"] for row in lenet] == [0, 1]
+    html = (tiny_run / "results/report/report.html").read_text()
+    assert "Over the MLP&#x27;s seeds" in html or "Over the MLP's seeds" in html
+    assert "lenet test accuracy over seeds 0, 1" in html
+
+
+@pytest.mark.slow
 def test_the_fooling_study_evolves_ascends_and_retrains(tiny_run):
     with h5py.File(tiny_run / FOOLING.path("evolve", experiment="lenet_direct", run=0)) as handle:
         assert handle["elites"].shape == (10, 28, 28)

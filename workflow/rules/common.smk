@@ -12,7 +12,7 @@ from fooled.core.layout import WORKFLOW
 from fooled.data.imagenet import check_settings as check_imagenet_dataset
 from fooled.data.layout import IMAGENET as IMAGENET_FILES
 from fooled.data.layout import MNIST
-from fooled.models.layout import MNIST_NETWORKS, MODELS, VGG16
+from fooled.models.layout import MNIST_NETWORKS, MODELS, VGG16, check_replicate_seeds
 from fooled.report.layout import REPORT
 from fooled.report.layout import section_files as report_section_files
 from fooled.studies import registry
@@ -34,7 +34,12 @@ try:
         [Path("."), CHECKOUT],
         registry.checks(),
         ConfigSources.from_workflow(workflow, SCHEMAS),
-        [lambda loaded: check_imagenet_dataset(loaded.config["datasets"]["imagenet"])],
+        [
+            lambda loaded: check_imagenet_dataset(
+                loaded.config["datasets"]["imagenet"]
+            ),
+            lambda loaded: check_replicate_seeds(loaded.config["models"]),
+        ],
     )
 except ConfigError as error:
     sys.exit(f"Config error: {error}")
@@ -150,6 +155,27 @@ MNIST_MODELS = {
     network: (
         MODELS.path("model", network=network),
         MODELS.path("metrics", network=network),
+    )
+    for network in MNIST_NETWORKS
+}
+
+
+def training_settings(network, seed=None):
+    """models.<network> as its training jobs get it: without the list of further seeds (a
+    new seed adds a job and reruns none), at ``seed`` for one of them."""
+    settings = {
+        key: value
+        for key, value in config["models"][network].items()
+        if key != "replicate_seeds"
+    }
+    return settings if seed is None else settings | {"seed": seed}
+
+
+# Each network's further seeds (models.<network>.replicate_seeds): file and metrics per seed.
+MNIST_REPLICATES = {
+    network: (
+        MODELS.path("replicate_model", network=network),
+        MODELS.path("replicate_metrics", network=network),
     )
     for network in MNIST_NETWORKS
 }

@@ -34,7 +34,7 @@ rule train_mlp:
         "../../envs/tensorflow.yaml"
     threads: config["models"]["mlp"]["threads"]
     params:
-        settings=config["models"]["mlp"],
+        settings=training_settings("mlp"),
     script:
         "../../../scripts/shared/train_mlp.py"
 
@@ -60,6 +60,50 @@ rule train_lenet:
     # On a cluster, the SLURM profile's set-threads gives the job its cores.
     threads: 1
     params:
-        settings=config["models"]["lenet"],
+        settings=training_settings("lenet"),
+    script:
+        "../../../scripts/shared/train_lenet.py"
+
+
+# The same networks at their further seeds (models.<network>.replicate_seeds): one job a seed,
+# the network's settings with only the seed changed.
+rule train_mlp_seed:
+    input:
+        mnist=MNIST_H5,
+    output:
+        model=MNIST_REPLICATES["mlp"][0],
+        metrics=MNIST_REPLICATES["mlp"][1],
+    log:
+        "logs/shared/train_mlp_seed{seed}.log",
+    benchmark:
+        benchmark("train_mlp_seed", "seed")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: config["models"]["mlp"]["threads"]
+    params:
+        settings=lambda wildcards: training_settings("mlp", int(wildcards.seed)),
+    script:
+        "../../../scripts/shared/train_mlp.py"
+
+
+rule train_lenet_seed:
+    input:
+        mnist=MNIST_H5,
+    output:
+        model=MNIST_REPLICATES["lenet"][0],
+        metrics=MNIST_REPLICATES["lenet"][1],
+    log:
+        "logs/shared/train_lenet_seed{seed}.log",
+    benchmark:
+        benchmark("train_lenet_seed", "seed")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        settings=lambda wildcards: training_settings("lenet", int(wildcards.seed)),
     script:
         "../../../scripts/shared/train_lenet.py"

@@ -14,7 +14,12 @@ _READS = study_inputs("defences")
 _REDONE = study_inputs(
     "defences", **({} if _REDO is None else {"collisions": _REDO, "sources": _REDO})
 )
-DF_JOBS = defences_layout.jobs(DEFENCES, _READS, _REDONE, registry.siblings)
+# The MLP's further seeds (models.mlp.replicate_seeds): the seed stages below run at each.
+DF_MLP_SEEDS = config["models"]["mlp"]["replicate_seeds"]
+DF_JOBS = defences_layout.jobs(
+    DEFENCES, _READS, _REDONE, registry.siblings, mlp_seeds=DF_MLP_SEEDS
+)
+DF_SEED_JOBS = defences_layout.seed_jobs(DEFENCES, "{seed}")
 
 
 rule defences_fgsm:
@@ -67,6 +72,66 @@ rule defences_autoencoder:
     threads: 1
     params:
         **DF_JOBS["autoencoder"]["params"],
+    script:
+        "../../../scripts/defences/autoencoder.py"
+
+
+rule defences_fgsm_seed:
+    input:
+        **DF_SEED_JOBS["fgsm"]["input"],
+    output:
+        **DF_SEED_JOBS["fgsm"]["output"],
+    log:
+        "logs/defences/seed{seed}/fgsm.log",
+    benchmark:
+        benchmark("defences_fgsm_seed", "seed")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        **defences_layout.seed_params(DEFENCES, "fgsm"),
+    script:
+        "../../../scripts/defences/fgsm.py"
+
+
+rule defences_adversarial_training_seed:
+    input:
+        **DF_SEED_JOBS["adversarial_training"]["input"],
+    output:
+        **DF_SEED_JOBS["adversarial_training"]["output"],
+    log:
+        "logs/defences/seed{seed}/adversarial_training.log",
+    benchmark:
+        benchmark("defences_adversarial_training_seed", "seed")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        **defences_layout.seed_params(DEFENCES, "adversarial_training"),
+    script:
+        "../../../scripts/defences/adversarial_training.py"
+
+
+rule defences_autoencoder_seed:
+    input:
+        **DF_SEED_JOBS["autoencoder"]["input"],
+    output:
+        **DF_SEED_JOBS["autoencoder"]["output"],
+    log:
+        "logs/defences/seed{seed}/autoencoder.log",
+    benchmark:
+        benchmark("defences_autoencoder_seed", "seed")
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        **defences_layout.seed_params(DEFENCES, "autoencoder"),
     script:
         "../../../scripts/defences/autoencoder.py"
 

@@ -89,6 +89,13 @@ rule fooling_report:
             FOOLING,
             FO_ALL,
             {network: files[1] for network, files in MNIST_MODELS.items()},
+            {
+                network: [
+                    MODELS.path("replicate_metrics", network=network, seed=seed)
+                    for seed in config["models"][network]["replicate_seeds"]
+                ]
+                for network in MNIST_MODELS
+            },
         ),
     output:
         **section_files("fooling"),

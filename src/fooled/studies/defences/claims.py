@@ -7,12 +7,16 @@ from typing import Any
 
 from fooled.report.claims import Claim, Measure, Measurement, NotComparable
 from fooled.studies.defences.paper import FGSM_EPSILON, at_epsilon
+from fooled.studies.defences.seeds import factor_over_seeds, over_seeds
 
 GOODFELLOW = "Goodfellow, Shlens, Szegedy (ICLR 2015)"
 MADRY = "Madry, Makelov, Schmidt, Tsipras, Vladu (ICLR 2018)"
 
 
 def fgsm_fools(summary: Mapping[str, Any]) -> Measurement:
+    if summary.get("seeds"):  # every seed of the MLP (summaries before seeds have none)
+        measured = over_seeds(summary["seeds"], "fgsm_error")
+        return measured or NotComparable(f"no FGSM at eps {FGSM_EPSILON:g} in this run")
     rows = summary["fgsm"]["rows"]
     error = at_epsilon([r["epsilon"] for r in rows], [r["error_rate"] for r in rows], FGSM_EPSILON)
     if error is None:
@@ -29,13 +33,18 @@ def training_factor(summary: Mapping[str, Any], attack: str) -> Measurement:
     name = attack.upper()
     if f"{attack}_error_before" not in training:
         return NotComparable(f"no {name} in this run")
+    floor = 1.0 / summary["fgsm"]["n_images"]
+    if summary.get("seeds"):
+        measured = factor_over_seeds(
+            summary["seeds"], f"{attack}_error_before", f"{attack}_error_after", floor
+        )
+        return measured or NotComparable(f"no {name} at eps {FGSM_EPSILON:g} in this run")
     before, after = (
         at_epsilon(training[epsilons], training[f"{attack}_error_{moment}"], FGSM_EPSILON)
         for moment in ("before", "after")
     )
     if before is None or after is None:
         return NotComparable(f"no {name} at eps {FGSM_EPSILON:g} in this run")
-    floor = 1.0 / summary["fgsm"]["n_images"]
     return Measure(float(before) / max(float(after), floor), 1, None, "model")
 
 
@@ -48,6 +57,9 @@ def pgd_undoes_adversarial_training(summary: Mapping[str, Any]) -> Measurement:
 
 
 def autoencoder_clean_error(summary: Mapping[str, Any]) -> Measurement:
+    if summary.get("seeds"):
+        measured = over_seeds(summary["seeds"], "autoencoder_clean_mean")
+        return measured or NotComparable("no autoencoder in this run")
     clean = summary["autoencoder"]["clean"]
     return Measure(float(clean["mean"]), 1, None, "model")
 

@@ -39,6 +39,27 @@ LAYOUT = Layout(
             "adaptive.h5",
             "attacks made adaptive to the detector (its error added to their loss)",
         ),
+        seed_fgsm=(
+            "seeds/seed{seed}/fgsm.h5",
+            "FGSM on the MLP of a further seed (models.mlp.replicate_seeds)",
+        ),
+        seed_pgd=("seeds/seed{seed}/pgd.h5", "PGD on that MLP"),
+        seed_adversarial_model=(
+            "seeds/seed{seed}/adversarial_training/model.keras",
+            "that MLP trained with the adversarial objective, at that seed",
+        ),
+        seed_adversarial_metrics=(
+            "seeds/seed{seed}/adversarial_training.h5",
+            "its clean and adversarial error before and after",
+        ),
+        seed_autoencoder=(
+            "seeds/seed{seed}/autoencoder/model.keras",
+            "an autoencoder trained at that seed",
+        ),
+        seed_errors=(
+            "seeds/seed{seed}/autoencoder.h5",
+            "its reconstruction error on clean test digits, and the threshold",
+        ),
     ),
     "the defences study",
 )
@@ -64,6 +85,79 @@ def files(
     return [LAYOUT.path(artifact)]
 
 
+# The stages repeated at each further seed of the MLP (models.mlp.replicate_seeds): FGSM and
+# PGD on that MLP, adversarial training from it and an autoencoder, every one seeded with it.
+# The detector's scores and the adaptive attacks stay on the study's own models.
+SEED_STAGES = ("fgsm", "adversarial_training", "autoencoder")
+SEED_OUTPUTS = {
+    "fgsm": {"fgsm": "seed_fgsm", "pgd": "seed_pgd"},
+    "adversarial_training": {
+        "model": "seed_adversarial_model",
+        "metrics": "seed_adversarial_metrics",
+    },
+    "autoencoder": {"model": "seed_autoencoder", "errors": "seed_errors"},
+}
+
+
+def seeded(section: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The study's settings with every seed a further MLP's stages use set to ``seed``."""
+    return {
+        **section,
+        **{
+            part: {**section[part], "seed": seed}
+            for part in ("adversarial_training", "autoencoder", "pgd")
+        },
+    }
+
+
+def seed_jobs(
+    section: Mapping[str, Any], seed: int | str, root: str | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The :data:`SEED_STAGES`' ``input``, ``output`` and ``params`` at one further seed of
+    the MLP (``"{seed}"`` for the rules' wildcard; its params then hold that text)."""
+    from fooled.data.layout import MNIST
+    from fooled.models.layout import MODELS
+
+    def place(layout: Layout) -> Layout:
+        return layout if root is None else layout.under(root)
+
+    own = place(LAYOUT).path
+    settings = seeded(section, seed)  # type: ignore[arg-type]
+    base = {
+        "mnist": place(MNIST).path("mnist"),
+        "model": place(MODELS).path("replicate_model", network="mlp", seed=seed),
+    }
+    outputs = {
+        stage: {name: own(artifact, seed=seed) for name, artifact in named.items()}
+        for stage, named in SEED_OUTPUTS.items()
+    }
+    return {
+        "fgsm": {
+            "input": base,
+            "output": outputs["fgsm"],
+            "params": {
+                "settings": settings["fgsm"],
+                "pgd": settings["pgd"],
+                "model_name": f"mlp_seed{seed}",
+            },
+        },
+        "adversarial_training": {
+            "input": base,
+            "output": outputs["adversarial_training"],
+            "params": {
+                "settings": settings["adversarial_training"],
+                "fgsm": settings["fgsm"],
+                "pgd": settings["pgd"],
+            },
+        },
+        "autoencoder": {
+            "input": {"mnist": base["mnist"]},
+            "output": outputs["autoencoder"],
+            "params": {"settings": settings["autoencoder"]},
+        },
+    }
+
+
 STUDY = StudyLayout(LAYOUT, files, INPUTS)
 
 
@@ -79,15 +173,28 @@ STAGES = ("fgsm", "adversarial_training", "autoencoder", "score", "adaptive", "r
 Siblings = Callable[[str, list[str], str, bool], dict[str, str]]
 
 
+def seed_params(section: Mapping[str, Any], stage: str) -> dict[str, Callable[[Any], Any]]:
+    """A seed stage's params for its rule: each a function of the job's wildcards, giving
+    that param at the job's ``{seed}`` (:func:`seed_jobs`)."""
+
+    def named(name: str) -> Callable[[Any], Any]:
+        return lambda wildcards: seed_jobs(section, int(wildcards.seed))[stage]["params"][name]
+
+    return {name: named(name) for name in seed_jobs(section, 0)[stage]["params"]}
+
+
 def jobs(
     section: Mapping[str, Any],
     reads: Mapping[str, list[str]],
     redo: Mapping[str, list[str]] | None = None,
     siblings: Siblings | None = None,
     root: str | None = None,
+    mlp_seeds: tuple[int, ...] | list[int] = (),
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """Every stage's ``input``, ``output`` and ``params``.
 
+    ``mlp_seeds``: the MLP's further seeds (models.mlp.replicate_seeds), whose
+    :func:`seed_jobs` files the report reads beside the study's own.
     ``reads``: what the detector is scored on from the other studies (:data:`INPUTS`, name ->
     files); ``redo``: those of them the adaptive stage redoes (default: the same);
     ``siblings`` pairs each interpolation file with its corners and each macro experiment
@@ -171,6 +278,22 @@ def jobs(
                 "score": own("score"),
                 "adaptive": own("adaptive"),
                 "card": list(reads.get("card", [])),
+                "mlp_metrics": [
+                    place(MODELS).path("metrics", network="mlp"),
+                    *(
+                        place(MODELS).path("replicate_metrics", network="mlp", seed=seed)
+                        for seed in mlp_seeds
+                    ),
+                ],
+                **{
+                    name: [own(artifact, seed=seed) for seed in mlp_seeds]
+                    for name, artifact in (
+                        ("seed_fgsm", "seed_fgsm"),
+                        ("seed_pgd", "seed_pgd"),
+                        ("seed_metrics", "seed_adversarial_metrics"),
+                        ("seed_errors", "seed_errors"),
+                    )
+                },
             },
             "output": report,
             "params": {},

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fooled.studies.defences import seeds
 from fooled.studies.defences.layout import LAYOUT
 from fooled.studies.defences.paper import FGSM_EPSILON, at_epsilon
 
@@ -44,6 +45,23 @@ def pgd_note(pgd: Mapping[str, Any]) -> str:
     return (
         f"{preset}{settings['steps']} steps of {settings['step_size']:g} from {start}, "
         f"best of {settings['restarts']} start(s), {settings['gradient']} gradient"
+    )
+
+
+def over_seeds_sentence(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The figures above at every seed of the MLP, as mean +- sd ("" for one seed)."""
+    if len(rows) < 2:
+        return ""
+    parts = []
+    for figure, label in seeds.FIGURES.items():
+        measured = seeds.over_seeds(rows, figure)
+        if measured is not None:
+            digits = 4 if figure == "autoencoder_clean_mean" else 3
+            parts.append(f"{label} {measured.value:.{digits}f} +- {measured.sd:.{digits}f}")
+    listed = ", ".join(str(row["seed"]) for row in rows)
+    return (
+        f"Over {len(rows)} seeds of the MLP ({listed}; mean +- sd, each seed's MLP attacked, "
+        "adversarially trained and given an autoencoder with that seed): " + "; ".join(parts) + "."
     )
 
 
@@ -112,6 +130,9 @@ def detection_table(section: Mapping[str, Any]) -> str:
         f"{paper['autoencoder']['clean_std']}); threshold {ae['threshold']:.3f} at "
         f"{_percent(ae['false_positive_rate'])} false positives.",
     ]
+    seed_sentence = over_seeds_sentence(section.get("seeds", []))
+    if seed_sentence:
+        lines += ["", seed_sentence]
     if section.get("skipped"):
         lines.append("")
         lines.append("Not in this run: " + "; ".join(section["skipped"].values()) + ".")

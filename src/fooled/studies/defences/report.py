@@ -23,11 +23,11 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fooled.core import h5io
-from fooled.core.stage import Job
+from fooled.core.stage import Job, as_paths
 from fooled.models import detector
 from fooled.report.html import Figures, escape, number, percent, png, probability, table
 from fooled.report.sections import Section
-from fooled.studies.defences import paper
+from fooled.studies.defences import paper, seeds
 from fooled.studies.defences.readme import pgd_note
 
 STUDY = "defences"
@@ -46,6 +46,13 @@ class Artifacts:
     score: str
     adaptive: str
     card: tuple[str, ...] = ()  # the robustness card's measures (its user's model), if in the run
+    # The MLP's metrics, its own seed first, then its further seeds (models.mlp.replicate_seeds)
+    mlp_metrics: tuple[str, ...] = ()
+    # At each further seed: its FGSM, PGD, adversarial training and autoencoder files
+    seed_fgsm: tuple[str, ...] = ()
+    seed_pgd: tuple[str, ...] = ()
+    seed_metrics: tuple[str, ...] = ()
+    seed_errors: tuple[str, ...] = ()
 
 
 def artifacts_of(job: Job) -> Artifacts:
@@ -59,6 +66,10 @@ def artifacts_of(job: Job) -> Artifacts:
         score=str(job.input.score),
         adaptive=str(job.input.adaptive),
         card=tuple(str(path) for path in job.input.get("card") or []),
+        **{
+            name: tuple(as_paths(job.input.get(name)))
+            for name in ("mlp_metrics", "seed_fgsm", "seed_pgd", "seed_metrics", "seed_errors")
+        },
     )
 
 
@@ -195,22 +206,76 @@ def _adaptive_of(
 # ----------------------------------------------------------------------------- summarise
 
 
+TRAINING_ERRORS = (
+    "epsilons",
+    "fgsm_error_before",
+    "fgsm_error_after",
+    "pgd_epsilons",
+    "pgd_error_before",
+    "pgd_error_after",
+)
+
+
+def training_errors(path: str) -> dict[str, Any]:
+    """Adversarial training's clean error and its FGSM and PGD error at each epsilon, before
+    and after (lists)."""
+    attrs = h5io.read_attrs(path)
+    arrays = h5io.read_arrays(path, list(TRAINING_ERRORS))
+    return {
+        "clean_error_before": attrs["clean_error_before"],
+        "clean_error_after": attrs["clean_error_after"],
+        **{name: arrays[name].tolist() for name in TRAINING_ERRORS},
+    }
+
+
+def seed_row(
+    fgsm_path: str,
+    pgd_path: str,
+    training_path: str,
+    errors_path: str,
+    mlp_metrics: str | None,
+) -> dict[str, Any]:
+    """One MLP seed's figures: its test accuracy, FGSM and PGD error at each epsilon,
+    adversarial training's errors before and after, and its autoencoder's clean error."""
+    fgsm, pgd = h5io.read_attrs(fgsm_path), h5io.read_attrs(pgd_path)
+    autoencoder = h5io.read_attrs(errors_path)
+    row: dict[str, Any] = {"seed": None, "mlp_test_accuracy": None}
+    if mlp_metrics is not None:
+        metrics = h5io.read_attrs(mlp_metrics)
+        row = {"seed": int(metrics["seed"]), "mlp_test_accuracy": metrics["test_accuracy"]}
+    return row | {
+        "epsilons": [r["epsilon"] for r in fgsm["rows"]],
+        "fgsm_error": [r["error_rate"] for r in fgsm["rows"]],
+        "fgsm_error_float32": [r.get("error_rate_float32") for r in fgsm["rows"]],
+        "pgd_epsilons": [r["epsilon"] for r in pgd["rows"]],
+        "pgd_error": [r["error_rate"] for r in pgd["rows"]],
+        "adversarial_training": training_errors(training_path),
+        "autoencoder_clean_mean": autoencoder["clean"]["mean"],
+        "autoencoder_clean_std": autoencoder["clean"]["std"],
+    }
+
+
+def seed_rows(artifacts: Artifacts) -> list[dict[str, Any]]:
+    """Every MLP seed's figures (:func:`seed_row`): the study's own models first, then each
+    further seed's (models.mlp.replicate_seeds)."""
+    further = (artifacts.seed_fgsm, artifacts.seed_pgd, artifacts.seed_metrics)
+    further += (artifacts.seed_errors,)
+    if len({len(files) for files in further}) != 1:
+        raise ValueError("defences report: the further seeds' files do not pair up")
+    metrics: list[str | None] = list(artifacts.mlp_metrics)
+    metrics += [None] * (1 + len(artifacts.seed_fgsm) - len(metrics))
+    own = (artifacts.fgsm, artifacts.pgd, artifacts.adversarial_training, artifacts.autoencoder)
+    return [
+        seed_row(*files, mlp)
+        for files, mlp in zip([own, *zip(*further, strict=True)], metrics, strict=True)
+    ]
+
+
 def summarise(artifacts: Artifacts) -> dict[str, Any]:
     """The study's part of ``summary.json`` from its six artifacts."""
     fgsm = h5io.read_attrs(artifacts.fgsm)
     pgd = h5io.read_attrs(artifacts.pgd)
     training = h5io.read_attrs(artifacts.adversarial_training)
-    training_arrays = h5io.read_arrays(
-        artifacts.adversarial_training,
-        [
-            "epsilons",
-            "fgsm_error_before",
-            "fgsm_error_after",
-            "pgd_epsilons",
-            "pgd_error_before",
-            "pgd_error_after",
-        ],
-    )
     autoencoder = h5io.read_attrs(artifacts.autoencoder)
     score = h5io.read_attrs(artifacts.score)
     adaptive = h5io.read_attrs(artifacts.adaptive)
@@ -238,14 +303,7 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
             "n_train": training["n_train"],
             "alpha": training["alpha"],
             "epsilon": training["epsilon"],
-            "clean_error_before": training["clean_error_before"],
-            "clean_error_after": training["clean_error_after"],
-            "epsilons": training_arrays["epsilons"].tolist(),
-            "fgsm_error_before": training_arrays["fgsm_error_before"].tolist(),
-            "fgsm_error_after": training_arrays["fgsm_error_after"].tolist(),
-            "pgd_epsilons": training_arrays["pgd_epsilons"].tolist(),
-            "pgd_error_before": training_arrays["pgd_error_before"].tolist(),
-            "pgd_error_after": training_arrays["pgd_error_after"].tolist(),
+            **training_errors(artifacts.adversarial_training),
             "lbfgs": training["lbfgs"],
         },
         "autoencoder": {
@@ -282,6 +340,7 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
         },
         "paper": paper.as_summary(),
         "own_models": own_models(artifacts.card),
+        "seeds": seed_rows(artifacts),
     }
 
 
@@ -753,6 +812,30 @@ def _curves(
     return curves
 
 
+def _seeds_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Each figure at every seed of the MLP, and its mean +- sd over them."""
+    if len(rows) < 2:
+        return (
+            '<p class="note">One seed of the MLP in this run (models.mlp.replicate_seeds lists '
+            "none), so the figures above have no spread; config/paper.yaml repeats the MLP, "
+            "FGSM, PGD, adversarial training and the autoencoder at two further seeds.</p>"
+        )
+    per_seed = [seeds.at_paper_epsilon(row) for row in rows]
+    body = []
+    for figure, label in seeds.FIGURES.items():
+        measured = seeds.over_seeds(rows, figure)
+        digits = 4 if figure == "autoencoder_clean_mean" else 3
+        cells = ["-" if f[figure] is None else number(f[figure], digits) for f in per_seed]
+        spread = "-" if measured is None else measured.text(digits)
+        body.append(("", [label, *cells, spread]))
+    header = ("figure", *(f"seed {row['seed']}" for row in rows), "mean +- sd")
+    return (
+        '<p class="note">The study\'s own models are those of the first seed; each further '
+        "seed of the MLP (models.mlp.replicate_seeds) is trained, attacked, adversarially "
+        "trained and given an autoencoder with that seed.</p>" + table(header, body)
+    )
+
+
 def render(summary: Mapping[str, Any], figures: Figures) -> Section:
     """The section: every table from ``summary``, the pictures from ``figures.artifacts``."""
     artifacts: Artifacts = figures.artifacts
@@ -833,6 +916,7 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
             "reconstructions",
         )
     )
+    parts.append("<h3>Over the MLP's seeds</h3>" + _seeds_table(summary.get("seeds", [])))
     parts.append(
         "<h3>Every kind of input, one detector</h3>"
         '<p class="note">Detected: share above the threshold. ROC-AUC: against the clean test '

@@ -55,13 +55,15 @@ def plan_jobs(
     threads: int = 1,
     redo: Mapping[str, Sequence[str]] | None = None,
     siblings: layout.Siblings | None = None,
+    mlp_seeds: Sequence[int] = (),
 ) -> dict[str, Job]:
     """Every stage's job for ``settings`` (the ``studies.defences`` section, defaults filled),
     its files below ``root``: the wiring of the study's rules (:func:`layout.jobs`), for the
     runs outside Snakemake (the benchmark, the tests).
 
     ``reads``, ``redo``: the other studies' artifacts by input name (the study registry's
-    ``find_inputs``); ``siblings``: the registry's ``siblings``.
+    ``find_inputs``); ``siblings``: the registry's ``siblings``; ``mlp_seeds``: the MLP's
+    further seeds, whose stages are named ``<stage>_seed<seed>``.
     """
     planned = layout.jobs(
         settings,
@@ -69,7 +71,11 @@ def plan_jobs(
         None if redo is None else {name: list(paths) for name, paths in redo.items()},
         siblings,
         root=str(root),
+        mlp_seeds=list(mlp_seeds),
     )
+    for seed in mlp_seeds:
+        for stage, wiring in layout.seed_jobs(settings, seed, root=str(root)).items():
+            planned[f"{stage}_seed{seed}"] = wiring
     return {
         stage: Job.make(**wiring, threads=1 if stage == "report" else threads)
         for stage, wiring in planned.items()
@@ -191,7 +197,8 @@ def fgsm(job: Job, logger: logging.Logger) -> None:
             row["mean_confidence_misclassified"],
         )
     inputs = {"mnist": job.input.mnist, "model": job.input.model}
-    model_name = Path(job.input.model).parent.name
+    # A further seed's MLP is named by the rule (its folder is only its seed).
+    model_name = job.params.get("model_name") or Path(job.input.model).parent.name
     h5io.write_artifact(
         job.output.fgsm,
         _attack_datasets(result, labels),

@@ -50,12 +50,20 @@ def section_inputs(
     section: Mapping[str, Any],
     experiments: Mapping[str, Mapping[str, Any]],
     metrics_of: Mapping[str, str],
+    seed_metrics_of: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """The report's inputs; ``metrics_of``: each MNIST network's metrics file."""
+    """The report's inputs; ``metrics_of``: each MNIST network's metrics file;
+    ``seed_metrics_of``: those of its further seeds (models.<network>.replicate_seeds)."""
     models = {settings["model"] for settings in experiments.values()} & set(metrics_of)
+    further = seed_metrics_of or {}
     return {
         "evolve": files("evolve", section, experiments),
         "ascend": files("ascend", section, experiments),
         "retrain": files("retrain", section, experiments),
         **{f"metrics_{model}": metrics_of[model] for model in sorted(models)},
+        **{
+            f"seed_metrics_{model}": list(further[model])
+            for model in sorted(models)
+            if further.get(model)
+        },
     }

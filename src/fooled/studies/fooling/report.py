@@ -28,6 +28,7 @@ from fooled.report.sections import Section
 from fooled.studies.fooling import figures as plots
 from fooled.studies.fooling import paper
 from fooled.studies.fooling.paper import threshold_key
+from fooled.studies.fooling.readme import seeds_note
 
 STUDY = "fooling"
 TITLE = "Fooling images: unrecognisable images labelled with 99.99% confidence (Nguyen et al.)"
@@ -72,6 +73,8 @@ class Artifacts:
     ascend: Sequence[str] = ()
     retrain: Sequence[str] = ()
     metrics: Mapping[str, str] = field(default_factory=dict)  # model -> its training metrics
+    # model -> its further seeds' metrics (models.<network>.replicate_seeds)
+    seed_metrics: Mapping[str, Sequence[str]] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)  # studies.fooling.report
 
 
@@ -87,6 +90,11 @@ def artifacts_of(job: Job) -> Artifacts:
             name[len("metrics_") :]: str(path)
             for name, path in job.input.items()
             if name.startswith("metrics_")
+        },
+        seed_metrics={
+            name[len("seed_metrics_") :]: as_paths(paths)
+            for name, paths in job.input.items()
+            if name.startswith("seed_metrics_")
         },
         settings=dict(job.params.get("report", {})),
     )
@@ -291,6 +299,15 @@ def retrain_summary(path: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- summarise
 
 
+def model_seeds(artifacts: Artifacts, model: str) -> list[dict[str, Any]]:
+    """A network's seed and test accuracy, its own first, then its further seeds'."""
+    paths = [artifacts.metrics[model], *artifacts.seed_metrics.get(model, ())]
+    return [
+        {"seed": int(attrs["seed"]), "test_accuracy": float(attrs["test_accuracy"])}
+        for attrs in (read_attrs(path) for path in paths)
+    ]
+
+
 def summarise(artifacts: Artifacts) -> dict[str, Any]:
     """The study's part of ``summary.json`` from its artifacts (any list may be empty)."""
     accuracy = {
@@ -301,7 +318,10 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
         "evolve": {},
         "ascend": {},
         "retrain": {},
-        "models": {model: {"test_accuracy": value} for model, value in accuracy.items()},
+        "models": {
+            model: {"test_accuracy": value, "seeds": model_seeds(artifacts, model)}
+            for model, value in accuracy.items()
+        },
         "artifacts": {
             "evolve": len(artifacts.evolve),
             "ascend": len(artifacts.ascend),
@@ -660,6 +680,9 @@ def render(summary: Mapping[str, Any], figures: Figures) -> Section:
         + escape(" ".join(summary["paper"].values()))
         + " Confidence curves show -log10(1 - p): 2 = 99%, 4 = 99.99%.</p>",
     ]
+    over_seeds = seeds_note(summary.get("models", {}))
+    if over_seeds:
+        parts.append(f'<p class="note">{escape(over_seeds)}.</p>')
     if summary["evolve"]:
         parts.append("<h3>Evolution (MAP-Elites)</h3>")
         overview = [overview_row(name, stats) for name, stats in summary["evolve"].items()]
