@@ -54,6 +54,11 @@ def test_the_paper_configs_plan_every_study_at_the_papers_scale(tmp_path):
     models = yaml.safe_load((ROOT / "config/studies/szegedy/models.yaml").read_text())
     models += yaml.safe_load((ROOT / "config/studies/szegedy/relu.yaml").read_text())
     assert counts["szegedy_model"] == 3 * len(models)  # three seeds of every network
+    # and of the shared networks, the defences study's models repeated at the MLP's
+    assert counts["train_mlp"] == counts["train_lenet"] == 1
+    assert counts["train_mlp_seed"] == counts["train_lenet_seed"] == 2
+    for stage in ("fgsm", "adversarial_training", "autoencoder"):
+        assert counts[f"defences_{stage}_seed"] == 2
     micro = yaml.safe_load((ROOT / "config/studies/collisions_mnist/micro.yaml").read_text())
     assert counts["collide_micro"] == len(micro) + 90  # the default list and all 90 pairs
     evolve = [
@@ -73,6 +78,10 @@ def test_the_paper_reference_holds_the_papers_scale():
     assert {f"all_{a}_to_{b}" for a, b in permutations(range(10), 2)} <= set(experiments)
     assert all(record["runs"] >= 5 for record in summary["fooling"]["evolve"].values())
     assert summary["defences"]["fgsm"]["n_images"] == 10000
+    # every trained network over three seeds: the MLP (and the defences study's models at
+    # each of its seeds) and the LeNet
+    assert [row["seed"] for row in summary["defences"]["seeds"]] == [0, 1, 2]
+    assert [row["seed"] for row in summary["fooling"]["models"]["lenet"]["seeds"]] == [0, 1, 2]
 
 
 if __name__ == "__main__":

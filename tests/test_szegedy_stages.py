@@ -80,6 +80,7 @@ def chain(tmp_path_factory):
         "models": [str(root / "models" / i.key / "model.keras") for i in instances],
         "metrics": [str(root / "models" / i.key / "metrics.h5") for i in instances],
         "attacks": [str(root / "attack" / i.key / "attack.h5") for i in instances],
+        "train_attacks": [str(root / "attack" / i.key / "attack_train.h5") for i in instances],
     }
     logger = logging.getLogger("test")
     stages.train_models(
@@ -95,6 +96,19 @@ def chain(tmp_path_factory):
             input={"mnist": mnist, "models": paths["models"]},
             output={"attacks": paths["attacks"]},
             params={"models": params, "attack": section["attack"]},
+        ),
+        logger,
+    )
+    stages.attack_lbfgs_train(
+        Job.make(
+            input={"mnist": mnist, "models": paths["models"]},
+            output={"attacks": paths["train_attacks"]},
+            params={
+                "models": params,
+                "split_seed": section["split_seed"],
+                "attack": section["attack"],
+                "train_attack": {"n_images": 4},
+            },
         ),
         logger,
     )
@@ -153,6 +167,7 @@ def chain(tmp_path_factory):
             input={
                 "metrics": paths["metrics"],
                 "attacks": paths["attacks"],
+                "train_attacks": paths["train_attacks"],
                 "transfer": str(root / "transfer.h5"),
                 "adversarial": [str(root / "adversarial" / "metrics.h5")],
                 "units": str(root / "units.h5"),
@@ -178,6 +193,35 @@ def test_attack_artifact_layout(chain):
         adversarial = handle["adversarial"][()]
         assert adversarial.min() >= 0.0 and adversarial.max() <= 1.0
         assert (handle["targets"][()] != handle["labels"][()]).all()
+
+
+def test_the_training_set_attack_takes_each_model_s_own_training_images(chain):
+    from fooled.models.mnist_zoo import training_indices
+
+    root, section, instances, _, paths, mnist = chain
+    with h5py.File(mnist) as handle:
+        train_labels = handle["train/labels"][()]
+        n_train = len(train_labels)
+    for instance, path in zip(instances, paths["train_attacks"], strict=True):
+        own = training_indices(
+            instance.settings["training_set"],
+            n_train,
+            section["split_seed"],
+            instance.settings["max_train_samples"],
+        )
+        with h5py.File(path) as handle:
+            index = handle["train_index"][()]
+            assert len(index) == 4 and "test_index" not in handle
+            assert np.isin(index, own).all()  # P1's models are attacked on P1 only
+            assert (handle["labels"][()] == train_labels[index]).all()
+            assert (handle["targets"][()] != handle["labels"][()]).all()
+            assert handle.attrs["images_from"] == "training set"
+    summary = json.loads((root / "summary.json").read_text())
+    row = summary["table1"]["FC10(1e-4)"]
+    assert row["n_train_images"] == 4 and row["n_images"] == 6
+    assert 0.0 < row["train_distortion"]["mean"] < 1.0
+    html = (root / "section.html").read_text()
+    assert "mean min. distortion, training images" in html
 
 
 def test_transfer_units_bounds_and_adversarial_artifacts(chain):
@@ -327,6 +371,7 @@ def _report_artifacts(chain) -> report.Artifacts:
         instances=params,
         metrics=paths["metrics"],
         attacks=paths["attacks"],
+        train_attacks=paths["train_attacks"],
         transfer=str(root / "transfer.h5"),
         adversarial=[str(root / "adversarial" / "metrics.h5")],
         units=str(root / "units.h5"),

@@ -73,12 +73,28 @@ def defences_stages() -> str:
                 parts.append(f"`{name}`")
         return ", ".join(parts) or "none"
 
-    for stage, wiring in layout.jobs(section, reads).items():
-        params = ", ".join(
+    def params_of(wiring: dict, settings: dict, note: str = "") -> str:
+        return ", ".join(
             f"`{name}`"
-            + "".join(f" = `defences.{key}`" for key in section if section[key] == value)
+            + "".join(
+                f" = `defences.{key}`{note if 'seed' in value else ''}"
+                for key in settings
+                if settings[key] == value
+            )
             for name, value in wiring["params"].items()
         )
+
+    # The seed stages run at each further seed of the MLP (models.mlp.replicate_seeds).
+    planned = [
+        (stage, wiring, params_of(wiring, section))
+        for stage, wiring in layout.jobs(section, reads, mlp_seeds=["{seed}"]).items()
+    ]
+    seeded = layout.seeded(section, "{seed}")
+    planned += [
+        (f"{stage}_seed", wiring, params_of(wiring, seeded, " at `{seed}`"))
+        for stage, wiring in layout.seed_jobs(section, "{seed}").items()
+    ]
+    for stage, wiring, params in planned:
         lines.append(
             f"| `{stage}` | {listed(wiring['input'], False)} | "
             f"{listed(wiring['output'], True)} | {params or 'none'} |"

@@ -77,6 +77,29 @@ rule szegedy_model:
         "../../../scripts/szegedy/model.py"
 
 
+rule szegedy_attack_train:
+    # Table 1's attack on each model's own training images: one job for every model.
+    input:
+        mnist=MNIST_H5,
+        models=szegedy_layout.files("model", SZEGEDY, SZ_EXPERIMENTS),
+    output:
+        attacks=szegedy_layout.files("attack_train", SZEGEDY, SZ_EXPERIMENTS),
+    log:
+        "logs/szegedy/attack_train.log",
+    benchmark:
+        benchmark("szegedy_attack_train")
+    conda:
+        "../../envs/tensorflow.yaml"
+    threads: 1
+    params:
+        models=szegedy_layout.instance_params(SZ_EXPERIMENTS),
+        split_seed=SZEGEDY["split_seed"],
+        attack=SZEGEDY["attack"],
+        train_attack=SZEGEDY["train_attack"],
+    script:
+        "../../../scripts/szegedy/attack_train.py"
+
+
 rule szegedy_transfer:
     input:
         mnist=MNIST_H5,

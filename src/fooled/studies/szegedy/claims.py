@@ -15,7 +15,10 @@ def every_image_is_fooled(summary: Mapping[str, Any]) -> Measurement:
     departures = sorted({row["note"] for row in rows if "not comparable" in row.get("note", "")})
     if departures:
         return NotComparable("; ".join(departures))
-    return lowest([row["success_rate"]["mean"] for row in rows], "network")
+    # on test images and, where the run attacked them, on the networks' training images
+    rates = [row["success_rate"]["mean"] for row in rows]
+    rates += [row["train_success_rate"]["mean"] for row in rows if "train_success_rate" in row]
+    return lowest(rates, "network and image set")
 
 
 def examples_transfer(summary: Mapping[str, Any]) -> Measurement:

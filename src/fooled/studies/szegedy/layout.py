@@ -21,6 +21,11 @@ LAYOUT = Layout(
             "models/{name}/seed{seed}/attack.h5",
             "its box-constrained L-BFGS adversarial examples: images, targets, distortions",
         ),
+        attack_train=(
+            "models/{name}/seed{seed}/attack_train.h5",
+            "the same attack on images of the model's own training set (Table 1's distortions "
+            "are over the training set)",
+        ),
         transfer=(
             "transfer.h5",
             "every model's adversarial examples classified by every other model (Tables 2-4)",
@@ -64,6 +69,14 @@ def files(
     names: list[str] | None = None,
 ) -> list[str]:
     """An artifact's files in a run: every model at every seed (of ``names``), in list order."""
+    if artifact == "attack_train":
+        if not section["train_attack"]["n_images"]:
+            return []
+        return [
+            LAYOUT.path(artifact, name=instance.name, seed=instance.seed)
+            for instance in model_instances(experiments)
+            if names is None or instance.name in names
+        ]
     if artifact in PER_INSTANCE:
         return [
             LAYOUT.path(artifact, name=instance.name, seed=instance.seed)
@@ -119,6 +132,7 @@ def section_inputs(
     return {
         "metrics": files("metrics", section, experiments),
         "attacks": files("attack", section, experiments),
+        "train_attacks": files("attack_train", section, experiments),
         "transfer": LAYOUT.path("transfer"),
         "units": LAYOUT.path("units"),
         "bounds": LAYOUT.path("bounds"),

@@ -63,6 +63,8 @@ class Artifacts:
     metrics: Sequence[str]
     attacks: Sequence[str]
     transfer: str | None = None
+    # the same attack on each model's own training images (Table 1's), if in the run
+    train_attacks: Sequence[str] = field(default_factory=list)
     adversarial: Sequence[str] = field(default_factory=list)
     units: str | None = None
     bounds: str | None = None
@@ -77,6 +79,7 @@ def artifacts_of(job: Job) -> Artifacts:
         metrics=as_paths(job.input.metrics),
         attacks=as_paths(job.input.attacks),
         transfer=job.input.get("transfer"),
+        train_attacks=as_paths(job.input.get("train_attacks")),
         adversarial=as_paths(job.input.get("adversarial")),
         units=job.input.get("units"),
         bounds=job.input.get("bounds"),
@@ -164,7 +167,10 @@ def _scale_note(settings: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------- summarise
 
 
-def _table1(experiments, metrics, attacks) -> dict[str, Any]:
+def _table1(experiments, metrics, attacks, train_attacks=None) -> dict[str, Any]:
+    """Table 1's rows: errors, and the attack's success and distortion on test images and,
+    where the run attacked them (``train_attacks``), on the model's training images."""
+    train_attacks = train_attacks or {}
     summary = {}
     for name, settings in experiments.items():
         if settings.get("table") != "table1":
@@ -178,6 +184,15 @@ def _table1(experiments, metrics, attacks) -> dict[str, Any]:
             "success_rate": aggregate([a["success_rate"] for a in found_attacks], "min"),
             "distortion": aggregate([a["mean_distortion"] for a in found_attacks], "min"),
         }
+        found_train = [
+            train_attacks[(name, s)][1] for s in settings["seeds"] if (name, s) in train_attacks
+        ]
+        if found_train:
+            stats["train_success_rate"] = aggregate([a["success_rate"] for a in found_train], "min")
+            stats["train_distortion"] = aggregate(
+                [a["mean_distortion"] for a in found_train], "min"
+            )
+            stats["n_train_images"] = min(int(a["n_images"]) for a in found_train)
         n_images = min((int(a["n_images"]) for a in found_attacks), default=0)
         note = _scale_note(settings)
         if 0 < n_images < PAPER_SCALE_IMAGES:
@@ -321,7 +336,12 @@ def summarise(artifacts: Artifacts) -> dict[str, Any]:
     experiments = _experiments(artifacts.instances)
     metrics = _by_instance(artifacts.metrics)
     return {
-        "table1": _table1(experiments, metrics, _by_instance(artifacts.attacks)),
+        "table1": _table1(
+            experiments,
+            metrics,
+            _by_instance(artifacts.attacks),
+            _by_instance(artifacts.train_attacks),
+        ),
         "transfer": _transfer(artifacts.transfer),
         "table3": _table3(experiments, metrics),
         "table5": _table5(artifacts.bounds, experiments),
@@ -340,14 +360,16 @@ def _table1_html(table1: Mapping[str, Any]) -> str:
         "seeds",
         "train error",
         "test error",
-        "attack success",
-        "mean min. distortion",
-        "images / model",
+        "attack success, training / test images",
+        "mean min. distortion, training images",
+        "mean min. distortion, test images",
+        "images / model, training / test",
         "note",
     )
     rows = []
     for label, record in table1.items():
         reference = record["paper"]
+        train = "train_distortion" in record
         rows.append(
             (
                 "random" if record["note"] else "",
@@ -356,9 +378,17 @@ def _table1_html(table1: Mapping[str, Any]) -> str:
                     str(record["train_error"]["n_seeds"]),
                     _cell(record["train_error"], percent, reference.get("train_error")),
                     _cell(record["test_error"], percent, reference.get("test_error")),
-                    _cell(record["success_rate"], percent),
-                    _cell(record["distortion"], _distortion, reference.get("distortion")),
-                    str(record["n_images"]),
+                    (_cell(record["train_success_rate"], percent) if train else "-")
+                    + " / "
+                    + _cell(record["success_rate"], percent),
+                    # the paper's distortions are over the training set
+                    _cell(record["train_distortion"], _distortion, reference.get("distortion"))
+                    if train
+                    else f"- (paper {_distortion(reference['distortion'])})"
+                    if reference.get("distortion") is not None
+                    else "-",
+                    _cell(record["distortion"], _distortion),
+                    f"{record.get('n_train_images', 0)} / {record['n_images']}",
                     record["note"],
                 ],
             )

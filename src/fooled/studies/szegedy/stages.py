@@ -13,6 +13,7 @@ Artifacts (all HDF5 via ``h5io.write_artifact`` with provenance; layout in
 
 - ``train_models``: per instance ``model.keras`` and ``metrics.h5``.
 - ``attack_lbfgs``: per instance ``attack.h5`` (``images``, ``adversarial``, ...).
+- ``attack_lbfgs_train``: per instance ``attack_train.h5``, the same on training images.
 - ``transfer``: one ``transfer.h5`` with Table 2 and Table 4 per seed.
 - ``adversarial_training``: per seed ``model.keras`` and ``metrics.h5``.
 - ``units``: one ``units.h5``; ``bounds``: one ``bounds.h5``.
@@ -234,21 +235,23 @@ def place_model(job: Job, logger: logging.Logger) -> None:
 
 
 def attack_datasets(
-    test_images: np.ndarray,
-    test_labels: np.ndarray,
+    source_images: np.ndarray,
+    source_labels: np.ndarray,
     indices: np.ndarray,
     targets: np.ndarray,
     result: Any,
+    index_name: str = "test_index",
 ) -> dict[str, np.ndarray]:
-    """One attack artifact's datasets (the defences study reads ``adversarial``)."""
+    """One attack artifact's datasets (the defences study reads ``adversarial``); the
+    attacked images' indices into their split as ``index_name``."""
     from fooled.models.mnist_zoo import pixels
 
-    images = pixels(test_images[indices]).reshape(-1, 28, 28)
+    images = pixels(source_images[indices]).reshape(-1, 28, 28)
     return {
-        "test_index": indices.astype(np.int64),
+        index_name: indices.astype(np.int64),
         "images": images.astype(np.float32),
         "adversarial": result.adversarial.reshape(-1, 28, 28).astype(np.float32),
-        "labels": np.asarray(test_labels)[indices].astype(np.int64),
+        "labels": np.asarray(source_labels)[indices].astype(np.int64),
         "targets": np.asarray(targets, np.int64),
         "success": result.success.astype(bool),
         "predicted": result.predicted.astype(np.int64),
@@ -261,27 +264,63 @@ def attack_datasets(
 
 
 def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
-    """L-BFGS adversarial examples for every model instance (rule ``szegedy_attack``)."""
-    from fooled.attacks.lbfgs import LBFGSAttack
+    """L-BFGS adversarial examples for every model instance (rule ``szegedy_model_batch``),
+    on test images: what the transfer, adversarial-training and defences stages read."""
+    _attack_models(job, logger, "test", dict(job.params.attack))
+
+
+def attack_lbfgs_train(job: Job, logger: logging.Logger) -> None:
+    """The same attack on images of each model's own training set (rule
+    ``szegedy_attack_train``): the paper's Table 1 gives distortions over the training set.
+
+    Inputs ``mnist``, ``models``; outputs ``attacks``; params ``models``, ``split_seed``,
+    ``attack`` (its L-BFGS settings, image and target seeds), ``train_attack`` (``n_images``).
+    """
+    settings = dict(job.params.attack) | {"n_images": job.params.train_attack["n_images"]}
+    _attack_models(job, logger, "train", settings, int(job.params.split_seed))
+
+
+def _attack_models(
+    job: Job,
+    logger: logging.Logger,
+    split: str,
+    settings: dict[str, Any],
+    split_seed: int | None = None,
+) -> None:
+    """Every model instance attacked on images of ``split``: test images, or the model's own
+    training images (its training set and size, split with ``split_seed``)."""
+    from fooled.attacks.lbfgs import LBFGSAttack, random_targets
     from fooled.models.handle import ModelHandle
+    from fooled.models.mnist_zoo import pixels, training_indices
 
     instances, model_paths, attack_paths = begin(job, "input.models", "output.attacks")
-    settings = dict(job.params.attack)
     attack = LBFGSAttack(_lbfgs_settings(settings))
-    test_images, test_x, test_y = test_set(job.input.mnist)
-    all_targets = test_targets(test_y, int(settings["target_seed"]))
+    mnist = h5io.read_arrays(job.input.mnist, [f"{split}/images", f"{split}/labels"])
+    images, labels = mnist[f"{split}/images"], mnist[f"{split}/labels"].astype(np.int64)
+    x = pixels(images)
+    all_targets = random_targets(labels, 10, int(settings["target_seed"]))
     for instance, model_path, attack_path in zip(instances, model_paths, attack_paths, strict=True):
         handle = ModelHandle(load_instance_model(model_path, instance))
-        predicted = handle.logits_numpy(test_x).argmax(axis=1)
-        indices = attack_image_indices(
-            test_y, predicted, int(settings["n_images"]), int(settings["image_seed"])
+        pool = np.arange(len(labels))
+        if split == "train":  # the images this model was trained on
+            pool = training_indices(
+                instance["training_set"],
+                len(labels),
+                int(split_seed or 0),
+                instance.get("max_train_samples"),
+            )
+        predicted = handle.logits_numpy(x[pool]).argmax(axis=1)
+        chosen = attack_image_indices(
+            labels[pool], predicted, int(settings["n_images"]), int(settings["image_seed"])
         )
+        indices = pool[chosen]
         targets = all_targets[indices]
-        result = attack.run(handle, test_x[indices], targets)
+        result = attack.run(handle, x[indices], targets)
         logger.info(
-            "%s seed %d: %d images, success %.3f, mean distortion %.4f, %.1f s (%.1f ms/image)",
+            "%s seed %d, %s images: %d, success %.3f, mean distortion %.4f, %.1f s (%.1f ms/image)",
             instance["name"],
             instance["seed"],
+            split,
             len(indices),
             result.success_rate(),
             result.mean_distortion(),
@@ -290,9 +329,10 @@ def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
         )
         h5io.write_artifact(
             attack_path,
-            attack_datasets(test_images, test_y, indices, targets, result),
+            attack_datasets(images, labels, indices, targets, result, f"{split}_index"),
             h5io.provenance(
-                {"model": instance, "attack": settings},
+                {"model": instance, "attack": settings}
+                | ({"split_seed": split_seed} if split == "train" else {}),
                 {"mnist": job.input.mnist, "model": model_path},
                 {"images": int(settings["image_seed"]), "targets": int(settings["target_seed"])},
             ),
@@ -305,7 +345,8 @@ def attack_lbfgs(job: Job, logger: logging.Logger) -> None:
                 "mean_distortion": result.mean_distortion(),
                 "seconds": result.seconds,
                 "distortion_norm": "c * sum(r^2) / n (squared distortion) + cross-entropy",
-            },
+            }
+            | ({"images_from": "training set"} if split == "train" else {}),
         )
 
 
