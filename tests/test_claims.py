@@ -52,21 +52,35 @@ def test_a_doctored_interpolation_breaks_the_collision_claim():
 
 
 def test_fgsm_claims_fail_or_lose_their_figure_when_the_summary_says_so():
+    # The defences claims are judged over every seed of the MLP (the summary's seeds).
     doctored = copy.deepcopy(REFERENCE)
-    for row in doctored["defences"]["fgsm"]["rows"]:
-        row["error_rate"] = 0.5
+    seeds = doctored["defences"]["seeds"]
+    for row in seeds:
+        row["fgsm_error"] = [0.5 for _ in row["fgsm_error"]]
     assert verdict(doctored, "defences", "fgsm_fools").verdict == claims.FAILS
-    doctored["defences"]["adversarial_training"]["fgsm_error_after"] = [0.6, 0.6]
-    doctored["defences"]["adversarial_training"]["fgsm_error_before"] = [0.79, 0.97]
+    for row in seeds:
+        row["adversarial_training"]["fgsm_error_after"] = [0.6, 0.6]
+        row["adversarial_training"]["fgsm_error_before"] = [0.79, 0.97]
     assert verdict(doctored, "defences", "adversarial_training_helps").verdict == claims.FAILS
-    doctored["defences"]["fgsm"]["rows"] = [{"epsilon": 0.1, "error_rate": 0.9}]
+    for row in seeds:
+        row["epsilons"], row["fgsm_error"], row["fgsm_error_float32"] = [0.1], [0.9], [None]
     found = verdict(doctored, "defences", "fgsm_fools")
     assert found.verdict == claims.NOT_COMPARABLE and "eps 0.25" in found.note
 
 
+def test_a_summary_from_before_the_seeds_is_judged_on_the_study_s_own_figures():
+    doctored = copy.deepcopy(REFERENCE)
+    del doctored["defences"]["seeds"]
+    assert verdict(doctored, "defences", "fgsm_fools").ours.endswith("(n = 1 model)")
+    for row in doctored["defences"]["fgsm"]["rows"]:
+        row["error_rate"] = 0.5
+    assert verdict(doctored, "defences", "fgsm_fools").verdict == claims.FAILS
+
+
 def test_the_pgd_claim_says_whether_fgsm_training_holds_against_pgd():
     doctored = copy.deepcopy(REFERENCE)
-    training = doctored["defences"]["adversarial_training"]
+    (row,) = doctored["defences"]["seeds"]  # the default run: one seed of the MLP
+    training = row["adversarial_training"]
     training |= {"pgd_epsilons": [0.1, 0.25], "pgd_error_before": [0.99, 1.0]}
     training["pgd_error_after"] = [0.9, 0.98]  # the defence does not carry over: Madry holds
     found = verdict(doctored, "defences", "pgd_undoes_adversarial_training")
@@ -78,6 +92,17 @@ def test_the_pgd_claim_says_whether_fgsm_training_holds_against_pgd():
     training["pgd_epsilons"] = [0.1, 0.3]
     found = verdict(doctored, "defences", "pgd_undoes_adversarial_training")
     assert found.verdict == claims.NOT_COMPARABLE and "eps 0.25" in found.note
+
+
+def test_the_defences_claims_give_the_spread_over_the_seeds():
+    doctored = copy.deepcopy(REFERENCE)
+    (row,) = doctored["defences"]["seeds"]
+    further = copy.deepcopy(row)
+    further["seed"], further["autoencoder_clean_mean"] = 1, row["autoencoder_clean_mean"] + 0.02
+    doctored["defences"]["seeds"].append(further)
+    found = verdict(doctored, "defences", "autoencoder_clean_error")
+    mean = row["autoencoder_clean_mean"] + 0.01
+    assert found.ours == f"{mean:.3f} +- 0.014 (mean +- sd, n = 2 seeds)"
 
 
 def test_the_fooling_claim_is_judged_only_without_departures():
